@@ -1,0 +1,58 @@
+# husk — see README.md. `make help` lists the targets.
+
+# sudo resets PATH (secure_path), so make sure the Go toolchain is found.
+export PATH := $(PATH):/usr/local/go/bin
+
+GO      ?= go
+VERSION ?= $(shell cat VERSION 2>/dev/null || echo 0.0.0-dev)
+COMMIT  ?= $(or $(shell git rev-parse --verify -q HEAD 2>/dev/null),unknown)
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+TIMEOUT ?= 20m
+
+LDFLAGS := -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
+
+.PHONY: all husk test unit integration install uninstall bench demo clean vet fmt-check help
+
+all: husk
+
+husk:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o husk .
+
+# Unit tests everywhere plus the root-only integration tests.
+test:
+	$(GO) test -count=1 -timeout $(TIMEOUT) ./...
+
+unit:
+	$(GO) test -count=1 -timeout $(TIMEOUT) $$($(GO) list ./... | grep -v '/tests/')
+
+integration:
+	$(GO) test -count=1 -timeout $(TIMEOUT) -v ./tests/integration/...
+
+install: husk
+	install -D -m 0755 husk $(DESTDIR)$(BINDIR)/husk
+	install -D -m 0644 contrib/completions/bash/husk $(DESTDIR)$(BASHCOMPDIR)/husk
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/husk $(DESTDIR)$(BASHCOMPDIR)/husk
+
+bench:
+	bash contrib/bench/bench.sh
+
+demo:
+	bash contrib/demo.sh
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l .); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+clean:
+	rm -f husk
+
+help:
+	@echo "targets: all husk test unit integration install uninstall bench demo vet fmt-check clean"
+	@echo "vars:    PREFIX=$(PREFIX) BINDIR=$(BINDIR) DESTDIR= TIMEOUT=$(TIMEOUT) BENCH_N=50"

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/husk-runtime/husk/libcontainer"
+)
+
+var deleteCommand = &cli.Command{
+	Name:      "delete",
+	Usage:     "delete a container and everything it holds",
+	ArgsUsage: "<container-id>",
+	Description: `Delete removes a stopped or created container: its processes, cgroup and
+state, then runs its poststop hooks. --force also deletes a running or paused
+container (killing it) and succeeds for an id that does not exist.`,
+	Flags: []cli.Flag{
+		&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill the container if it runs; ignore an unknown id"},
+	},
+	Action: func(ctx *cli.Context) error {
+		id, err := requireID(ctx, 0)
+		if err != nil {
+			return err
+		}
+		return deleteContainer(ctx.String("root"), id, ctx.Bool("force"))
+	},
+}
+
+func deleteContainer(root, id string, force bool) error {
+	c, err := libcontainer.LoadLocked(root, id)
+	if err != nil {
+		if force && errors.Is(err, libcontainer.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	defer c.Release()
+	return c.Delete(force)
+}

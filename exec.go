@@ -1,0 +1,171 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/urfave/cli/v2"
+
+	"github.com/husk-runtime/husk/libcontainer"
+)
+
+var execCommand = &cli.Command{
+	Name:      "exec",
+	Usage:     "run a new process inside a running container",
+	ArgsUsage: "<container-id> <command> [args...]",
+	Description: `Exec runs a command in the namespaces and cgroup of a container. The
+process inherits the container's process settings (env, cwd, user,
+capabilities) unless flags or a --process file say otherwise. In the
+foreground husk exits with the process's exit code; a failure to start it
+exits 255.`,
+	Flags: []cli.Flag{
+		&cli.StringFlag{Name: "process", Aliases: []string{"p"}, Usage: "`FILE` with the process as OCI process JSON (overrides the other settings)"},
+		&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-TTY"},
+		&cli.StringFlag{Name: "cwd", Usage: "working directory in the container"},
+		&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set an environment variable (KEY=VALUE)"},
+		&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "`UID[:GID]` or name[:group] to run as"},
+		&cli.Int64SliceFlag{Name: "additional-gids", Aliases: []string{"g"}, Usage: "additional group id"},
+		&cli.StringSliceFlag{Name: "cap", Aliases: []string{"c"}, Usage: "add a capability (CAP_...)"},
+		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the process runs"},
+		&cli.StringFlag{Name: "pid-file", Usage: "write the process's pid to `FILE`"},
+		&cli.StringFlag{Name: "console-socket", Usage: "unix socket `PATH` that receives the pty master"},
+		&cli.BoolFlag{Name: "no-new-privs", Usage: "set no_new_privs for the process"},
+		&cli.IntFlag{Name: "preserve-fds", Usage: "pass `N` more fds (3..3+N-1) to the process"},
+		&cli.StringFlag{Name: "apparmor", Usage: "AppArmor profile for the process"},
+		&cli.StringFlag{Name: "process-label", Usage: "SELinux label for the process"},
+	},
+	Action: func(ctx *cli.Context) error {
+		err := execProcess(ctx)
+		var ec exitCoder
+		if err != nil && !errors.As(err, &ec) {
+			return &exitError{code: 255, err: err}
+		}
+		return err
+	},
+}
+
+func execProcess(ctx *cli.Context) error {
+	if ctx.NArg() < 1 {
+		return errors.New("exec: missing container id")
+	}
+	id := ctx.Args().First()
+	c, err := libcontainer.Load(ctx.String("root"), id)
+	if err != nil {
+		return err
+	}
+	p, err := execSpec(ctx, c.State.Spec.Process)
+	if err != nil {
+		return err
+	}
+	if ctx.String("apparmor") != "" || ctx.String("process-label") != "" || p.ApparmorProfile != "" || p.SelinuxLabel != "" {
+		return errors.New("exec: AppArmor profiles and SELinux labels are not supported yet")
+	}
+	detach := ctx.Bool("detach")
+	opts := &libcontainer.ExecOpts{
+		Process:     p,
+		User:        ctx.String("user"),
+		PreserveFDs: ctx.Int("preserve-fds"),
+		Stdio:       [3]*os.File{os.Stdin, os.Stdout, os.Stderr},
+	}
+	var console *os.File
+	if p.Terminal {
+		opts.Console, console, err = consoleFor(ctx.String("console-socket"), !detach)
+		if err != nil {
+			return err
+		}
+	}
+	var fg *foreground
+	if !detach {
+		fg = newForeground()
+	}
+	pid, err := c.Exec(opts)
+	if opts.Console != nil {
+		opts.Console.Close()
+	}
+	if err != nil {
+		return err
+	}
+	if console != nil {
+		fg.master, err = libcontainer.RecvMaster(console)
+		console.Close()
+		if err != nil {
+			return err
+		}
+	}
+	if err := writePidFile(ctx.String("pid-file"), pid); err != nil {
+		return err
+	}
+	if detach {
+		return nil
+	}
+	return &exitError{code: fg.wait(pid)}
+}
+
+// execSpec builds the process to run: the --process file as given, or the
+// container's own process with the command line's changes.
+func execSpec(ctx *cli.Context, base *specs.Process) (*specs.Process, error) {
+	if path := ctx.String("process"); path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("exec: %w", err)
+		}
+		var p specs.Process
+		if err := json.Unmarshal(data, &p); err != nil {
+			return nil, fmt.Errorf("exec: parse %s: %w", path, err)
+		}
+		if len(p.Args) == 0 {
+			return nil, fmt.Errorf("exec: %s: args must not be empty", path)
+		}
+		return &p, nil
+	}
+	if ctx.NArg() < 2 {
+		return nil, errors.New("exec: missing command")
+	}
+	p := *base
+	p.Args = ctx.Args().Slice()[1:]
+	p.Terminal = ctx.Bool("tty")
+	p.Env = append(append([]string{}, base.Env...), ctx.StringSlice("env")...)
+	if cwd := ctx.String("cwd"); cwd != "" {
+		p.Cwd = cwd
+	}
+	if u := ctx.String("user"); u != "" {
+		// Numeric ids are applied here; names are resolved in the container.
+		uidStr, gidStr, hasGid := strings.Cut(u, ":")
+		uid, err := strconv.ParseUint(uidStr, 10, 32)
+		if err == nil {
+			p.User.UID, p.User.GID = uint32(uid), 0
+			if hasGid {
+				gid, err := strconv.ParseUint(gidStr, 10, 32)
+				if err != nil {
+					return nil, fmt.Errorf("exec: --user %q: invalid gid", u)
+				}
+				p.User.GID = uint32(gid)
+			}
+		}
+	}
+	for _, g := range ctx.Int64Slice("additional-gids") {
+		if g < 0 || g > 1<<32-1 {
+			return nil, fmt.Errorf("exec: --additional-gids %d: out of range", g)
+		}
+		p.User.AdditionalGids = append(p.User.AdditionalGids, uint32(g))
+	}
+	if caps := ctx.StringSlice("cap"); len(caps) > 0 {
+		c := specs.LinuxCapabilities{}
+		if base.Capabilities != nil {
+			c = *base.Capabilities
+		}
+		c.Bounding = append(append([]string{}, c.Bounding...), caps...)
+		c.Effective = append(append([]string{}, c.Effective...), caps...)
+		c.Permitted = append(append([]string{}, c.Permitted...), caps...)
+		p.Capabilities = &c
+	}
+	if ctx.Bool("no-new-privs") {
+		p.NoNewPrivileges = true
+	}
+	return &p, nil
+}

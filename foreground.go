@@ -1,0 +1,121 @@
+package main
+
+import (
+	"io"
+	"os"
+	"os/signal"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// foreground serves a container process that husk waits for (run and exec
+// without --detach): it forwards signals, serves the terminal and reaps.
+type foreground struct {
+	sigs   chan os.Signal
+	master *os.File
+	copied chan struct{}
+}
+
+// newForeground starts catching signals; call it before the process starts
+// so neither its exit nor a user's Ctrl-C can slip by.
+func newForeground() *foreground {
+	f := &foreground{sigs: make(chan os.Signal, 128)}
+	signal.Notify(f.sigs)
+	return f
+}
+
+// wait forwards signals to pid until it exits and returns its exit code.
+func (f *foreground) wait(pid int) int {
+	defer signal.Stop(f.sigs)
+	if f.master != nil {
+		restore := f.serveTerminal()
+		defer restore()
+	}
+	if code, done := reap(pid); done {
+		return f.finish(code)
+	}
+	for sig := range f.sigs {
+		switch sig {
+		case unix.SIGCHLD:
+			if code, done := reap(pid); done {
+				return f.finish(code)
+			}
+		case unix.SIGWINCH:
+			f.resize()
+		case unix.SIGURG:
+			// The Go runtime's preemption signal, not the user's.
+		default:
+			_ = unix.Kill(pid, sig.(unix.Signal))
+		}
+	}
+	return 1
+}
+
+// reap collects exited children (husk may be a subreaper) and reports
+// whether pid was among them.
+func reap(pid int) (int, bool) {
+	for {
+		var ws unix.WaitStatus
+		wpid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || wpid <= 0 {
+			return 0, false
+		}
+		if wpid != pid {
+			continue
+		}
+		if ws.Signaled() {
+			return 128 + int(ws.Signal()), true
+		}
+		return ws.ExitStatus(), true
+	}
+}
+
+// finish lets the terminal output drain before husk exits.
+func (f *foreground) finish(code int) int {
+	if f.copied != nil {
+		select {
+		case <-f.copied:
+		case <-time.After(time.Second):
+		}
+	}
+	return code
+}
+
+// serveTerminal copies between husk's stdio and the pty master, with husk's
+// own terminal (if any) in raw mode so keys reach the container unchanged.
+func (f *foreground) serveTerminal() (restore func()) {
+	restore = func() {}
+	if old, err := unix.IoctlGetTermios(0, unix.TCGETS); err == nil {
+		raw := *old
+		raw.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
+		raw.Oflag &^= unix.OPOST
+		raw.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
+		raw.Cflag &^= unix.CSIZE | unix.PARENB
+		raw.Cflag |= unix.CS8
+		raw.Cc[unix.VMIN], raw.Cc[unix.VTIME] = 1, 0
+		if unix.IoctlSetTermios(0, unix.TCSETS, &raw) == nil {
+			restore = func() { _ = unix.IoctlSetTermios(0, unix.TCSETS, old) }
+		}
+	}
+	f.resize()
+	f.copied = make(chan struct{})
+	go func() { _, _ = io.Copy(f.master, os.Stdin) }()
+	go func() {
+		_, _ = io.Copy(os.Stdout, f.master)
+		close(f.copied)
+	}()
+	return restore
+}
+
+func (f *foreground) resize() {
+	if f.master == nil {
+		return
+	}
+	if ws, err := unix.IoctlGetWinsize(0, unix.TIOCGWINSZ); err == nil {
+		_ = unix.IoctlSetWinsize(int(f.master.Fd()), unix.TIOCSWINSZ, ws)
+	}
+}

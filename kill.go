@@ -1,0 +1,58 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/libcontainer"
+)
+
+var killCommand = &cli.Command{
+	Name:      "kill",
+	Usage:     "send a signal to a container's init (or to all its processes)",
+	ArgsUsage: "<container-id> [signal]",
+	Description: `Kill sends SIGNAL (a name such as KILL or SIGKILL, or a number; default
+SIGTERM) to the container's init process, or with --all to every process in
+the container's cgroup.`,
+	Flags: []cli.Flag{
+		&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "signal every process in the container"},
+	},
+	Action: func(ctx *cli.Context) error {
+		id, err := requireID(ctx, 1)
+		if err != nil {
+			return err
+		}
+		sig := unix.SIGTERM
+		if ctx.NArg() > 1 {
+			if sig, err = parseSignal(ctx.Args().Get(1)); err != nil {
+				return err
+			}
+		}
+		c, err := libcontainer.Load(ctx.String("root"), id)
+		if err != nil {
+			return err
+		}
+		return c.Signal(sig, ctx.Bool("all"))
+	},
+}
+
+func parseSignal(s string) (unix.Signal, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		if n <= 0 || n > 64 {
+			return 0, fmt.Errorf("invalid signal %q", s)
+		}
+		return unix.Signal(n), nil
+	}
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	if sig := unix.SignalNum(name); sig != 0 {
+		return sig, nil
+	}
+	return 0, fmt.Errorf("unknown signal %q", s)
+}

@@ -1,0 +1,46 @@
+package cgroups
+
+import (
+	"strconv"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// isSet treats 0 like nil for the byte and time values where runc does:
+// callers such as Docker send 0 to mean "not configured", and 0 is never a
+// useful memory limit or CFS period.
+func isSet[T int64 | uint64](v *T) bool {
+	return v != nil && *v != 0
+}
+
+func itoa(v int64) string  { return strconv.FormatInt(v, 10) }
+func utoa(v uint64) string { return strconv.FormatUint(v, 10) }
+
+// setCpuset writes the CPU and memory-node lists, which have the same file
+// names and syntax in v1 and v2.
+func setCpuset(d cgroupDir, cpu *specs.LinuxCPU) error {
+	if cpu.Cpus != "" {
+		if err := d.write("cpuset.cpus", cpu.Cpus); err != nil {
+			return err
+		}
+	}
+	if cpu.Mems != "" {
+		if err := d.write("cpuset.mems", cpu.Mems); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setPids follows runtime-spec 1.3: a negative limit means unlimited, and
+// 0 is a real limit that forbids new tasks.
+func setPids(d cgroupDir, pids *specs.LinuxPids) error {
+	if pids.Limit == nil {
+		return nil
+	}
+	v := "max"
+	if *pids.Limit >= 0 {
+		v = itoa(*pids.Limit)
+	}
+	return d.write("pids.max", v)
+}

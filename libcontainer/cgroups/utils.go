@@ -1,0 +1,264 @@
+package cgroups
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// cgroupDir is a container's directory in one hierarchy. An empty path
+// stands for a hierarchy that is not mounted, so a limit aimed at it fails
+// saying so instead of writing a path relative to the working directory.
+type cgroupDir struct {
+	subsystem string // "" for cgroup v2
+	path      string
+}
+
+func (d cgroupDir) file(name string) (string, error) {
+	if d.path == "" {
+		what := "cgroup v2"
+		if d.subsystem != "" {
+			what = d.subsystem + " cgroup"
+		}
+		return "", fmt.Errorf("%s: no %s hierarchy is mounted", name, what)
+	}
+	return filepath.Join(d.path, name), nil
+}
+
+func (d cgroupDir) write(name, value string) error {
+	p, err := d.file(name)
+	if err != nil {
+		return fmt.Errorf("write %w", err)
+	}
+	return writeFile(p, value)
+}
+
+func (d cgroupDir) read(name string) (string, error) {
+	p, err := d.file(name)
+	if err != nil {
+		return "", fmt.Errorf("read %w", err)
+	}
+	return readFile(p)
+}
+
+// has reports whether an interface file exists; several depend on kernel
+// configuration (swap accounting, for one).
+func (d cgroupDir) has(name string) bool {
+	p, err := d.file(name)
+	if err != nil {
+		return false
+	}
+	_, err = os.Stat(p)
+	return err == nil
+}
+
+// setting is one value for one interface file.
+type setting struct {
+	file, value string
+}
+
+// writePair writes two settings the kernel checks against each other, such
+// as a limit that must stay below another. Which order is valid depends on
+// whether the values go up or down, so when the first write is refused
+// with EINVAL the other order is tried.
+func writePair(d cgroupDir, a, b setting) error {
+	err := d.write(a.file, a.value)
+	if err == nil {
+		return d.write(b.file, b.value)
+	}
+	if !errors.Is(err, unix.EINVAL) {
+		return err
+	}
+	if err := d.write(b.file, b.value); err != nil {
+		return err
+	}
+	return d.write(a.file, a.value)
+}
+
+// writeFile writes value with a single write(2): cgroupfs parses each write
+// on its own, so a value must not be split.
+func writeFile(path, value string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err == nil {
+		_, err = f.WriteString(value)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, bareError(err))
+	}
+	return nil
+}
+
+func readFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", path, bareError(err))
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// bareError drops the *PathError wrapper, whose path the caller's message
+// already names.
+func bareError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// readKeys parses a flat-keyed file of "key value" lines such as
+// cgroup.events.
+func readKeys(path string) (map[string]string, error) {
+	content, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string)
+	for line := range strings.SplitSeq(content, "\n") {
+		if k, v, ok := strings.Cut(line, " "); ok {
+			out[k] = strings.TrimSpace(v)
+		}
+	}
+	return out, nil
+}
+
+func createDir(dir string) error {
+	if dir == "" {
+		return errors.New("cgroups: no cgroup directory to create")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create cgroup: %w", err)
+	}
+	return nil
+}
+
+func joinCgroup(dir string, pid int) error {
+	if pid <= 0 {
+		return nil
+	}
+	return writeFile(filepath.Join(dir, "cgroup.procs"), strconv.Itoa(pid))
+}
+
+// readPids collects cgroup.procs of dir and every cgroup below it. A pid can
+// show up twice (v1 cgroup.procs may repeat entries, and a process can move
+// between cgroups during the walk), so the result is deduplicated.
+func readPids(dir string) ([]int, error) {
+	if dir == "" {
+		return nil, errors.New("cgroups: no cgroup directory to list")
+	}
+	seen := make(map[int]bool)
+	var pids []int
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			// Cgroups below dir may be removed while we walk.
+			if p != dir && errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		content, err := readFile(filepath.Join(p, "cgroup.procs"))
+		if err != nil {
+			if p != dir && errors.Is(err, fs.ErrNotExist) {
+				return fs.SkipDir
+			}
+			return err
+		}
+		for f := range strings.FieldsSeq(content) {
+			pid, err := strconv.Atoi(f)
+			if err != nil {
+				return fmt.Errorf("read %s: bad pid %q", filepath.Join(p, "cgroup.procs"), f)
+			}
+			if !seen[pid] {
+				seen[pid] = true
+				pids = append(pids, pid)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list pids of %s: %w", dir, err)
+	}
+	return pids, nil
+}
+
+// removeTimeout bounds how long Destroy waits for a cgroup to empty: tasks
+// that were just killed stay members until they have fully exited.
+const removeTimeout = time.Second
+
+// removeCgroup removes dir and the cgroups below it, deepest first, since
+// rmdir only accepts a cgroup without children.
+func removeCgroup(dir string, deadline time.Time) error {
+	if dir == "" {
+		return nil
+	}
+	var dirs []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if d.IsDir() {
+			dirs = append(dirs, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("remove cgroup %s: %w", dir, err)
+	}
+	// WalkDir visits parents before children, so the reverse order is
+	// children first.
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if err := rmdir(dirs[i], deadline); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func rmdir(dir string, deadline time.Time) error {
+	delay := 5 * time.Millisecond
+	for {
+		err := unix.Rmdir(dir)
+		switch {
+		case err == nil, errors.Is(err, unix.ENOENT):
+			return nil
+		case errors.Is(err, unix.EBUSY) && time.Now().Before(deadline):
+			time.Sleep(delay)
+			delay = min(delay*2, 100*time.Millisecond)
+		default:
+			return fmt.Errorf("remove cgroup %s: %w", dir, err)
+		}
+	}
+}
+
+// poll calls check until it reports true or fails, or timeout has passed.
+func poll(timeout time.Duration, check func() (bool, error)) (bool, error) {
+	deadline := time.Now().Add(timeout)
+	delay := time.Millisecond
+	for {
+		ok, err := check()
+		if ok || err != nil {
+			return ok, err
+		}
+		if time.Now().After(deadline) {
+			return false, nil
+		}
+		time.Sleep(delay)
+		delay = min(delay*2, 50*time.Millisecond)
+	}
+}

@@ -1,0 +1,335 @@
+// Package libcontainer makes and manages containers: the lifecycle and state
+// on the husk side (this file, create.go, exec.go) and the init and exec
+// stages that run inside the container's namespaces (init.go).
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/hooks"
+	"github.com/husk-runtime/husk/libcontainer/cgroups"
+)
+
+// Status is the OCI status of a container.
+type Status string
+
+const (
+	Created Status = "created"
+	Running Status = "running"
+	Paused  Status = "paused"
+	Stopped Status = "stopped"
+)
+
+// ErrNotRunning is returned when signalling a container without processes;
+// clients match its text ("container not running").
+var ErrNotRunning = errors.New("container not running")
+
+// Container is one container's state directory, loaded.
+type Container struct {
+	dir   string
+	lock  *os.File
+	State *State
+}
+
+// Load reads a container's state without locking, for read-only commands.
+func Load(root, id string) (*Container, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	dir := stateDir(root, id)
+	s, err := loadState(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Container{dir: dir, State: s}, nil
+}
+
+// LoadLocked is Load holding the container's lock until Release, for
+// commands that change the container.
+func LoadLocked(root, id string) (*Container, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	dir := stateDir(root, id)
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	s, err := loadState(dir)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	return &Container{dir: dir, lock: lock, State: s}, nil
+}
+
+// Release drops the lock taken by LoadLocked or Create.
+func (c *Container) Release() {
+	if c.lock != nil {
+		c.lock.Close()
+		c.lock = nil
+	}
+}
+
+// List loads every container under root, sorted by id.
+func List(root string) ([]*Container, error) {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var out []*Container
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		c, err := Load(root, e.Name())
+		if err != nil {
+			continue // being created or deleted right now
+		}
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].State.ID < out[j].State.ID })
+	return out, nil
+}
+
+func (c *Container) cgroup() cgroups.Manager { return cgroups.Load(c.State.CgroupPaths) }
+
+// Status derives the status from the live process, never from a stored value.
+func (c *Container) Status() Status {
+	if !alive(c.State.Pid, c.State.PidStart) {
+		return Stopped
+	}
+	if _, err := os.Lstat(filepath.Join(c.dir, fifoName)); err == nil {
+		return Created
+	}
+	if paused, err := c.cgroup().Paused(); err == nil && paused {
+		return Paused
+	}
+	return Running
+}
+
+// OCIState is the state as the runtime-spec defines it, plus runc's extra
+// fields that clients print.
+type OCIState struct {
+	specs.State
+	Rootfs  string    `json:"rootfs"`
+	Created time.Time `json:"created"`
+	Owner   string    `json:"owner"`
+}
+
+// OCIState reports the container's state; a stopped container has pid 0.
+func (c *Container) OCIState() *OCIState {
+	st := c.Status()
+	pid := c.State.Pid
+	if st == Stopped {
+		pid = 0
+	}
+	return &OCIState{
+		State: specs.State{
+			Version:     specs.Version,
+			ID:          c.State.ID,
+			Status:      specs.ContainerState(st),
+			Pid:         pid,
+			Bundle:      c.State.Bundle,
+			Annotations: c.State.Spec.Annotations,
+		},
+		Rootfs:  c.State.Rootfs,
+		Created: c.State.Created,
+		Owner:   c.State.Owner,
+	}
+}
+
+func (c *Container) hookState(st Status) *specs.State {
+	s := c.OCIState().State
+	s.Status = specs.ContainerState(st)
+	if st != Stopped {
+		s.Pid = c.State.Pid
+	}
+	return &s
+}
+
+// Start releases a created container's init to exec the user process. It
+// returns once the process runs (or the init failed before exec).
+func (c *Container) Start() error {
+	switch st := c.Status(); st {
+	case Created:
+	case Stopped:
+		return errors.New("cannot start a container that has stopped")
+	default:
+		return fmt.Errorf("cannot start an already %s container", st)
+	}
+	fifo := filepath.Join(c.dir, fifoName)
+	f, err := os.OpenFile(fifo, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", fifo, err)
+	}
+	defer f.Close()
+	reply, err := c.readFifo(f)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(fifo); err != nil {
+		return fmt.Errorf("remove %s: %w", fifo, err)
+	}
+	if reply != "0" {
+		if reply == "" {
+			reply = "container process exited before it could exec"
+		}
+		return fmt.Errorf("start container: %s", reply)
+	}
+	if h := c.State.Spec.Hooks; h != nil && len(h.Poststart) > 0 {
+		if err := hooks.Run("poststart", h.Poststart, c.hookState(Running)); err != nil {
+			warnf("%v", err)
+		}
+	}
+	return nil
+}
+
+// readFifo waits for the init's answer on the exec fifo: "0" once it is
+// about to exec, an error text if a startContainer hook failed. The read end
+// is non-blocking so a dead init can't hang start forever.
+func (c *Container) readFifo(f *os.File) (string, error) {
+	var out []byte
+	buf := make([]byte, 4096)
+	fds := []unix.PollFd{{Fd: int32(f.Fd()), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(fds, 100)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("poll exec fifo: %w", err)
+		}
+		if n == 0 {
+			// No writer has come yet: only a dead init ends the wait.
+			if !alive(c.State.Pid, c.State.PidStart) {
+				return string(out), nil
+			}
+			continue
+		}
+		r, err := unix.Read(int(f.Fd()), buf)
+		switch {
+		case r > 0:
+			out = append(out, buf[:r]...)
+		case err == unix.EAGAIN || err == unix.EINTR:
+		case err != nil:
+			return "", fmt.Errorf("read exec fifo: %w", err)
+		default:
+			return string(out), nil // EOF: the init exec'd or exited
+		}
+	}
+}
+
+// Signal sends sig to the init, or with all to every process in the
+// container's cgroup.
+func (c *Container) Signal(sig unix.Signal, all bool) error {
+	if c.Status() == Stopped {
+		return ErrNotRunning
+	}
+	if all {
+		return c.signalAll(sig)
+	}
+	if err := signalProcess(c.State.Pid, c.State.PidStart, sig); err != nil {
+		if errors.Is(err, errGone) {
+			return ErrNotRunning
+		}
+		return err
+	}
+	return nil
+}
+
+// signalAll signals every process in the cgroup. For SIGKILL the cgroup is
+// frozen first so a forking process can't escape between listing and killing.
+func (c *Container) signalAll(sig unix.Signal) error {
+	cg := c.cgroup()
+	if sig == unix.SIGKILL {
+		if err := cg.Freeze(); err == nil {
+			defer func() { _ = cg.Thaw() }()
+		}
+	}
+	pids, err := cg.Pids()
+	if err != nil {
+		return fmt.Errorf("list container processes: %w", err)
+	}
+	for _, pid := range pids {
+		if err := unix.Kill(pid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
+			return fmt.Errorf("signal %d: %w", pid, err)
+		}
+	}
+	return nil
+}
+
+// Processes lists the host pids of every process in the container.
+func (c *Container) Processes() ([]int, error) {
+	if c.Status() == Stopped {
+		return nil, nil
+	}
+	return c.cgroup().Pids()
+}
+
+// Delete removes a stopped (or, with force, any) container: its processes,
+// cgroup and state directory, then runs the poststop hooks.
+func (c *Container) Delete(force bool) error {
+	st := c.Status()
+	if st != Stopped && st != Created && !force {
+		return fmt.Errorf("cannot delete container %s that is not stopped: %s", c.State.ID, st)
+	}
+	if err := c.destroy(); err != nil {
+		return err
+	}
+	if h := c.State.Spec.Hooks; h != nil && len(h.Poststop) > 0 {
+		if err := hooks.Run("poststop", h.Poststop, c.hookState(Stopped)); err != nil {
+			warnf("%v", err)
+		}
+	}
+	return nil
+}
+
+// destroy kills whatever runs in the container and removes its cgroup and
+// state directory. It serves delete and the undo of a failed create.
+func (c *Container) destroy() error {
+	if c.State.CgroupPaths != nil {
+		if alive(c.State.Pid, c.State.PidStart) || c.hasProcesses() {
+			_ = c.signalAll(unix.SIGKILL)
+		}
+	}
+	_ = signalProcess(c.State.Pid, c.State.PidStart, unix.SIGKILL)
+	waitGone(c.State.Pid, c.State.PidStart, 5*time.Second)
+	if c.State.CgroupPaths != nil {
+		if err := c.cgroup().Destroy(); err != nil {
+			return fmt.Errorf("remove cgroup: %w", err)
+		}
+	}
+	if err := os.RemoveAll(c.dir); err != nil {
+		return fmt.Errorf("remove state dir: %w", err)
+	}
+	return nil
+}
+
+func (c *Container) hasProcesses() bool {
+	pids, err := c.cgroup().Pids()
+	return err == nil && len(pids) > 0
+}
+
+// waitGone waits until the process has exited (a zombie counts as gone: its
+// reaper is not us).
+func waitGone(pid int, start uint64, limit time.Duration) {
+	fd, err := openPidfd(pid, start)
+	if err != nil {
+		return
+	}
+	defer unix.Close(fd)
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	_, _ = unix.Poll(fds, int(limit.Milliseconds()))
+}

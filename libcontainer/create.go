@@ -1,0 +1,358 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/hooks"
+	"github.com/husk-runtime/husk/libcontainer/cgroups"
+)
+
+// CreateOpts are the inputs of create (and of run's create half).
+type CreateOpts struct {
+	ID     string
+	Bundle string // absolute
+	Spec   *specs.Spec
+	// Console receives the pty master when process.terminal is set: a
+	// connection to --console-socket, or run's own socketpair end.
+	Console      *os.File
+	NoPivot      bool
+	NoNewKeyring bool
+	PreserveFDs  int
+	Stdio        [3]*os.File
+}
+
+var nsFlags = map[specs.LinuxNamespaceType]uintptr{
+	specs.PIDNamespace:     unix.CLONE_NEWPID,
+	specs.NetworkNamespace: unix.CLONE_NEWNET,
+	specs.MountNamespace:   unix.CLONE_NEWNS,
+	specs.IPCNamespace:     unix.CLONE_NEWIPC,
+	specs.UTSNamespace:     unix.CLONE_NEWUTS,
+	specs.UserNamespace:    unix.CLONE_NEWUSER,
+	specs.CgroupNamespace:  unix.CLONE_NEWCGROUP,
+	specs.TimeNamespace:    unix.CLONE_NEWTIME,
+}
+
+var nsEnv = map[specs.LinuxNamespaceType]string{
+	specs.PIDNamespace:     "_HUSK_NS_PID",
+	specs.NetworkNamespace: "_HUSK_NS_NET",
+	specs.MountNamespace:   "_HUSK_NS_MNT",
+	specs.IPCNamespace:     "_HUSK_NS_IPC",
+	specs.UTSNamespace:     "_HUSK_NS_UTS",
+	specs.UserNamespace:    "_HUSK_NS_USER",
+	specs.CgroupNamespace:  "_HUSK_NS_CGROUP",
+	specs.TimeNamespace:    "_HUSK_NS_TIME",
+}
+
+// Create sets up a container and leaves its init waiting for Start. Any
+// failure undoes every step done before it: no state directory, cgroup or
+// process is left.
+func Create(root string, o *CreateOpts) (c *Container, err error) {
+	if err := ValidateID(o.ID); err != nil {
+		return nil, err
+	}
+	s := o.Spec
+	if s.Linux == nil || !hasNamespace(s, specs.MountNamespace) {
+		return nil, errors.New("config.json: linux.namespaces: a mount namespace is required")
+	}
+	if s.Process.Terminal && o.Console == nil {
+		return nil, errors.New("process.terminal is set: a --console-socket is required (or run in the foreground)")
+	}
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return nil, fmt.Errorf("create state root: %w", err)
+	}
+	dir := stateDir(root, o.ID)
+	if err := os.Mkdir(dir, 0o711); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("container with id %q already exists", o.ID)
+		}
+		return nil, fmt.Errorf("create state dir: %w", err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		os.Remove(dir)
+		return nil, err
+	}
+	c = &Container{dir: dir, lock: lock, State: &State{
+		ID:      o.ID,
+		Bundle:  o.Bundle,
+		Rootfs:  s.Root.Path,
+		Created: time.Now().UTC(),
+		Owner:   "",
+		Spec:    s,
+	}}
+	var st *stage
+	defer func() {
+		if err != nil {
+			if st != nil {
+				st.kill()
+				st.close()
+			}
+			_ = c.destroy()
+			c.Release()
+		}
+	}()
+
+	cg, err := cgroups.New(cgroupsPath(s, o.ID))
+	if err != nil {
+		return c, fmt.Errorf("cgroup: %w", err)
+	}
+	if err := cg.Apply(-1); err != nil {
+		c.State.CgroupPaths = cg.Paths()
+		return c, fmt.Errorf("create cgroup: %w", err)
+	}
+	c.State.CgroupPaths = cg.Paths()
+	if err := cg.Set(resources(s)); err != nil {
+		return c, fmt.Errorf("set cgroup limits: %w", err)
+	}
+
+	fifo, err := makeFifo(dir, rootUID(s))
+	if err != nil {
+		return c, err
+	}
+	defer fifo.Close()
+
+	so := &stageOpts{
+		Mode:      "init",
+		Dir:       o.Bundle,
+		Env:       nsSettings(s),
+		Stdio:     o.Stdio,
+		Preserved: inheritedFiles(o.PreserveFDs),
+		Internal:  []*os.File{fifo},
+		Setup: func(pid int) error {
+			if err := writeIDMaps(pid, s); err != nil {
+				return err
+			}
+			if err := cg.Apply(pid); err != nil {
+				return fmt.Errorf("join cgroup: %w", err)
+			}
+			return writeOOMScore(pid, s.Process.OOMScoreAdj)
+		},
+	}
+	cfg := &stageConfig{
+		ID:           o.ID,
+		Spec:         s,
+		Process:      s.Process,
+		NoPivot:      o.NoPivot,
+		NoNewKeyring: o.NoNewKeyring,
+		CgroupPaths:  c.State.CgroupPaths,
+		PreserveFDs:  len(so.Preserved),
+		ExtraEnv:     listenEnv(),
+		FifoFD:       so.internalFD(0),
+	}
+	if o.Console != nil {
+		so.Internal = append(so.Internal, o.Console)
+		cfg.ConsoleFD = so.internalFD(1)
+	}
+	st, err = startStage(so, cfg)
+	if err != nil {
+		return c, startError(err)
+	}
+	c.State.Pid = st.pid
+	if _, c.State.PidStart, err = procStat(st.pid); err != nil {
+		return c, fmt.Errorf("container init: %w", err)
+	}
+	if err := c.awaitInit(st); err != nil {
+		return c, startError(err)
+	}
+	if err := c.State.save(dir); err != nil {
+		return c, err
+	}
+	st.close()
+	return c, nil
+}
+
+// awaitInit serves the init until it waits for start: it runs the hooks that
+// belong to the runtime namespace when the init has its mounts ready.
+func (c *Container) awaitInit(st *stage) error {
+	for {
+		m, err := st.next()
+		if err == io.EOF {
+			return errors.New("container init exited during setup")
+		}
+		if err != nil {
+			return err
+		}
+		switch m.Type {
+		case msgReady:
+			return nil
+		case msgHooks:
+			state := c.hookState("creating")
+			if h := c.State.Spec.Hooks; h != nil {
+				//nolint:staticcheck // prestart is deprecated but still honoured, as the spec requires
+				if err := hooks.Run("prestart", h.Prestart, state); err != nil {
+					return err
+				}
+				if err := hooks.Run("createRuntime", h.CreateRuntime, state); err != nil {
+					return err
+				}
+			}
+			if err := st.send(&syncMsg{Type: msgHooked, State: state}); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("container init sent unexpected %q", m.Type)
+		}
+	}
+}
+
+// startError prefixes failures of the container process the way runc does,
+// which is what clients show and match ("no such file or directory" -> 127).
+func startError(err error) error {
+	return fmt.Errorf("unable to start container process: %w", err)
+}
+
+func hasNamespace(s *specs.Spec, t specs.LinuxNamespaceType) bool {
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Type == t {
+			return true
+		}
+	}
+	return false
+}
+
+// nsSettings tells the C preamble which namespaces to create and join.
+func nsSettings(s *specs.Spec) []string {
+	var flags uintptr
+	var env []string
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Path == "" {
+			flags |= nsFlags[ns.Type]
+		} else {
+			env = append(env, nsEnv[ns.Type]+"="+ns.Path)
+		}
+	}
+	return append(env, "_HUSK_CLONEFLAGS="+strconv.FormatUint(uint64(flags), 10))
+}
+
+func cgroupsPath(s *specs.Spec, id string) string {
+	if s.Linux.CgroupsPath != "" {
+		return s.Linux.CgroupsPath
+	}
+	return "/husk/" + id
+}
+
+func resources(s *specs.Spec) *specs.LinuxResources {
+	r := s.Linux.Resources
+	if r == nil {
+		r = &specs.LinuxResources{}
+	}
+	// The nodes husk creates must stay usable whatever the spec's rules say.
+	out := *r
+	out.Devices = append(append([]specs.LinuxDeviceCgroup{}, r.Devices...), cgroups.DefaultAllowedDevices()...)
+	for _, d := range s.Linux.Devices {
+		major, minor := d.Major, d.Minor
+		out.Devices = append(out.Devices, specs.LinuxDeviceCgroup{Allow: true, Type: d.Type, Major: &major, Minor: &minor, Access: "rwm"})
+	}
+	return &out
+}
+
+// rootUID is the host uid of the container's root, which must be able to
+// open the exec fifo.
+func rootUID(s *specs.Spec) int {
+	for _, m := range s.Linux.UIDMappings {
+		if m.ContainerID == 0 {
+			return int(m.HostID)
+		}
+	}
+	return 0
+}
+
+// makeFifo creates the exec fifo the init blocks on until start, and returns
+// an O_PATH handle the init reopens for writing.
+func makeFifo(dir string, uid int) (*os.File, error) {
+	path := filepath.Join(dir, fifoName)
+	old := unix.Umask(0)
+	err := unix.Mkfifo(path, 0o622)
+	unix.Umask(old)
+	if err != nil {
+		return nil, fmt.Errorf("create exec fifo: %w", err)
+	}
+	if err := os.Chown(path, uid, -1); err != nil {
+		return nil, fmt.Errorf("chown exec fifo: %w", err)
+	}
+	f, err := os.OpenFile(path, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open exec fifo: %w", err)
+	}
+	return f, nil
+}
+
+func writeIDMaps(pid int, s *specs.Spec) error {
+	if !hasNewNamespace(s, specs.UserNamespace) {
+		return nil
+	}
+	write := func(file string, maps []specs.LinuxIDMapping) error {
+		var b strings.Builder
+		for _, m := range maps {
+			fmt.Fprintf(&b, "%d %d %d\n", m.ContainerID, m.HostID, m.Size)
+		}
+		path := fmt.Sprintf("/proc/%d/%s", pid, file)
+		if err := os.WriteFile(path, []byte(b.String()), 0); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		return nil
+	}
+	if err := write("uid_map", s.Linux.UIDMappings); err != nil {
+		return err
+	}
+	return write("gid_map", s.Linux.GIDMappings)
+}
+
+func hasNewNamespace(s *specs.Spec, t specs.LinuxNamespaceType) bool {
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Type == t && ns.Path == "" {
+			return true
+		}
+	}
+	return false
+}
+
+func writeOOMScore(pid int, score *int) error {
+	if score == nil {
+		return nil
+	}
+	path := fmt.Sprintf("/proc/%d/oom_score_adj", pid)
+	if err := os.WriteFile(path, []byte(strconv.Itoa(*score)), 0); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// inheritedFiles wraps husk's fds 3..3+n-1 (--preserve-fds, plus systemd's
+// LISTEN_FDS) so they are passed on to the container at the same numbers.
+func inheritedFiles(n int) []*os.File {
+	n += listenFDs()
+	files := make([]*os.File, n)
+	for i := range files {
+		files[i] = os.NewFile(uintptr(3+i), "preserved-fd-"+strconv.Itoa(3+i))
+	}
+	return files
+}
+
+func listenFDs() int {
+	n, err := strconv.Atoi(os.Getenv("LISTEN_FDS"))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
+
+// listenEnv forwards socket activation to the container's process, where
+// the fds keep their numbers and the process is pid 1.
+func listenEnv() []string {
+	n := listenFDs()
+	if n == 0 {
+		return nil
+	}
+	return []string{"LISTEN_FDS=" + strconv.Itoa(n), "LISTEN_PID=1"}
+}

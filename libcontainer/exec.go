@@ -1,0 +1,115 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// ExecOpts are the inputs of exec.
+type ExecOpts struct {
+	Process     *specs.Process
+	User        string // --user given as a name, resolved in the container
+	Console     *os.File
+	PreserveFDs int
+	Stdio       [3]*os.File
+}
+
+// Exec starts a new process in the container's namespaces and cgroup and
+// returns its host pid once it has exec'd. The process is husk's child.
+func (c *Container) Exec(o *ExecOpts) (int, error) {
+	switch st := c.Status(); st {
+	case Stopped:
+		return 0, errors.New("cannot exec in a stopped container")
+	case Paused:
+		return 0, errors.New("cannot exec in a paused container")
+	}
+	if o.Process.Terminal && o.Console == nil {
+		return 0, errors.New("process.terminal is set: a --console-socket is required (or run in the foreground)")
+	}
+	pidfd, err := openPidfd(c.State.Pid, c.State.PidStart)
+	if err != nil {
+		if errors.Is(err, errGone) {
+			return 0, errors.New("cannot exec in a stopped container")
+		}
+		return 0, err
+	}
+	pidfdFile := os.NewFile(uintptr(pidfd), "pidfd")
+	defer pidfdFile.Close()
+
+	var join uintptr
+	for _, ns := range c.State.Spec.Linux.Namespaces {
+		join |= nsFlags[ns.Type]
+	}
+	cg := c.cgroup()
+	so := &stageOpts{
+		Mode:      "exec",
+		Dir:       "/",
+		Stdio:     o.Stdio,
+		Preserved: inheritedFiles(o.PreserveFDs),
+		Internal:  []*os.File{pidfdFile},
+		Setup: func(pid int) error {
+			if err := cg.Apply(pid); err != nil {
+				return fmt.Errorf("join container cgroup: %w", err)
+			}
+			return writeOOMScore(pid, o.Process.OOMScoreAdj)
+		},
+	}
+	so.Env = []string{
+		"_HUSK_JOIN_PIDFD=" + strconv.Itoa(so.internalFD(0)),
+		"_HUSK_JOIN_FLAGS=" + strconv.FormatUint(uint64(join), 10),
+	}
+	cfg := &stageConfig{
+		Exec:        true,
+		ID:          c.State.ID,
+		Spec:        c.State.Spec,
+		Process:     o.Process,
+		User:        o.User,
+		PreserveFDs: len(so.Preserved),
+		ExtraEnv:    listenEnv(),
+	}
+	if o.Console != nil {
+		so.Internal = append(so.Internal, o.Console)
+		cfg.ConsoleFD = so.internalFD(1)
+	}
+	st, err := startStage(so, cfg)
+	if err != nil {
+		return 0, startError(err)
+	}
+	defer st.close()
+	// The stage's end of the socket closes on a successful execve; anything
+	// sent before that is an error.
+	if _, err := st.next(); err != io.EOF {
+		st.kill()
+		if err == nil {
+			err = errors.New("exec stage sent an unexpected message")
+		}
+		return 0, startError(err)
+	}
+	return st.pid, nil
+}
+
+// WaitPid waits for a child of husk (an init started by run, or an exec'd
+// process) and returns its exit code the way a shell reports it.
+func WaitPid(pid int) (int, error) {
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(pid, &ws, 0, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return -1, fmt.Errorf("wait for %d: %w", pid, err)
+		}
+		break
+	}
+	if ws.Signaled() {
+		return 128 + int(ws.Signal()), nil
+	}
+	return ws.ExitStatus(), nil
+}

@@ -1,0 +1,227 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/hooks"
+	"github.com/husk-runtime/husk/libcontainer/rootfs"
+)
+
+// StageMain is the Go half of the init ("init") and exec ("exec") stages,
+// entered by main after the C preamble put this process in the container's
+// namespaces. It never returns: it execs the user process or exits.
+func StageMain(mode string) {
+	// Credentials, capabilities, no_new_privs and seccomp are per thread
+	// until execve: do all of it, and the execve, on this one thread.
+	runtime.LockOSThread()
+	conn, cfg, err := readConfig()
+	if err == nil {
+		if mode == "exec" {
+			err = execStage(cfg)
+		} else {
+			err = initStage(conn, cfg)
+		}
+	}
+	if conn != nil && conn.send(&syncMsg{Type: msgError, Msg: err.Error()}) == nil {
+		os.Exit(1)
+	}
+	// Nobody listens any more (after create returned): stderr is all we have.
+	fmt.Fprintln(os.Stderr, "husk: "+err.Error())
+	os.Exit(1)
+}
+
+// stageConn is the stage's end of the sync socket.
+type stageConn struct {
+	f   *os.File
+	dec *json.Decoder
+}
+
+func (c *stageConn) send(m *syncMsg) error {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	_, err = c.f.Write(append(data, '\n'))
+	return err
+}
+
+func (c *stageConn) recv(typ string) (*syncMsg, error) {
+	var m syncMsg
+	if err := c.dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("wait for %s from husk: %w", typ, err)
+	}
+	if m.Type != typ {
+		return nil, fmt.Errorf("husk sent %q, expected %q", m.Type, typ)
+	}
+	return &m, nil
+}
+
+// readConfig takes the sync socket and the stage's config. Every fd past the
+// preserved ones is husk's own and must not survive the final execve.
+func readConfig() (*stageConn, *stageConfig, error) {
+	fd, err := strconv.Atoi(os.Getenv("_HUSK_SYNCFD"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("bad _HUSK_SYNCFD: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "sync")
+	conn := &stageConn{f: f, dec: json.NewDecoder(f)}
+	if err := closeExecFrom(fd); err != nil {
+		return conn, nil, err
+	}
+	m, err := conn.recv(msgConfig)
+	if err != nil {
+		return conn, nil, err
+	}
+	return conn, m.Config, nil
+}
+
+// initStage builds the container (mounts, pivot_root, console, hostname),
+// prepares the process, reports ready, waits on the exec fifo and execs.
+func initStage(conn *stageConn, cfg *stageConfig) error {
+	s := cfg.Spec
+	if _, err := unix.Setsid(); err != nil {
+		return fmt.Errorf("setsid: %w", err)
+	}
+	rc := &rootfs.Config{
+		Spec:        s,
+		NoPivot:     cfg.NoPivot,
+		CgroupPaths: cfg.CgroupPaths,
+		CgroupNS:    hasNewNamespace(s, specs.CgroupNamespace),
+	}
+	if err := rootfs.Prepare(rc); err != nil {
+		return err
+	}
+	if err := runCreateHooks(conn, s); err != nil {
+		return err
+	}
+	if err := rootfs.Pivot(rc); err != nil {
+		return err
+	}
+	if cfg.Process.Terminal {
+		if err := setupConsole(cfg.ConsoleFD, true); err != nil {
+			return err
+		}
+	}
+	if err := rootfs.Finalize(rc); err != nil {
+		return err
+	}
+	if err := setHostname(s); err != nil {
+		return err
+	}
+	if !cfg.NoNewKeyring {
+		if _, err := unix.KeyctlJoinSessionKeyring("_ses." + cfg.ID); err != nil && !errors.Is(err, unix.ENOSYS) {
+			return fmt.Errorf("join session keyring: %w", err)
+		}
+	}
+	p, err := prepareProcess(cfg)
+	if err != nil {
+		return err
+	}
+	if err := conn.send(&syncMsg{Type: msgReady}); err != nil {
+		return err
+	}
+	// From here husk's create has returned: errors go to stderr, or to
+	// start through the fifo.
+	fifo, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(cfg.FifoFD), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open exec fifo: %w", err)
+	}
+	if h := s.Hooks; h != nil && len(h.StartContainer) > 0 {
+		state := &specs.State{Version: specs.Version, ID: cfg.ID, Status: "created", Pid: 1, Annotations: s.Annotations}
+		if err := hooks.Run("startContainer", h.StartContainer, state); err != nil {
+			_, _ = fifo.WriteString(err.Error())
+			return err
+		}
+	}
+	if _, err := fifo.WriteString("0"); err != nil {
+		return fmt.Errorf("write exec fifo: %w", err)
+	}
+	return p.exec()
+}
+
+// runCreateHooks has husk run prestart and createRuntime hooks in the
+// runtime namespace, then runs createContainer hooks here, in the
+// container's namespaces before pivot_root, as the spec orders.
+func runCreateHooks(conn *stageConn, s *specs.Spec) error {
+	h := s.Hooks
+	//nolint:staticcheck // prestart is deprecated but still honoured
+	if h == nil || len(h.Prestart)+len(h.CreateRuntime)+len(h.CreateContainer) == 0 {
+		return nil
+	}
+	if err := conn.send(&syncMsg{Type: msgHooks}); err != nil {
+		return err
+	}
+	m, err := conn.recv(msgHooked)
+	if err != nil {
+		return err
+	}
+	return hooks.Run("createContainer", h.CreateContainer, m.State)
+}
+
+func setHostname(s *specs.Spec) error {
+	if s.Hostname != "" {
+		if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
+			return fmt.Errorf("sethostname %q: %w", s.Hostname, err)
+		}
+	}
+	if s.Domainname != "" {
+		if err := unix.Setdomainname([]byte(s.Domainname)); err != nil {
+			return fmt.Errorf("setdomainname %q: %w", s.Domainname, err)
+		}
+	}
+	return nil
+}
+
+// execStage runs a new process in a running container: the preamble joined
+// its namespaces; what is left is the process's own settings.
+func execStage(cfg *stageConfig) error {
+	if cfg.Process.Terminal {
+		if _, err := unix.Setsid(); err != nil {
+			return fmt.Errorf("setsid: %w", err)
+		}
+		if err := setupConsole(cfg.ConsoleFD, false); err != nil {
+			return err
+		}
+	}
+	p, err := prepareProcess(cfg)
+	if err != nil {
+		return err
+	}
+	return p.exec()
+}
+
+// closeExecFrom marks every fd from first up close-on-exec, so nothing of
+// husk's (sockets, the fifo, its binary, fds it inherited from a client)
+// reaches the container (CVE-2024-21626).
+func closeExecFrom(first int) error {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return fmt.Errorf("list fds: %w", err)
+	}
+	for _, e := range entries {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil || fd < first {
+			continue
+		}
+		unix.CloseOnExec(fd)
+	}
+	return nil
+}
+
+func envValue(env []string, key string) (string, bool) {
+	for i := len(env) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(env[i], "="); ok && k == key {
+			return v, true
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,196 @@
+// The namespace preamble of husk's init and exec stages.
+//
+// It runs as a constructor, before the Go runtime starts any thread, because
+// unshare(CLONE_NEWUSER), setns into a user or mount namespace, and joining a
+// PID namespace all need (or only make sense in) a single-threaded process.
+// It does nothing unless the parent husk set _HUSK_SYNCFD.
+//
+// Protocol on the sync socket (newline-delimited JSON, shared with the Go
+// side): the preamble sends {"type":"setup"} once it is in its user namespace
+// and waits for the parent's {"type":"ack"} (the parent has written the id
+// maps and placed the process in its cgroup by then); it then unshares the
+// remaining namespaces and forks with CLONE_PARENT so the child becomes a
+// sibling (a child of husk), enters the new PID namespace, and continues into
+// Go. The intermediate reports {"type":"pid","pid":N} and exits.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#ifndef CLONE_NEWCGROUP
+#define CLONE_NEWCGROUP 0x02000000
+#endif
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+static int syncfd = -1;
+
+static void write_all(const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(syncfd, buf, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			_exit(1);
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+// bail reports a failure to the parent as {"type":"error","msg":...} and
+// exits. The message is escaped just enough to stay valid JSON.
+static void bail(const char *fmt, ...)
+{
+	char msg[1024], out[2200];
+	int saved = errno;
+	va_list ap;
+	size_t o = 0;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	o = (size_t)snprintf(out, sizeof(out), "{\"type\":\"error\",\"msg\":\"");
+	for (const char *p = msg; *p && o < sizeof(out) - 64; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c < 0x20) {
+			o += (size_t)snprintf(out + o, sizeof(out) - o, "\\u%04x", c);
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	o += (size_t)snprintf(out + o, sizeof(out) - o, ": %s\"}\n", strerror(saved));
+	write_all(out, o);
+	_exit(1);
+}
+
+static void wait_ack(void)
+{
+	char line[256];
+	size_t n = 0;
+
+	for (;;) {
+		char c;
+		ssize_t r = read(syncfd, &c, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			_exit(1); // the parent is gone; nobody to report to
+		if (c == '\n')
+			break;
+		if (n < sizeof(line) - 1)
+			line[n++] = c;
+	}
+	line[n] = '\0';
+	if (strstr(line, "\"ack\"") == NULL)
+		_exit(1); // the parent aborted the setup and logs why itself
+}
+
+static unsigned long env_ulong(const char *name)
+{
+	const char *v = getenv(name);
+	return v ? strtoul(v, NULL, 0) : 0;
+}
+
+struct nsjoin {
+	const char *env;
+	int type;
+	int fd;
+};
+
+// join_paths enters namespaces given by path (linux.namespaces[].path). All
+// paths are opened before any setns so that joining the mount namespace
+// does not change how the later paths resolve; the user namespace is joined
+// first because it grants the rights to join the others.
+static void join_paths(void)
+{
+	struct nsjoin ns[] = {
+		{"_HUSK_NS_USER", CLONE_NEWUSER, -1}, {"_HUSK_NS_IPC", CLONE_NEWIPC, -1},
+		{"_HUSK_NS_UTS", CLONE_NEWUTS, -1},   {"_HUSK_NS_NET", CLONE_NEWNET, -1},
+		{"_HUSK_NS_PID", CLONE_NEWPID, -1},   {"_HUSK_NS_CGROUP", CLONE_NEWCGROUP, -1},
+		{"_HUSK_NS_TIME", CLONE_NEWTIME, -1}, {"_HUSK_NS_MNT", CLONE_NEWNS, -1},
+	};
+	size_t i, count = sizeof(ns) / sizeof(ns[0]);
+
+	for (i = 0; i < count; i++) {
+		const char *path = getenv(ns[i].env);
+		if (path == NULL)
+			continue;
+		ns[i].fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (ns[i].fd < 0)
+			bail("open namespace %s", path);
+	}
+	for (i = 0; i < count; i++) {
+		if (ns[i].fd < 0)
+			continue;
+		if (setns(ns[i].fd, ns[i].type) < 0)
+			bail("setns %s", getenv(ns[i].env));
+		close(ns[i].fd);
+	}
+}
+
+__attribute__((constructor)) static void husk_nsenter(void)
+{
+	const char *fd = getenv("_HUSK_SYNCFD");
+	unsigned long flags, joinflags;
+	char buf[64];
+	pid_t child;
+	int n;
+
+	if (fd == NULL)
+		return;
+	syncfd = atoi(fd);
+	flags = env_ulong("_HUSK_CLONEFLAGS");
+	joinflags = env_ulong("_HUSK_JOIN_FLAGS");
+
+	// exec: enter every namespace of the container's init at once through
+	// its pidfd, which the parent verified, so a recycled pid can't misdirect us.
+	if (joinflags != 0 && setns((int)env_ulong("_HUSK_JOIN_PIDFD"), (int)joinflags) < 0)
+		bail("setns into the container's namespaces");
+	join_paths();
+
+	if ((flags & CLONE_NEWUSER) && unshare(CLONE_NEWUSER) < 0)
+		bail("unshare user namespace");
+
+	write_all("{\"type\":\"setup\"}\n", 17);
+	wait_ack();
+
+	if ((flags & CLONE_NEWUSER) || getenv("_HUSK_NS_USER") || (joinflags & CLONE_NEWUSER)) {
+		// Become root of the user namespace; the Go stage switches to
+		// process.user later.
+		if (setresgid(0, 0, 0) < 0)
+			bail("setresgid to the namespace's root");
+		if (setresuid(0, 0, 0) < 0)
+			bail("setresuid to the namespace's root");
+	}
+
+	if (unshare((int)(flags & ~(unsigned long)CLONE_NEWUSER)) < 0)
+		bail("unshare namespaces 0x%lx", flags & ~(unsigned long)CLONE_NEWUSER);
+
+	// A fork is needed to enter a new or joined PID or time namespace;
+	// CLONE_PARENT makes the final process husk's own child, so `run` and
+	// `exec` can wait for it and clients' subreapers inherit it directly.
+	child = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+	if (child < 0)
+		bail("clone init process");
+	if (child == 0)
+		return; // on into Go, as the container's process
+
+	n = snprintf(buf, sizeof(buf), "{\"type\":\"pid\",\"pid\":%d}\n", child);
+	write_all(buf, (size_t)n);
+	_exit(0);
+}

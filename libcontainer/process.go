@@ -1,0 +1,192 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/moby/sys/user"
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/spec"
+)
+
+// userProcess is the container's process, ready to exec.
+type userProcess struct {
+	path string
+	args []string
+	env  []string
+}
+
+// prepareProcess applies process settings in the order the kernel demands:
+// rlimits and the bounding set while still privileged, then the user switch
+// keeping capabilities, then the final capability sets, no_new_privs, cwd,
+// and the executable's lookup so a missing binary fails create, not start.
+func prepareProcess(cfg *stageConfig) (*userProcess, error) {
+	p := cfg.Process
+	env := append(append([]string{}, p.Env...), cfg.ExtraEnv...)
+	if err := setRlimits(p.Rlimits); err != nil {
+		return nil, err
+	}
+	u, err := resolveUser(p, cfg.User)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := envValue(env, "HOME"); !ok && u.Home != "" {
+		env = append(env, "HOME="+u.Home)
+	}
+	if p.User.Umask != nil {
+		unix.Umask(int(*p.User.Umask))
+	}
+	caps, err := dropBounding(p.Capabilities)
+	if err != nil {
+		return nil, err
+	}
+	if err := switchUser(u, p.User.AdditionalGids); err != nil {
+		return nil, err
+	}
+	if err := applyCapabilities(caps); err != nil {
+		return nil, err
+	}
+	if p.NoNewPrivileges {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return nil, fmt.Errorf("set no_new_privs: %w", err)
+		}
+	}
+	if err := enterCwd(p.Cwd); err != nil {
+		return nil, err
+	}
+	if len(p.Args) == 0 {
+		return nil, errors.New("process.args must not be empty")
+	}
+	path, err := lookPath(p.Args[0], env)
+	if err != nil {
+		return nil, fmt.Errorf("exec: %q: %w", p.Args[0], err)
+	}
+	return &userProcess{path: path, args: p.Args, env: env}, nil
+}
+
+func (p *userProcess) exec() error {
+	if err := unix.Exec(p.path, p.args, p.env); err != nil {
+		return fmt.Errorf("exec %s: %w", p.path, err)
+	}
+	return nil
+}
+
+func setRlimits(rls []specs.POSIXRlimit) error {
+	for _, rl := range rls {
+		res, ok := spec.RlimitResource(rl.Type)
+		if !ok {
+			return fmt.Errorf("process.rlimits: unknown type %q", rl.Type)
+		}
+		// syscall.Setrlimit, not x/sys: it also stops the Go runtime from
+		// restoring its own RLIMIT_NOFILE at exec.
+		if err := syscall.Setrlimit(res, &syscall.Rlimit{Cur: rl.Soft, Max: rl.Hard}); err != nil {
+			return fmt.Errorf("set rlimit %s to %d:%d: %w", rl.Type, rl.Soft, rl.Hard, err)
+		}
+	}
+	return nil
+}
+
+// resolveUser returns the uid, gid and home of the process. A name given to
+// exec --user is looked up in the container's /etc/passwd and /etc/group,
+// which this process sees as its own since it is in the container's mounts.
+func resolveUser(p *specs.Process, name string) (*user.ExecUser, error) {
+	defaults := &user.ExecUser{Uid: int(p.User.UID), Gid: int(p.User.GID), Home: "/"}
+	spec := name
+	if spec == "" {
+		spec = strconv.Itoa(int(p.User.UID)) + ":" + strconv.Itoa(int(p.User.GID))
+	}
+	u, err := user.GetExecUserPath(spec, defaults, "/etc/passwd", "/etc/group")
+	if err != nil {
+		return nil, fmt.Errorf("resolve user %q: %w", spec, err)
+	}
+	return u, nil
+}
+
+func switchUser(u *user.ExecUser, extra []uint32) error {
+	groups := make([]int, 0, len(extra)+len(u.Sgids))
+	for _, g := range extra {
+		groups = append(groups, int(g))
+	}
+	groups = append(groups, u.Sgids...)
+	if err := syscall.Setgroups(groups); err != nil && !(errors.Is(err, unix.EPERM) && len(groups) == 0) {
+		return fmt.Errorf("setgroups %v: %w", groups, err)
+	}
+	if err := unix.Setresgid(u.Gid, u.Gid, u.Gid); err != nil {
+		return fmt.Errorf("setgid %d: %w", u.Gid, err)
+	}
+	// Keep the permitted set across the uid change; applyCapabilities then
+	// sets exactly the configured sets.
+	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("set keepcaps: %w", err)
+	}
+	if err := unix.Setresuid(u.Uid, u.Uid, u.Uid); err != nil {
+		return fmt.Errorf("setuid %d: %w", u.Uid, err)
+	}
+	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("clear keepcaps: %w", err)
+	}
+	return nil
+}
+
+// enterCwd changes to the process's cwd and makes sure it is inside the
+// container's root: a cwd reached through a leaked fd would print as
+// "(unreachable)..." (CVE-2024-21626).
+func enterCwd(cwd string) error {
+	if cwd == "" {
+		cwd = "/"
+	}
+	if err := unix.Chdir(cwd); err != nil {
+		return fmt.Errorf("chdir to cwd (%q) set in config.json: %w", cwd, err)
+	}
+	wd, err := unix.Getwd()
+	if err != nil || !strings.HasPrefix(wd, "/") {
+		return fmt.Errorf("cwd %q is outside the container (%q): %v", cwd, wd, err)
+	}
+	return nil
+}
+
+// lookPath finds an executable the way execvp would, with the container's
+// PATH. Errors keep the texts clients classify ("no such file or directory",
+// "executable file not found in $PATH", "permission denied").
+func lookPath(file string, env []string) (string, error) {
+	if strings.Contains(file, "/") {
+		return file, checkExecutable(file)
+	}
+	pathEnv, _ := envValue(env, "PATH")
+	for _, dir := range filepath.SplitList(pathEnv) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, file)
+		if checkExecutable(p) == nil {
+			return p, nil
+		}
+	}
+	return "", errors.New("executable file not found in $PATH")
+}
+
+func checkExecutable(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return fmt.Errorf("stat %s: %w", path, pe.Err)
+		}
+		return err
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("%s: is a directory", path)
+	}
+	if err := unix.Access(path, unix.X_OK); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}

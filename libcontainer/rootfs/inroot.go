@@ -1,0 +1,213 @@
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
+	"golang.org/x/sys/unix"
+)
+
+// rootDir is a handle on the container's root directory. Every path taken
+// from the spec or the image is resolved through it, so a symlink in the
+// image can never lead a lookup out of the rootfs.
+type rootDir struct {
+	f *os.File
+	// real is the path the kernel reports for f, the reference for checking
+	// where a resolved handle really is.
+	real string
+}
+
+func openRoot(path string) (*rootDir, error) {
+	f, err := os.OpenFile(path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	real, err := procfs.ProcSelfFdReadlink(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("resolve %s: %w", path, err)
+	}
+	return &rootDir{f: f, real: real}, nil
+}
+
+func (r *rootDir) Close() error { return r.f.Close() }
+
+// cleanPath makes a spec path absolute and lexically clean; ".." cannot
+// climb above "/" afterwards.
+func cleanPath(p string) string { return filepath.Join("/", p) }
+
+// fdPath names an open file for the path-based mount(2): the kernel jumps
+// through the magic link to exactly the inode and mount behind the fd,
+// whatever happened to the path it was opened by.
+func fdPath(f *os.File) string { return "/proc/self/fd/" + strconv.Itoa(int(f.Fd())) }
+
+// open resolves dest inside the root without creating anything.
+func (r *rootDir) open(dest string) (*os.File, error) {
+	return pathrs.OpenatInRoot(r.f, cleanPath(dest))
+}
+
+// mkdirAll creates dest and its parents inside the root and returns a
+// handle on it.
+func (r *rootDir) mkdirAll(dest string) (*os.File, error) {
+	return pathrs.MkdirAllHandle(r.f, cleanPath(dest), 0o755)
+}
+
+// openTarget returns a handle on a mount target inside the root, creating
+// it first when missing: a directory, or an empty regular file when file
+// is set (a bind mount of a non-directory needs a non-directory target).
+// It also returns the target's path relative to the root after symlinks
+// were followed, which decides the rules for /proc.
+func (r *rootDir) openTarget(dest string, file bool) (*os.File, string, error) {
+	var (
+		f   *os.File
+		err error
+	)
+	if file {
+		f, err = r.openOrCreateFile(dest)
+	} else {
+		f, err = r.mkdirAll(dest)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	rel, err := r.locate(f)
+	if err != nil {
+		f.Close()
+		return nil, "", err
+	}
+	if rel == "/" {
+		f.Close()
+		return nil, "", fmt.Errorf("%s resolves to the container root itself", dest)
+	}
+	return f, rel, nil
+}
+
+func (r *rootDir) openOrCreateFile(dest string) (*os.File, error) {
+	f, err := r.open(dest)
+	if !errors.Is(err, os.ErrNotExist) {
+		return f, err
+	}
+	dest = cleanPath(dest)
+	parent, err := r.mkdirAll(filepath.Dir(dest))
+	if err != nil {
+		return nil, err
+	}
+	defer parent.Close()
+	// O_EXCL|O_NOFOLLOW: whatever appeared under that name meanwhile is
+	// neither opened nor followed; the lookup below resolves it in the root.
+	fd, err := unix.Openat(int(parent.Fd()), filepath.Base(dest), unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_RDONLY|unix.O_CLOEXEC, 0o644)
+	if err == nil {
+		unix.Close(fd)
+	} else if !errors.Is(err, unix.EEXIST) {
+		return nil, fmt.Errorf("create %s: %w", dest, err)
+	}
+	return r.open(dest)
+}
+
+// locate returns where f is, relative to the root, and fails if that is
+// outside it: the handle could have been moved out after the lookup by
+// someone sharing a directory with the rootfs.
+func (r *rootDir) locate(f *os.File) (string, error) {
+	p, err := procfs.ProcSelfFdReadlink(f)
+	if err != nil {
+		return "", fmt.Errorf("resolve handle: %w", err)
+	}
+	rel, ok := within(r.real, p)
+	if !ok {
+		return "", fmt.Errorf("%s is outside the container root %s", p, r.real)
+	}
+	return rel, nil
+}
+
+// within reports whether p is root or below it, and p relative to root
+// as an absolute path.
+func within(root, p string) (string, bool) {
+	if root == "/" {
+		return p, strings.HasPrefix(p, "/")
+	}
+	if p == root {
+		return "/", true
+	}
+	if rest, ok := strings.CutPrefix(p, root+"/"); ok {
+		return "/" + rest, true
+	}
+	return "", false
+}
+
+// mounted returns a handle on the mount just stacked on under, which is
+// the handle the mount was made through. That handle's magic link still
+// names the covered directory, so remounting, mount_setattr and
+// propagation changes need a fresh lookup; it must come back to the same
+// place and be the root of a different mount, or something was swapped
+// in between.
+func (r *rootDir) mounted(dest string, under *os.File) (*os.File, error) {
+	top, err := r.open(dest)
+	if err != nil {
+		return nil, err
+	}
+	if err := sameSpotNewMount(under, top); err != nil {
+		top.Close()
+		return nil, fmt.Errorf("reopen %s after mounting: %w", dest, err)
+	}
+	return top, nil
+}
+
+func sameSpotNewMount(under, top *os.File) error {
+	want, err := procfs.ProcSelfFdReadlink(under)
+	if err != nil {
+		return err
+	}
+	got, err := procfs.ProcSelfFdReadlink(top)
+	if err != nil {
+		return err
+	}
+	if got != want {
+		return fmt.Errorf("path changed from %s to %s", want, got)
+	}
+	underID, _, err := mountID(under)
+	if err != nil {
+		return err
+	}
+	topID, isRoot, err := mountID(top)
+	if err != nil {
+		return err
+	}
+	if topID == underID || !isRoot {
+		return errors.New("the new mount is not there")
+	}
+	return nil
+}
+
+// mountID returns the id of the mount f is on and whether f is that
+// mount's root.
+func mountID(f *os.File) (uint64, bool, error) {
+	var stx unix.Statx_t
+	err := unix.Statx(int(f.Fd()), "", unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW, unix.STATX_MNT_ID, &stx)
+	if err != nil {
+		return 0, false, fmt.Errorf("statx: %w", err)
+	}
+	if stx.Mask&unix.STATX_MNT_ID == 0 || stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT == 0 {
+		return 0, false, errors.New("statx: kernel reports no mount id")
+	}
+	return stx.Mnt_id, stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0, nil
+}
+
+// requireProcfs checks that /proc is a procfs before the fdPath names are
+// handed to mount(2): they are only as trustworthy as the /proc they go
+// through (host's before pivot_root, the container's own after it).
+func requireProcfs() error {
+	var st unix.Statfs_t
+	if err := unix.Statfs("/proc/self/fd", &st); err != nil {
+		return fmt.Errorf("statfs /proc/self/fd: %w", err)
+	}
+	if st.Type != unix.PROC_SUPER_MAGIC {
+		return errors.New("/proc is not a procfs")
+	}
+	return nil
+}

@@ -1,0 +1,202 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// syncMsg is one line on the socket between husk and its init or exec stage.
+type syncMsg struct {
+	Type   string       `json:"type"`
+	Pid    int          `json:"pid,omitempty"`
+	Msg    string       `json:"msg,omitempty"`
+	State  *specs.State `json:"state,omitempty"`
+	Config *stageConfig `json:"config,omitempty"`
+}
+
+const (
+	msgSetup  = "setup"  // stage -> husk: place me in the cgroup, write my id maps
+	msgAck    = "ack"    // husk -> stage
+	msgPid    = "pid"    // stage -> husk: the final process's pid
+	msgConfig = "config" // husk -> stage
+	msgHooks  = "hooks"  // init -> husk: mounts are done, run prestart/createRuntime
+	msgHooked = "hooked" // husk -> init, with the state for createContainer hooks
+	msgReady  = "ready"  // init -> husk: waiting for start
+	msgError  = "error"  // stage -> husk
+)
+
+// stageConfig is everything the init or exec stage needs, sent once the
+// stage is in its namespaces.
+type stageConfig struct {
+	Exec         bool              `json:"exec,omitempty"`
+	ID           string            `json:"id"`
+	Spec         *specs.Spec       `json:"spec"`
+	Process      *specs.Process    `json:"process"`
+	User         string            `json:"user,omitempty"` // exec --user name[:group], resolved in the container
+	NoPivot      bool              `json:"no_pivot,omitempty"`
+	NoNewKeyring bool              `json:"no_new_keyring,omitempty"`
+	CgroupPaths  map[string]string `json:"cgroup_paths,omitempty"`
+	PreserveFDs  int               `json:"preserve_fds,omitempty"`
+	ExtraEnv     []string          `json:"extra_env,omitempty"`
+	FifoFD       int               `json:"fifo_fd,omitempty"`
+	ConsoleFD    int               `json:"console_fd,omitempty"`
+}
+
+// stageOpts describes a stage to start.
+type stageOpts struct {
+	Mode  string   // "init" or "exec"
+	Dir   string   // working directory (the bundle for init)
+	Env   []string // _HUSK_* settings for the C preamble
+	Stdio [3]*os.File
+	// Preserved become fds 3..3+len-1 in the stage; Internal follow them.
+	Preserved []*os.File
+	Internal  []*os.File
+	// Setup runs when the stage is in its user namespace, before it creates
+	// the others: it gets the pid of the preamble process.
+	Setup func(pid int) error
+}
+
+// stage is a started init or exec stage, as husk sees it.
+type stage struct {
+	pid  int
+	sock *os.File
+	dec  *json.Decoder
+}
+
+// internalFD is the fd number the i-th internal file has in the stage.
+func (o *stageOpts) internalFD(i int) int { return 3 + len(o.Preserved) + 1 + i }
+
+// startStage starts husk's own binary, from its read-only copy, as an init or
+// exec stage and carries it through the namespace preamble. On success the
+// stage is in all its namespaces, its pid is known, and it waits for cfg.
+func startStage(o *stageOpts, cfg *stageConfig) (*stage, error) {
+	self, err := sealedSelf()
+	if err != nil {
+		return nil, err
+	}
+	defer self.Close()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("socketpair: %w", err)
+	}
+	parent, child := os.NewFile(uintptr(fds[0]), "sync"), os.NewFile(uintptr(fds[1]), "sync-child")
+	defer child.Close()
+
+	// Fd layout in the stage: stdio, preserved fds, the sync socket, the
+	// internal files, and last our binary (exec'd via /proc/self/fd).
+	extra := append(append(append([]*os.File{}, o.Preserved...), child), o.Internal...)
+	extra = append(extra, self)
+	selfFD := 3 + len(extra) - 1
+	cmd := &exec.Cmd{
+		Path:       "/proc/self/fd/" + strconv.Itoa(selfFD),
+		Args:       []string{"husk", o.Mode},
+		Dir:        o.Dir,
+		Env:        append([]string{"_HUSK_SYNCFD=" + strconv.Itoa(3+len(o.Preserved))}, o.Env...),
+		ExtraFiles: extra,
+		Stdin:      o.Stdio[0],
+		Stdout:     o.Stdio[1],
+		Stderr:     o.Stdio[2],
+	}
+	if err := cmd.Start(); err != nil {
+		parent.Close()
+		return nil, fmt.Errorf("start %s stage: %w", o.Mode, err)
+	}
+	child.Close()
+	s := &stage{sock: parent, dec: json.NewDecoder(parent)}
+	fail := func(err error) (*stage, error) {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		s.kill()
+		parent.Close()
+		return nil, err
+	}
+
+	if _, err := s.expect(msgSetup); err != nil {
+		return fail(err)
+	}
+	if o.Setup != nil {
+		if err := o.Setup(cmd.Process.Pid); err != nil {
+			return fail(err)
+		}
+	}
+	if err := s.send(&syncMsg{Type: msgAck}); err != nil {
+		return fail(err)
+	}
+	m, err := s.expect(msgPid)
+	if err != nil {
+		return fail(err)
+	}
+	s.pid = m.Pid
+	if err := cmd.Wait(); err != nil {
+		return fail(fmt.Errorf("namespace preamble: %w", err))
+	}
+	if err := s.send(&syncMsg{Type: msgConfig, Config: cfg}); err != nil {
+		return fail(err)
+	}
+	return s, nil
+}
+
+func (s *stage) send(m *syncMsg) error {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	if _, err := s.sock.Write(append(data, '\n')); err != nil {
+		return fmt.Errorf("send %s to the container process: %w", m.Type, err)
+	}
+	return nil
+}
+
+// next reads the stage's next message. An error message from the stage
+// becomes the returned error, so the user sees the cause inside the
+// container, not a broken pipe.
+func (s *stage) next() (*syncMsg, error) {
+	var m syncMsg
+	if err := s.dec.Decode(&m); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, io.EOF
+		}
+		return nil, fmt.Errorf("read from the container process: %w", err)
+	}
+	if m.Type == msgError {
+		return nil, errors.New(m.Msg)
+	}
+	return &m, nil
+}
+
+func (s *stage) expect(typ string) (*syncMsg, error) {
+	m, err := s.next()
+	if err == io.EOF {
+		return nil, fmt.Errorf("container process exited before sending %q", typ)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if m.Type != typ {
+		return nil, fmt.Errorf("container process sent %q, expected %q", m.Type, typ)
+	}
+	return m, nil
+}
+
+// kill ends the final process of a stage that failed and reaps it (it is
+// our child through CLONE_PARENT).
+func (s *stage) kill() {
+	if s.pid <= 0 {
+		return
+	}
+	_ = unix.Kill(s.pid, unix.SIGKILL)
+	var ws unix.WaitStatus
+	_, _ = unix.Wait4(s.pid, &ws, 0, nil)
+	s.pid = 0
+}
+
+// close drops husk's end of the sync socket.
+func (s *stage) close() { s.sock.Close() }

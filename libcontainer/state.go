@@ -1,0 +1,115 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+const (
+	stateFile = "state.json"
+	fifoName  = "exec.fifo"
+)
+
+// ErrNotExist is returned for an id with no state directory; clients match
+// its text ("does not exist").
+var ErrNotExist = errors.New("container does not exist")
+
+// State is what husk keeps in <root>/<id>/state.json. It holds the spec so
+// that later commands (exec, kill --all, delete with its poststop hooks) need
+// nothing but the state directory.
+type State struct {
+	ID      string            `json:"id"`
+	Bundle  string            `json:"bundle"`
+	Rootfs  string            `json:"rootfs"`
+	Created time.Time         `json:"created"`
+	Owner   string            `json:"owner"`
+	Pid     int               `json:"pid"`
+	// PidStart is the init's start time in clock ticks since boot (field 22
+	// of /proc/PID/stat): with Pid it names the process, so a recycled pid is
+	// never mistaken for the container.
+	PidStart    uint64            `json:"pid_start"`
+	CgroupPaths map[string]string `json:"cgroup_paths"`
+	Spec        *specs.Spec       `json:"spec"`
+}
+
+var validID = regexp.MustCompile(`^[\w+\-.]+$`)
+
+// ValidateID refuses ids that could escape the state root or confuse clients.
+func ValidateID(id string) error {
+	if id == "" {
+		return errors.New("container id cannot be empty")
+	}
+	if len(id) > 1024 {
+		return fmt.Errorf("invalid container id %.32q...: longer than 1024 bytes", id)
+	}
+	if !validID.MatchString(id) || id == "." || id == ".." {
+		return fmt.Errorf("invalid container id %q: only letters, digits, '_', '+', '-' and '.' are allowed", id)
+	}
+	return nil
+}
+
+// stateDir is where one container's files live.
+func stateDir(root, id string) string { return filepath.Join(root, id) }
+
+// lockDir takes an exclusive flock on the container's directory so commands on
+// one id serialize. The lock goes with the returned file.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, ErrNotExist
+		}
+		return nil, fmt.Errorf("open state dir: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	return f, nil
+}
+
+func (s *State) save(dir string) error {
+	data, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, ".state-")
+	if err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write state: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, stateFile)); err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	return nil
+}
+
+func loadState(dir string) (*State, error) {
+	data, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, ErrNotExist
+		}
+		return nil, fmt.Errorf("read state: %w", err)
+	}
+	var s State
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("parse %s: %w", filepath.Join(dir, stateFile), err)
+	}
+	return &s, nil
+}

@@ -1,0 +1,177 @@
+// Command husk is a low-level OCI container runtime with runc's command line.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+	seccomp "github.com/seccomp/libseccomp-golang"
+	"github.com/urfave/cli/v2"
+
+	"github.com/husk-runtime/husk/libcontainer"
+	_ "github.com/husk-runtime/husk/libcontainer/nsenter"
+)
+
+// Set at build time by the Makefile.
+var (
+	version   = "dev"
+	gitCommit = "unknown"
+)
+
+const usage = `Open Container Initiative runtime
+
+husk is a command line client for running containers packaged according to
+the Open Container Initiative (OCI) runtime specification, a drop-in for runc.
+
+Containers are configured using bundles: a directory with a config.json and
+a root filesystem. To start a container, cd into the bundle and run:
+
+    # husk run mycontainer`
+
+func main() {
+	// husk re-executes itself as a container's init or exec stage; the C
+	// preamble has already moved such a process into the container's
+	// namespaces by the time Go runs.
+	if len(os.Args) > 1 && os.Getenv("_HUSK_SYNCFD") != "" {
+		libcontainer.StageMain(os.Args[1])
+	}
+	os.Exit(run(os.Args))
+}
+
+func run(args []string) int {
+	app := newApp()
+	err := app.Run(args)
+	if err == nil {
+		return 0
+	}
+	code := 1
+	var ec exitCoder
+	if errors.As(err, &ec) {
+		code = ec.ExitCode()
+		if code == 0 || ec.Error() == "" {
+			return code
+		}
+	}
+	logger.fatal(err)
+	return code
+}
+
+func newApp() *cli.App {
+	cli.VersionPrinter = printVersion
+	app := &cli.App{
+		Name:    "husk",
+		Usage:   usage,
+		Version: version,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "debug", Usage: "enable debug logging"},
+			&cli.StringFlag{Name: "log", Usage: "write log lines to `FILE` instead of stderr"},
+			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
+			&cli.StringFlag{Name: "root", Value: defaultRoot(), Usage: "directory holding container state (a tmpfs is best)"},
+			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "use the systemd cgroup driver (cgroupsPath is slice:prefix:name)"},
+			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "rootless container management: true, false or auto"},
+			&cli.StringFlag{Name: "criu", Hidden: true, Usage: "accepted for runc compatibility"},
+		},
+		Commands: []*cli.Command{
+			createCommand,
+			deleteCommand,
+			execCommand,
+			featuresCommand,
+			killCommand,
+			listCommand,
+			psCommand,
+			runCommand,
+			specCommand,
+			startCommand,
+			stateCommand,
+		},
+		Before: func(ctx *cli.Context) error {
+			if err := logger.setup(ctx.String("log"), ctx.String("log-format"), ctx.Bool("debug")); err != nil {
+				return err
+			}
+			libcontainer.Warn = func(msg string) { logger.log("warning", msg) }
+			switch ctx.String("rootless") {
+			case "true", "false", "auto":
+			default:
+				return fmt.Errorf("--rootless: invalid value %q: want true, false or auto", ctx.String("rootless"))
+			}
+			if ctx.Bool("systemd-cgroup") {
+				return errors.New("--systemd-cgroup: the systemd cgroup driver is not supported yet")
+			}
+			return nil
+		},
+		OnUsageError:          usageError,
+		HideHelpCommand:       true,
+		EnableBashCompletion:  true,
+		CustomAppHelpTemplate: "",
+	}
+	for _, c := range app.Commands {
+		c.OnUsageError = usageError
+	}
+	return app
+}
+
+// usageError turns urfave's usage errors (unknown flags, missing values)
+// into one error line instead of a help page.
+func usageError(_ *cli.Context, err error, _ bool) error {
+	return err
+}
+
+// defaultRoot follows runc: /run/husk for root, $XDG_RUNTIME_DIR/husk for
+// rootless users.
+func defaultRoot() string {
+	if os.Geteuid() != 0 {
+		if dir := os.Getenv("XDG_RUNTIME_DIR"); dir != "" {
+			return dir + "/husk"
+		}
+	}
+	return "/run/husk"
+}
+
+func printVersion(ctx *cli.Context) {
+	fmt.Printf("husk version %s\n", version)
+	fmt.Printf("commit: %s\n", gitCommit)
+	fmt.Printf("spec: %s\n", specs.Version)
+	fmt.Printf("go: %s\n", runtime.Version())
+	major, minor, micro := seccomp.GetLibraryVersion()
+	fmt.Printf("libseccomp: %d.%d.%d\n", major, minor, micro)
+}
+
+type exitCoder interface {
+	error
+	ExitCode() int
+}
+
+// exitError ends husk with a code, as run and exec do with the container's.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return ""
+	}
+	return e.err.Error()
+}
+func (e *exitError) ExitCode() int { return e.code }
+func (e *exitError) Unwrap() error { return e.err }
+
+// requireID returns the single container id argument of a command.
+func requireID(ctx *cli.Context, extra int) (string, error) {
+	n := ctx.NArg()
+	if n < 1 {
+		return "", fmt.Errorf("%s: missing container id", ctx.Command.Name)
+	}
+	if n > 1+extra {
+		return "", fmt.Errorf("%s: unexpected arguments %s", ctx.Command.Name, strings.Join(ctx.Args().Slice()[1+extra:], " "))
+	}
+	id := ctx.Args().First()
+	if err := libcontainer.ValidateID(id); err != nil {
+		return "", err
+	}
+	return id, nil
+}

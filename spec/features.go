@@ -1,0 +1,54 @@
+package spec
+
+import "github.com/opencontainers/runtime-spec/specs-go/features"
+
+// Annotation keys husk adds to its features document.
+const (
+	VersionAnnotation    = "io.github.husk-runtime.husk.version"
+	CheckpointAnnotation = "io.github.husk-runtime.husk.checkpoint.enabled"
+)
+
+// Features describes what this build of husk implements, for `husk features`.
+// version is husk's own version, reported as an annotation.
+func Features(version string) *features.Features {
+	namespaces := make([]string, len(namespaceTypes))
+	for i, t := range namespaceTypes {
+		namespaces[i] = string(t)
+	}
+	return &features.Features{
+		OCIVersionMin: "1.0.0",
+		OCIVersionMax: "1.3.0",
+		Hooks: []string{
+			"prestart",
+			"createRuntime",
+			"createContainer",
+			"startContainer",
+			"poststart",
+			"poststop",
+		},
+		MountOptions: KnownMountOptions(),
+		Linux: &features.Linux{
+			Namespaces:   namespaces,
+			Capabilities: capabilityNames(),
+			Cgroup: &features.Cgroup{
+				V1:          new(true),
+				V2:          new(true),
+				Systemd:     new(false),
+				SystemdUser: new(false),
+				Rdma:        new(false),
+			},
+			Seccomp:  &features.Seccomp{Enabled: new(false)},
+			Apparmor: &features.Apparmor{Enabled: new(false)},
+			Selinux:  &features.Selinux{Enabled: new(false)},
+			IntelRdt: &features.IntelRdt{Enabled: new(false)},
+			MountExtensions: &features.MountExtensions{
+				IDMap: &features.IDMap{Enabled: new(false)},
+			},
+			NetDevices: &features.NetDevices{Enabled: new(false)},
+		},
+		Annotations: map[string]string{
+			VersionAnnotation:    version,
+			CheckpointAnnotation: "false",
+		},
+	}
+}

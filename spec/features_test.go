@@ -1,0 +1,82 @@
+package spec
+
+import (
+	"encoding/json"
+	"maps"
+	"slices"
+	"testing"
+)
+
+func TestFeaturesJSON(t *testing.T) {
+	data, err := json.Marshal(Features("1.2.3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	if keys := slices.Sorted(maps.Keys(got)); !slices.Equal(keys, []string{
+		"annotations", "hooks", "linux", "mountOptions", "ociVersionMax", "ociVersionMin",
+	}) {
+		t.Errorf("top-level keys = %q", keys)
+	}
+	if got["ociVersionMin"] != "1.0.0" || got["ociVersionMax"] != "1.3.0" {
+		t.Errorf("versions = %v..%v", got["ociVersionMin"], got["ociVersionMax"])
+	}
+	if want := []any{"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"}; !slices.Equal(got["hooks"].([]any), want) {
+		t.Errorf("hooks = %v, want %v", got["hooks"], want)
+	}
+	wantAnnotations := map[string]any{
+		"io.github.husk-runtime.husk.version":            "1.2.3",
+		"io.github.husk-runtime.husk.checkpoint.enabled": "false",
+	}
+	if !maps.Equal(got["annotations"].(map[string]any), wantAnnotations) {
+		t.Errorf("annotations = %v, want %v", got["annotations"], wantAnnotations)
+	}
+
+	linux := got["linux"].(map[string]any)
+	if keys := slices.Sorted(maps.Keys(linux)); !slices.Equal(keys, []string{
+		"apparmor", "capabilities", "cgroup", "intelRdt", "mountExtensions", "namespaces",
+		"netDevices", "seccomp", "selinux",
+	}) {
+		t.Errorf("linux keys = %q", keys)
+	}
+	wantCgroup := map[string]any{"v1": true, "v2": true, "systemd": false, "systemdUser": false, "rdma": false}
+	if !maps.Equal(linux["cgroup"].(map[string]any), wantCgroup) {
+		t.Errorf("cgroup = %v, want %v", linux["cgroup"], wantCgroup)
+	}
+	for _, key := range []string{"seccomp", "apparmor", "selinux", "intelRdt", "netDevices"} {
+		if !maps.Equal(linux[key].(map[string]any), map[string]any{"enabled": false}) {
+			t.Errorf("%s = %v, want disabled", key, linux[key])
+		}
+	}
+	idmap := linux["mountExtensions"].(map[string]any)["idmap"].(map[string]any)
+	if idmap["enabled"] != false {
+		t.Errorf("mountExtensions.idmap = %v, want disabled", idmap)
+	}
+	wantNS := []any{"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"}
+	if !slices.Equal(linux["namespaces"].([]any), wantNS) {
+		t.Errorf("namespaces = %v, want %v", linux["namespaces"], wantNS)
+	}
+}
+
+func TestFeaturesLists(t *testing.T) {
+	f := Features("dev")
+	if !slices.Equal(f.MountOptions, KnownMountOptions()) {
+		t.Errorf("mountOptions differ from what ParseMountOptions recognises")
+	}
+	if slices.Contains(f.MountOptions, "tmpcopyup") || slices.Contains(f.MountOptions, "idmap") {
+		t.Errorf("mountOptions claim unsupported options: %q", f.MountOptions)
+	}
+	for _, want := range []string{"CAP_CHOWN", "CAP_SYS_ADMIN", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"} {
+		if !slices.Contains(f.Linux.Capabilities, want) {
+			t.Errorf("capabilities lack %s", want)
+		}
+	}
+	for i, name := range f.Linux.Capabilities {
+		if v, ok := CapabilityValue(name); !ok || v != i {
+			t.Errorf("capabilities[%d] = %s, which CapabilityValue maps to %d, %v", i, name, v, ok)
+		}
+	}
+}

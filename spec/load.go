@@ -1,0 +1,102 @@
+// Package spec reads, checks and produces OCI runtime configurations
+// (config.json), and describes what husk supports of them.
+package spec
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// ConfigName is the file a bundle keeps its configuration in.
+const ConfigName = "config.json"
+
+// Load reads and validates <bundle>/config.json. The returned spec has
+// root.path made absolute against the bundle, since engines send either
+// form (containerd a relative "rootfs", podman an absolute path) and
+// everything after Load must not depend on the working directory. Relative
+// mount destinations are likewise rooted at "/".
+func Load(bundle string) (*specs.Spec, error) {
+	path := filepath.Join(bundle, ConfigName)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var s specs.Spec
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, jsonError(path, data, err)
+	}
+	if s.Root != nil && s.Root.Path != "" {
+		root := s.Root.Path
+		if !filepath.IsAbs(root) {
+			dir, err := filepath.Abs(bundle)
+			if err != nil {
+				return nil, fmt.Errorf("resolve bundle %s: %w", bundle, err)
+			}
+			root = filepath.Join(dir, root)
+		}
+		s.Root.Path = filepath.Clean(root)
+	}
+	for i := range s.Mounts {
+		if d := s.Mounts[i].Destination; d != "" && !filepath.IsAbs(d) {
+			s.Mounts[i].Destination = filepath.Join("/", d)
+		}
+	}
+	if err := Validate(&s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// parseError gives a JSON decoding failure a message that points at the
+// place in the file, while still unwrapping to the encoding/json error.
+type parseError struct {
+	msg string
+	err error
+}
+
+func (e *parseError) Error() string { return e.msg }
+func (e *parseError) Unwrap() error { return e.err }
+
+func jsonError(path string, data []byte, err error) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		line, col := position(data, syntax.Offset)
+		return &parseError{
+			msg: fmt.Sprintf("parse %s: line %d, column %d: %v", path, line, col, syntax),
+			err: err,
+		}
+	case errors.As(err, &typ):
+		line, col := position(data, typ.Offset)
+		field := typ.Field
+		if field == "" {
+			field = "top level"
+		}
+		return &parseError{
+			msg: fmt.Sprintf("parse %s: %s: cannot use JSON %s as %v (line %d, column %d)",
+				path, field, typ.Value, typ.Type, line, col),
+			err: err,
+		}
+	}
+	return fmt.Errorf("parse %s: %w", path, err)
+}
+
+// position returns the 1-based line and column of the last byte the decoder
+// read before giving up, which is the one it stumbled on.
+func position(data []byte, offset int64) (line, col int) {
+	i := int(min(offset, int64(len(data)))) - 1
+	if i < 0 {
+		return 1, 1
+	}
+	before := data[:i]
+	line = 1 + bytes.Count(before, []byte("\n"))
+	col = i - bytes.LastIndexByte(before, '\n')
+	return line, col
+}

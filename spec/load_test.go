@@ -1,0 +1,178 @@
+package spec
+
+import (
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writeBundle makes a bundle directory holding config (and, if asked, an
+// empty rootfs directory) and returns its path.
+func writeBundle(t *testing.T, config string, rootfs bool) string {
+	t.Helper()
+	dir := t.TempDir()
+	if rootfs {
+		if err := os.Mkdir(filepath.Join(dir, "rootfs"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, ConfigName), []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// minimalConfig is the smallest config.json that passes Validate, with
+// root.path left to the caller.
+func minimalConfig(root string) string {
+	return `{
+	"ociVersion": "1.0.2",
+	"root": {"path": "` + root + `"},
+	"process": {"args": ["sh"], "cwd": "/"},
+	"mounts": [{"destination": "proc", "type": "proc", "source": "proc"}],
+	"linux": {"namespaces": [{"type": "mount"}]}
+}`
+}
+
+func TestLoadResolvesRelativeRoot(t *testing.T) {
+	bundle := writeBundle(t, minimalConfig("./rootfs/"), true)
+	s, err := Load(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(bundle, "rootfs"); s.Root.Path != want {
+		t.Errorf("root.path = %q, want %q", s.Root.Path, want)
+	}
+}
+
+func TestLoadResolvesRootAgainstRelativeBundle(t *testing.T) {
+	bundle := writeBundle(t, minimalConfig("rootfs"), true)
+	t.Chdir(filepath.Dir(bundle))
+	s, err := Load(filepath.Base(bundle))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(bundle, "rootfs"); s.Root.Path != want {
+		t.Errorf("root.path = %q, want %q", s.Root.Path, want)
+	}
+}
+
+func TestLoadKeepsAbsoluteRoot(t *testing.T) {
+	elsewhere := t.TempDir()
+	bundle := writeBundle(t, minimalConfig(elsewhere+"/./"), false)
+	s, err := Load(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Root.Path != elsewhere {
+		t.Errorf("root.path = %q, want %q", s.Root.Path, elsewhere)
+	}
+}
+
+func TestLoadRootsRelativeMountDestinations(t *testing.T) {
+	s, err := Load(writeBundle(t, minimalConfig("rootfs"), true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Mounts[0].Destination; got != "/proc" {
+		t.Errorf("mounts[0].destination = %q, want /proc", got)
+	}
+}
+
+func TestLoadMissingConfig(t *testing.T) {
+	dir := t.TempDir()
+	_, err := Load(dir)
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("error = %v, want not-exist", err)
+	}
+	want := "open " + filepath.Join(dir, ConfigName) + ": no such file or directory"
+	if err.Error() != want {
+		t.Errorf("error = %q, want %q", err, want)
+	}
+}
+
+func TestLoadMalformedJSON(t *testing.T) {
+	bundle := writeBundle(t, "{\n  \"ociVersion\": \"1.0.0\",\n  \"root\": ,\n}", true)
+	_, err := Load(bundle)
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	var syntax *json.SyntaxError
+	if !errors.As(err, &syntax) {
+		t.Errorf("error %v does not unwrap to a json.SyntaxError", err)
+	}
+	msg := err.Error()
+	prefix := "parse " + filepath.Join(bundle, ConfigName) + ": line 3, column 11: "
+	if !strings.HasPrefix(msg, prefix) || strings.Contains(msg, "\n") {
+		t.Errorf("error = %q, want one line starting %q", msg, prefix)
+	}
+}
+
+func TestLoadEmptyFile(t *testing.T) {
+	bundle := writeBundle(t, "", true)
+	_, err := Load(bundle)
+	if err == nil || !strings.HasPrefix(err.Error(), "parse "+filepath.Join(bundle, ConfigName)+": ") {
+		t.Errorf("error = %v, want a parse error naming the file", err)
+	}
+}
+
+func TestLoadWrongTypeNamesField(t *testing.T) {
+	for _, tc := range []struct {
+		config string
+		field  string
+	}{
+		{`{"process": {"args": "sh"}}`, "process.args"},
+		{`{"process": {"user": {"uid": "root"}}}`, "process.user.uid"},
+		{`{"linux": {"uidMappings": [{"hostID": -1}]}}`, "linux.uidMappings.hostID"},
+		{`{"mounts": [{"options": [1]}]}`, "mounts.options"},
+		{`[]`, "top level"},
+	} {
+		t.Run(tc.field, func(t *testing.T) {
+			bundle := writeBundle(t, tc.config, true)
+			_, err := Load(bundle)
+			var typ *json.UnmarshalTypeError
+			if !errors.As(err, &typ) {
+				t.Fatalf("error = %v, want a json.UnmarshalTypeError", err)
+			}
+			want := "parse " + filepath.Join(bundle, ConfigName) + ": " + tc.field + ": "
+			if !strings.HasPrefix(err.Error(), want) {
+				t.Errorf("error = %q, want prefix %q", err, want)
+			}
+		})
+	}
+}
+
+func TestLoadValidates(t *testing.T) {
+	bundle := writeBundle(t, `{"ociVersion": "1.0.0", "root": {"path": "rootfs"}, "process": {"cwd": "/"}, "linux": {}}`, true)
+	_, err := Load(bundle)
+	if err == nil || err.Error() != "config.json: process.args: must not be empty" {
+		t.Errorf("error = %v, want the missing args reported", err)
+	}
+}
+
+func TestLoadMissingRootfs(t *testing.T) {
+	bundle := writeBundle(t, minimalConfig("rootfs"), false)
+	_, err := Load(bundle)
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "root.path") ||
+		!strings.Contains(err.Error(), filepath.Join(bundle, "rootfs")) {
+		t.Errorf("error = %v, want root.path and the missing path named", err)
+	}
+}
+
+func TestPosition(t *testing.T) {
+	data := []byte("ab\ncd\n\nef")
+	for _, tc := range []struct {
+		offset    int64
+		line, col int
+	}{
+		{0, 1, 1}, {1, 1, 1}, {2, 1, 2}, {3, 1, 3}, {4, 2, 1}, {8, 4, 1}, {9, 4, 2}, {100, 4, 2},
+	} {
+		if line, col := position(data, tc.offset); line != tc.line || col != tc.col {
+			t.Errorf("position(%d) = %d:%d, want %d:%d", tc.offset, line, col, tc.line, tc.col)
+		}
+	}
+}

@@ -1,0 +1,34 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/husk-runtime/husk/libcontainer"
+)
+
+var stateCommand = &cli.Command{
+	Name:        "state",
+	Usage:       "print a container's state as JSON",
+	ArgsUsage:   "<container-id>",
+	Description: `State prints the OCI state of a container; its status is read from the live process.`,
+	Action: func(ctx *cli.Context) error {
+		id, err := requireID(ctx, 0)
+		if err != nil {
+			return err
+		}
+		c, err := libcontainer.Load(ctx.String("root"), id)
+		if err != nil {
+			return err
+		}
+		return printJSON(c.OCIState())
+	},
+}
+
+func printJSON(v any) error {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,191 @@
+package integration
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// execIn runs `exec ID args...` and returns the result.
+func (b *bundle) execIn(flags []string, args ...string) *result {
+	b.t.Helper()
+	full := append([]string{"exec"}, flags...)
+	full = append(full, b.id)
+	return b.rt(append(full, args...)...)
+}
+
+func (b *bundle) mustExec(flags []string, args ...string) string {
+	b.t.Helper()
+	r := b.execIn(flags, args...)
+	if r.Code != 0 {
+		b.t.Fatalf("exec failed: %s", r)
+	}
+	return r.Stdout
+}
+
+func TestExecPidNamespace(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t)
+	st := b.startContainer()
+	out := strings.TrimSpace(b.mustExec(nil, "/helper", "pid"))
+	if pid := atoi(t, out); pid == 1 {
+		t.Fatalf("exec'd process has pid 1: it must not replace the init")
+	}
+	execNS := parseNS(b.mustExec(nil, "/helper", "ns"))
+	initNS := nsOf(t, strconv.Itoa(st.Pid))
+	for _, typ := range []string{"pid", "mnt", "net", "ipc", "uts"} {
+		if execNS[typ] == "" || execNS[typ] != initNS[typ] {
+			t.Errorf("exec'd process %s namespace %q differs from the init's %q", typ, execNS[typ], initNS[typ])
+		}
+	}
+	if h := strings.TrimSpace(b.mustExec(nil, "/helper", "hostname")); h != b.spec.Hostname {
+		t.Errorf("exec'd hostname: want %q, got %q", b.spec.Hostname, h)
+	}
+}
+
+func TestExecExitCode(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t)
+	b.startContainer()
+	if r := b.execIn(nil, "/helper", "exit", "42"); r.Code != 42 {
+		t.Fatalf("exec exit code: want 42, got %s", r)
+	}
+	if r := b.execIn(nil, "/bin/sh", "-c", "kill -KILL $$"); r.Code != 137 {
+		t.Fatalf("exec killed by KILL: want 137, got %s", r)
+	}
+}
+
+func TestExecEnvCwd(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t)
+	b.startContainer()
+	out := b.mustExec([]string{"--env", "HUSK_A=one", "--env", "HUSK_B=two words"}, "/helper", "env")
+	mustContain(t, out, "HUSK_A=one\n", "exec --env")
+	mustContain(t, out, "HUSK_B=two words\n", "exec --env")
+	mustContain(t, out, "PATH=", "exec inherits the spec's env")
+	if out := strings.TrimSpace(b.mustExec([]string{"--cwd", "/etc"}, "/helper", "cwd")); out != "/etc" {
+		t.Fatalf("exec --cwd /etc: got %q", out)
+	}
+}
+
+func TestExecUser(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t)
+	b.startContainer()
+	out := strings.TrimSpace(b.mustExec([]string{"--user", "1000:1000", "--additional-gids", "2000"}, "/helper", "id"))
+	if out != "uid=1000 gid=1000 euid=1000 egid=1000 groups=2000" {
+		t.Fatalf("exec --user 1000:1000 --additional-gids 2000: got %q", out)
+	}
+	out = strings.TrimSpace(b.mustExec([]string{"--user", "1000"}, "/helper", "id"))
+	if !strings.HasPrefix(out, "uid=1000 gid=") {
+		t.Fatalf("exec --user 1000: got %q", out)
+	}
+}
+
+func TestExecProcessJSON(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t)
+	b.startContainer()
+	p := specs.Process{
+		Args: []string{"/helper", "env"},
+		Env:  []string{"PATH=/bin", "FROM_JSON=yes"},
+		Cwd:  "/tmp",
+		User: specs.User{UID: 1000, GID: 1000},
+	}
+	data, _ := json.Marshal(p)
+	path := filepath.Join(t.TempDir(), "process.json")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := b.mustExec([]string{"--process", path})
+	mustContain(t, out, "FROM_JSON=yes", "exec --process env")
+
+	p.Args = []string{"/bin/sh", "-c", "/helper cwd; /helper id"}
+	data, _ = json.Marshal(p)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = b.mustExec([]string{"--process", path})
+	mustContain(t, out, "/tmp\n", "exec --process cwd")
+	mustContain(t, out, "uid=1000 gid=1000", "exec --process user")
+}
+
+func TestExecDetachPidFile(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t)
+	b.startContainer()
+	pidFile := filepath.Join(t.TempDir(), "exec.pid")
+	out := filepath.Join(b.rootfs, "detached")
+	r := b.rtOpts(opts{outFile: filepath.Join(t.TempDir(), "exec.out")},
+		"exec", "-d", "--pid-file", pidFile, b.id, "/bin/sh", "-c", "/helper pid > /detached; exec /helper sleep 600")
+	if r.Code != 0 {
+		t.Fatalf("exec -d: %s", r)
+	}
+	data, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatalf("exec -d --pid-file wrote no pid file: %v", err)
+	}
+	if strings.HasSuffix(string(data), "\n") {
+		t.Errorf("pid file has a trailing newline: %q", data)
+	}
+	pid := atoi(t, string(data))
+	if !pidAlive(pid) {
+		t.Fatalf("pid %d from exec -d --pid-file is not alive", pid)
+	}
+	if !waitFor(10*time.Second, func() bool { d, _ := os.ReadFile(out); return len(d) > 0 }) {
+		t.Fatalf("detached process never ran")
+	}
+	cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if !strings.Contains(string(cmdline), "sleep") {
+		t.Fatalf("pid %d from the pid file is not the exec'd process: cmdline %q", pid, cmdline)
+	}
+}
+
+func TestExecStoppedFails(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, "/bin/true")
+	b.startContainer()
+	b.waitStatus("stopped")
+	r := b.execIn(nil, "/helper", "pid")
+	if r.Code == 0 {
+		t.Fatalf("exec into a stopped container should fail: %s", r)
+	}
+	if strings.Contains(r.Stdout, "\n") && strings.TrimSpace(r.Stdout) != "" {
+		t.Fatalf("exec into a stopped container ran something: %s", r)
+	}
+}
+
+func TestExecCreatedContainer(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t)
+	b.mustCreate()
+	// runc allows exec into a created container; what matters is that the
+	// init has not started as a side effect.
+	b.execIn(nil, "/helper", "pid")
+	if st := b.state(); st.Status != "created" {
+		t.Fatalf("exec into a created container changed its status: %+v", st)
+	}
+}
+
+func TestExecNotFound(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t)
+	b.startContainer()
+	r := b.execIn(nil, "/no/such/binary")
+	if r.Code == 0 {
+		t.Fatalf("exec of a missing binary should fail: %s", r)
+	}
+	out := r.Out()
+	if !strings.Contains(out, "no such file or directory") && !strings.Contains(out, "executable file not found") {
+		t.Fatalf("exec of a missing binary: want an error naming the cause: %s", r)
+	}
+	if st := b.state(); st.Status != "running" {
+		t.Fatalf("a failed exec changed the container's status: %+v", st)
+	}
+}
