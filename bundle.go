@@ -29,6 +29,11 @@ func createFlags() []cli.Flag {
 // foreground, a terminal is served by husk itself: the returned socket
 // receives the pty master.
 func createContainer(ctx *cli.Context, id string, foreground bool) (*libcontainer.Container, *os.File, error) {
+	// containerd passes --systemd-cgroup on every call; only creating a
+	// container needs the driver.
+	if ctx.Bool("systemd-cgroup") {
+		return nil, nil, errors.New("--systemd-cgroup: the systemd cgroup driver is not supported yet")
+	}
 	bundle := ctx.String("bundle")
 	if bundle == "" {
 		bundle = "."

@@ -98,15 +98,15 @@ func newApp() *cli.App {
 			default:
 				return fmt.Errorf("--rootless: invalid value %q: want true, false or auto", ctx.String("rootless"))
 			}
-			if ctx.Bool("systemd-cgroup") {
-				return errors.New("--systemd-cgroup: the systemd cgroup driver is not supported yet")
-			}
 			return nil
 		},
-		OnUsageError:          usageError,
-		HideHelpCommand:       true,
-		EnableBashCompletion:  true,
-		CustomAppHelpTemplate: "",
+		OnUsageError:         usageError,
+		HideHelpCommand:      true,
+		EnableBashCompletion: true,
+		CommandNotFound: func(ctx *cli.Context, name string) {
+			fmt.Fprintf(os.Stderr, "husk: %q is not a husk command; see husk --help\n", name)
+			os.Exit(1)
+		},
 	}
 	for _, c := range app.Commands {
 		c.OnUsageError = usageError

@@ -246,12 +246,20 @@ func resources(s *specs.Spec) *specs.LinuxResources {
 	if r == nil {
 		r = &specs.LinuxResources{}
 	}
-	// The nodes husk creates must stay usable whatever the spec's rules say.
+	// The nodes of linux.devices must stay usable whatever the spec's rules
+	// say; the cgroup manager adds the default nodes' rules itself.
 	out := *r
-	out.Devices = append(append([]specs.LinuxDeviceCgroup{}, r.Devices...), cgroups.DefaultAllowedDevices()...)
+	out.Devices = append([]specs.LinuxDeviceCgroup{}, r.Devices...)
 	for _, d := range s.Linux.Devices {
+		typ := d.Type
+		switch typ {
+		case "p":
+			continue // fifos have no device rule
+		case "u":
+			typ = "c"
+		}
 		major, minor := d.Major, d.Minor
-		out.Devices = append(out.Devices, specs.LinuxDeviceCgroup{Allow: true, Type: d.Type, Major: &major, Minor: &minor, Access: "rwm"})
+		out.Devices = append(out.Devices, specs.LinuxDeviceCgroup{Allow: true, Type: typ, Major: &major, Minor: &minor, Access: "rwm"})
 	}
 	return &out
 }

@@ -26,12 +26,12 @@ var ErrNotExist = errors.New("container does not exist")
 // that later commands (exec, kill --all, delete with its poststop hooks) need
 // nothing but the state directory.
 type State struct {
-	ID      string            `json:"id"`
-	Bundle  string            `json:"bundle"`
-	Rootfs  string            `json:"rootfs"`
-	Created time.Time         `json:"created"`
-	Owner   string            `json:"owner"`
-	Pid     int               `json:"pid"`
+	ID      string    `json:"id"`
+	Bundle  string    `json:"bundle"`
+	Rootfs  string    `json:"rootfs"`
+	Created time.Time `json:"created"`
+	Owner   string    `json:"owner"`
+	Pid     int       `json:"pid"`
 	// PidStart is the init's start time in clock ticks since boot (field 22
 	// of /proc/PID/stat): with Pid it names the process, so a recycled pid is
 	// never mistaken for the container.

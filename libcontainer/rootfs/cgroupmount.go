@@ -1,0 +1,210 @@
+package rootfs
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/moby/sys/mountinfo"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/spec"
+)
+
+// hostCgroupRoot is where the host's cgroup hierarchies are mounted.
+const hostCgroupRoot = "/sys/fs/cgroup"
+
+// cgroupHier is one host cgroup hierarchy as the container gets it.
+type cgroupHier struct {
+	name   string // directory in the container's cgroup tmpfs: the host mount point's basename
+	fstype string // "cgroup", or "cgroup2" for the unified hierarchy of a hybrid host
+	data   string // mount options selecting the hierarchy ("cpu,cpuacct", "name=systemd")
+	dir    string // the container's cgroup directory in it, on the host
+}
+
+// mountCgroup gives the container its cgroups at dest, in the shape the
+// host has them: one cgroup2 mount, or a tmpfs holding one mount per v1
+// hierarchy (plus the unified one on a hybrid host).
+func (r *rootDir) mountCgroup(c *Config, m specs.Mount, dest string, o spec.MountOptions) error {
+	var st unix.Statfs_t
+	if err := unix.Statfs(hostCgroupRoot, &st); err != nil {
+		return fmt.Errorf("statfs %s: %w", hostCgroupRoot, err)
+	}
+	if st.Type == unix.CGROUP2_SUPER_MAGIC {
+		return r.mountCgroup2(c, m, dest, o)
+	}
+	return r.mountCgroup1(c, dest, o)
+}
+
+// mountCgroup2 mounts cgroup2 when the container has its own cgroup
+// namespace, whose root is the container's cgroup. Without one a cgroup2
+// mount would show the host's whole tree, so only the container's own
+// directory is bound instead.
+func (r *rootDir) mountCgroup2(c *Config, m specs.Mount, dest string, o spec.MountOptions) error {
+	if c.CgroupNS {
+		return r.mountFS(m.Source, "cgroup2", dest, o)
+	}
+	dir := c.CgroupPaths[""]
+	if dir == "" {
+		return errors.New("no cgroup2 directory known for the container")
+	}
+	return r.bindMount(dir, dest, asBind(o))
+}
+
+// mountCgroup1 builds the v1 layout: a tmpfs at dest with the per-mount
+// flags of the spec but writable until it is filled, one directory per
+// hierarchy, symlinks for co-mounted controllers ("cpu" -> "cpu,cpuacct"),
+// then the spec's options (ro above all) on the tmpfs.
+func (r *rootDir) mountCgroup1(c *Config, dest string, o spec.MountOptions) error {
+	hiers, err := hostCgroupLayout(c.CgroupPaths)
+	if err != nil {
+		return err
+	}
+	target, rel, err := r.openTarget(dest, false)
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	if err := checkProcDest(rel, false); err != nil {
+		return err
+	}
+	flags := o.Flags &^ (creationOnly | unix.MS_RDONLY)
+	if err := unix.Mount("tmpfs", fdPath(target), "tmpfs", flags, "mode=755"); err != nil {
+		return fmt.Errorf("tmpfs: %w", err)
+	}
+	top, err := r.mounted(dest, target)
+	if err != nil {
+		return err
+	}
+	// The hierarchies are placed relative to the new tmpfs itself, so no
+	// change to the path leading to it can send them elsewhere.
+	tr, err := rootAt(top)
+	if err != nil {
+		top.Close()
+		return err
+	}
+	defer tr.Close()
+	sub := spec.MountOptions{Flags: o.Flags &^ creationOnly, ClearFlags: o.ClearFlags}
+	for _, h := range hiers {
+		if err := tr.mountHierarchy(c, "/"+h.name, h, sub); err != nil {
+			return fmt.Errorf("%s: %w", h.name, err)
+		}
+		if err := comountLinks(top, h.name); err != nil {
+			return err
+		}
+	}
+	return applyOptions(top, o, needsRemount(o))
+}
+
+// mountHierarchy mounts one hierarchy: in a cgroup namespace a real cgroup
+// mount (rooted at the namespace's root, the container's cgroup), else a
+// bind of the container's directory, which is all it should see.
+func (r *rootDir) mountHierarchy(c *Config, dest string, h cgroupHier, o spec.MountOptions) error {
+	if c.CgroupNS {
+		o.Data = h.data
+		return r.mountFS("cgroup", h.fstype, dest, o)
+	}
+	return r.bindMount(h.dir, dest, asBind(o))
+}
+
+// comountLinks makes "cpu" and "cpuacct" symlinks to a "cpu,cpuacct"
+// hierarchy directory, as hosts have them, for tools that look a
+// controller up by its own name.
+func comountLinks(dir *os.File, name string) error {
+	if !strings.Contains(name, ",") {
+		return nil
+	}
+	for _, part := range strings.Split(name, ",") {
+		err := unix.Symlinkat(name, int(dir.Fd()), part)
+		if err != nil && !errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("symlink %s -> %s: %w", part, name, err)
+		}
+	}
+	return nil
+}
+
+// asBind turns options into those of a recursive bind mount.
+func asBind(o spec.MountOptions) spec.MountOptions {
+	o.Bind, o.Recursive = true, true
+	o.Flags |= unix.MS_BIND | unix.MS_REC
+	return o
+}
+
+// hostCgroupLayout reads the host's cgroup mounts (this runs before
+// pivot_root, so /proc is still the host's) and keeps the hierarchies the
+// container has a directory in.
+func hostCgroupLayout(paths map[string]string) ([]cgroupHier, error) {
+	mounts, err := mountinfo.GetMounts(mountinfo.FSTypeFilter("cgroup", "cgroup2"))
+	if err != nil {
+		return nil, err
+	}
+	controllers, err := readControllers()
+	if err != nil {
+		return nil, err
+	}
+	return cgroupLayout(mounts, controllers, paths), nil
+}
+
+// readControllers returns the v1 controller names the kernel knows, so
+// they can be told apart from other options of a cgroup mount.
+func readControllers() (map[string]bool, error) {
+	f, err := os.Open("/proc/cgroups")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	names := map[string]bool{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) > 0 && !strings.HasPrefix(fields[0], "#") {
+			names[fields[0]] = true
+		}
+	}
+	return names, sc.Err()
+}
+
+// cgroupLayout pairs the hierarchies mounted directly under the host's
+// cgroup root with the container's directory in each: paths is keyed by
+// controller ("cpu", "name=systemd" or "systemd") and "" for the unified
+// hierarchy.
+func cgroupLayout(mounts []*mountinfo.Info, controllers map[string]bool, paths map[string]string) []cgroupHier {
+	var out []cgroupHier
+	seen := map[string]bool{}
+	for _, m := range mounts {
+		name := filepath.Base(m.Mountpoint)
+		if filepath.Dir(m.Mountpoint) != hostCgroupRoot || seen[name] {
+			continue
+		}
+		h := cgroupHier{name: name, fstype: m.FSType}
+		switch m.FSType {
+		case "cgroup2":
+			h.dir = paths[""]
+		case "cgroup":
+			var opts []string
+			for _, opt := range strings.Split(m.VFSOptions, ",") {
+				named := strings.HasPrefix(opt, "name=")
+				if !named && !controllers[opt] {
+					continue
+				}
+				opts = append(opts, opt)
+				if h.dir == "" {
+					h.dir = paths[opt]
+				}
+				if h.dir == "" && named {
+					h.dir = paths[strings.TrimPrefix(opt, "name=")]
+				}
+			}
+			h.data = strings.Join(opts, ",")
+		}
+		if h.dir != "" {
+			seen[name] = true
+			out = append(out, h)
+		}
+	}
+	return out
+}

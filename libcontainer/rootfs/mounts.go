@@ -1,0 +1,106 @@
+package rootfs
+
+import (
+	"fmt"
+	"os"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/spec"
+)
+
+// mountEntry performs one entry of the spec's mounts list.
+func (r *rootDir) mountEntry(c *Config, m specs.Mount) error {
+	dest := cleanPath(m.Destination)
+	o := spec.ParseMountOptions(m.Options)
+	var err error
+	switch {
+	case o.Bind || m.Type == "bind":
+		err = r.bindMount(m.Source, dest, o)
+	case m.Type == "sysfs":
+		err = r.mountSysfs(m, dest, o)
+	case m.Type == "cgroup":
+		err = r.mountCgroup(c, m, dest, o)
+	default:
+		err = r.mountFS(m.Source, m.Type, dest, o)
+	}
+	if err != nil {
+		return fmt.Errorf("mount %s on %s: %w", m.Source, dest, err)
+	}
+	return nil
+}
+
+// openSource opens the source of a bind mount. It is a host path chosen by
+// whoever wrote the config, so symlinks in it are followed; a relative one
+// is relative to the working directory, the bundle.
+func openSource(source string) (*os.File, unix.Stat_t, error) {
+	var st unix.Stat_t
+	f, err := os.OpenFile(source, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, st, err
+	}
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		f.Close()
+		return nil, st, fmt.Errorf("stat %s: %w", source, err)
+	}
+	return f, st, nil
+}
+
+// bindMount binds source onto dest, recursively for rbind.
+func (r *rootDir) bindMount(source, dest string, o spec.MountOptions) error {
+	src, st, err := openSource(source)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	target, rel, err := r.openTarget(dest, st.Mode&unix.S_IFMT != unix.S_IFDIR)
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	if err := checkProcDest(rel, isProcfs(src)); err != nil {
+		return err
+	}
+	flags := uintptr(unix.MS_BIND)
+	if o.Recursive {
+		flags |= unix.MS_REC
+	}
+	if err := unix.Mount(fdPath(src), fdPath(target), "", flags, ""); err != nil {
+		return fmt.Errorf("bind: %w", err)
+	}
+	return r.settle(dest, target, o, needsRemount(o))
+}
+
+// mountFS mounts a new instance of filesystem fstype on dest.
+func (r *rootDir) mountFS(source, fstype, dest string, o spec.MountOptions) error {
+	target, rel, err := r.openTarget(dest, false)
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	if landsExactly(fstype) && rel != dest {
+		return fmt.Errorf("%s resolves to %s through a symlink", dest, rel)
+	}
+	if err := checkProcDest(rel, fstype == "proc"); err != nil {
+		return err
+	}
+	if err := unix.Mount(source, fdPath(target), fstype, o.Flags&^creationOnly, o.Data); err != nil {
+		return err
+	}
+	return r.settle(dest, target, o, false)
+}
+
+// settle applies the options that only work on an existing mount, on the
+// mount just made on target.
+func (r *rootDir) settle(dest string, target *os.File, o spec.MountOptions, remount bool) error {
+	if !hasAfterSteps(o, remount) {
+		return nil
+	}
+	top, err := r.mounted(dest, target)
+	if err != nil {
+		return err
+	}
+	defer top.Close()
+	return applyOptions(top, o, remount)
+}

@@ -1,0 +1,114 @@
+// Package rootfs builds the container's filesystem view from inside its
+// init process, which is already in its own mount namespace (and maybe
+// user, pid, ... namespaces), root there, on one locked OS thread.
+//
+// Everything under the rootfs belongs to the image and is treated as
+// hostile: paths from the spec are resolved inside the rootfs with
+// pathrs-lite, and mounts, device nodes and remounts go through file
+// descriptors (mount(2) on /proc/self/fd/N), never through a path string
+// joined onto the rootfs.
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Config is what the init stage knows about the container's filesystem.
+type Config struct {
+	Spec        *specs.Spec       // Root.Path is absolute
+	NoPivot     bool              // --no-pivot: MS_MOVE + chroot instead of pivot_root
+	CgroupPaths map[string]string // host cgroup dirs of this container: v1 subsystem -> dir, "" = v2 dir
+	CgroupNS    bool              // the container has a new cgroup namespace
+}
+
+// Prepare builds the rootfs before pivot_root: the propagation of "/"
+// (rslave unless linux.rootfsPropagation says otherwise), the rootfs bound
+// onto itself so it is a mount point, every spec mount in order, then
+// /dev's default nodes and links unless /dev is the host's, and
+// linux.devices.
+func Prepare(c *Config) error {
+	s := c.Spec
+	if s == nil || s.Root == nil || !filepath.IsAbs(s.Root.Path) {
+		return errors.New("rootfs: the spec needs an absolute root.path")
+	}
+	if err := requireProcfs(); err != nil {
+		return err
+	}
+	rootPath, err := filepath.EvalSymlinks(s.Root.Path)
+	if err != nil {
+		return fmt.Errorf("rootfs: %w", err)
+	}
+	if rootPath == "/" {
+		return errors.New("rootfs: root.path cannot be the host's /")
+	}
+	// The new namespace starts as a copy of the host's, in the host's peer
+	// groups: unless rslave, every mount below would appear on the host.
+	if err := setRootPropagation(s, unix.MS_SLAVE|unix.MS_REC); err != nil {
+		return err
+	}
+	if err := privatizeParent(rootPath); err != nil {
+		return err
+	}
+	if err := unix.Mount(rootPath, rootPath, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("mount %s on %s: %w", rootPath, rootPath, err)
+	}
+	r, err := openRoot(rootPath)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if err := r.refuseSymlinkedProcSys(); err != nil {
+		return err
+	}
+	for _, m := range s.Mounts {
+		if err := r.mountEntry(c, m); err != nil {
+			return err
+		}
+	}
+	return r.setupDev(s)
+}
+
+// Finalize runs after Pivot: linux.sysctl, readonlyPaths, maskedPaths,
+// root.readonly, then linux.rootfsPropagation on the new "/".
+func Finalize(c *Config) error {
+	s := c.Spec
+	if s.Linux != nil {
+		if err := writeSysctls(s.Linux.Sysctl); err != nil {
+			return err
+		}
+		if err := protectPaths(s.Linux); err != nil {
+			return err
+		}
+	}
+	if s.Root != nil && s.Root.Readonly {
+		if err := remountRootReadonly(); err != nil {
+			return err
+		}
+	}
+	return setRootPropagation(s, 0)
+}
+
+// protectPaths applies readonlyPaths, then maskedPaths, so a path in both
+// ends up masked.
+func protectPaths(l *specs.Linux) error {
+	if len(l.ReadonlyPaths) == 0 && len(l.MaskedPaths) == 0 {
+		return nil
+	}
+	if err := requireProcfs(); err != nil {
+		return err
+	}
+	r, err := openRoot("/")
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if err := r.readonlyPaths(l.ReadonlyPaths); err != nil {
+		return err
+	}
+	return r.maskPaths(l.MaskedPaths)
+}
