@@ -128,15 +128,9 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 		Stdio:     o.Stdio,
 		Preserved: inheritedFiles(o.PreserveFDs),
 		Internal:  []*os.File{fifo},
-		Setup: func(pid int) error {
-			if err := writeIDMaps(pid, s); err != nil {
-				return err
-			}
-			if err := cg.Apply(pid); err != nil {
-				return fmt.Errorf("join cgroup: %w", err)
-			}
-			return writeOOMScore(pid, s.Process.OOMScoreAdj)
-		},
+	}
+	if hasNewNamespace(s, specs.UserNamespace) {
+		so.Setup = func(pid int) error { return writeIDMaps(pid, s) }
 	}
 	cfg := &stageConfig{
 		ID:           o.ID,
@@ -161,7 +155,9 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	if _, c.State.PidStart, err = procStat(st.pid); err != nil {
 		return c, fmt.Errorf("container init: %w", err)
 	}
-	if err := c.awaitInit(st); err != nil {
+	joined := make(chan error, 1)
+	go func() { joined <- joinCgroup(st, cg, s.Process.OOMScoreAdj) }()
+	if err := c.awaitInit(st, joined); err != nil {
 		return c, startError(err)
 	}
 	if err := c.State.save(dir); err != nil {
@@ -171,12 +167,37 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	return c, nil
 }
 
+// joinCgroup moves the init into the container's cgroup while the init
+// sets up its mounts: a cgroup v1 migration waits for an RCU grace period,
+// the slowest single step of create, so it must not block anything else.
+// The init waits for "joined" only before it needs the cgroup. On failure
+// the init is killed, which ends awaitInit.
+func joinCgroup(st *stage, cg cgroups.Manager, oomScore *int) error {
+	err := cg.Apply(st.pid)
+	if err != nil {
+		err = fmt.Errorf("join cgroup: %w", err)
+	}
+	if err == nil {
+		err = writeOOMScore(st.pid, oomScore)
+	}
+	if err == nil {
+		err = st.send(&syncMsg{Type: msgJoined})
+	}
+	if err != nil {
+		_ = unix.Kill(st.pid, unix.SIGKILL)
+	}
+	return err
+}
+
 // awaitInit serves the init until it waits for start: it runs the hooks that
 // belong to the runtime namespace when the init has its mounts ready.
-func (c *Container) awaitInit(st *stage) error {
+func (c *Container) awaitInit(st *stage, joined <-chan error) error {
 	for {
 		m, err := st.next()
 		if err == io.EOF {
+			if jerr := <-joined; jerr != nil {
+				return jerr
+			}
 			return errors.New("container init exited during setup")
 		}
 		if err != nil {
@@ -225,9 +246,12 @@ func nsSettings(s *specs.Spec) []string {
 	var flags uintptr
 	var env []string
 	for _, ns := range s.Linux.Namespaces {
-		if ns.Path == "" {
+		switch {
+		case ns.Path == "" && ns.Type == specs.CgroupNamespace:
+			// The init unshares it once it is in its cgroup.
+		case ns.Path == "":
 			flags |= nsFlags[ns.Type]
-		} else {
+		default:
 			env = append(env, nsEnv[ns.Type]+"="+ns.Path)
 		}
 	}

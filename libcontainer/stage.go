@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"sync"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -27,6 +28,7 @@ const (
 	msgAck    = "ack"    // husk -> stage
 	msgPid    = "pid"    // stage -> husk: the final process's pid
 	msgConfig = "config" // husk -> stage
+	msgJoined = "joined" // husk -> init: you are in the container's cgroup
 	msgHooks  = "hooks"  // init -> husk: mounts are done, run prestart/createRuntime
 	msgHooked = "hooked" // husk -> init, with the state for createContainer hooks
 	msgReady  = "ready"  // init -> husk: waiting for start
@@ -59,16 +61,17 @@ type stageOpts struct {
 	// Preserved become fds 3..3+len-1 in the stage; Internal follow them.
 	Preserved []*os.File
 	Internal  []*os.File
-	// Setup runs when the stage is in its user namespace, before it creates
-	// the others: it gets the pid of the preamble process.
+	// Setup, if set, runs when the stage is in its user namespace, before
+	// it creates the others: it gets the pid of the preamble process.
 	Setup func(pid int) error
 }
 
 // stage is a started init or exec stage, as husk sees it.
 type stage struct {
-	pid  int
-	sock *os.File
-	dec  *json.Decoder
+	pid    int
+	sock   *os.File
+	dec    *json.Decoder
+	sendMu sync.Mutex // create's cgroup join sends from its own goroutine
 }
 
 // internalFD is the fd number the i-th internal file has in the stage.
@@ -105,6 +108,9 @@ func startStage(o *stageOpts, cfg *stageConfig) (*stage, error) {
 		Stdout:     o.Stdio[1],
 		Stderr:     o.Stdio[2],
 	}
+	if o.Setup != nil {
+		cmd.Env = append(cmd.Env, "_HUSK_SETUP=1")
+	}
 	if err := cmd.Start(); err != nil {
 		parent.Close()
 		return nil, fmt.Errorf("start %s stage: %w", o.Mode, err)
@@ -119,16 +125,16 @@ func startStage(o *stageOpts, cfg *stageConfig) (*stage, error) {
 		return nil, err
 	}
 
-	if _, err := s.expect(msgSetup); err != nil {
-		return fail(err)
-	}
 	if o.Setup != nil {
+		if _, err := s.expect(msgSetup); err != nil {
+			return fail(err)
+		}
 		if err := o.Setup(cmd.Process.Pid); err != nil {
 			return fail(err)
 		}
-	}
-	if err := s.send(&syncMsg{Type: msgAck}); err != nil {
-		return fail(err)
+		if err := s.send(&syncMsg{Type: msgAck}); err != nil {
+			return fail(err)
+		}
 	}
 	m, err := s.expect(msgPid)
 	if err != nil {
@@ -149,6 +155,8 @@ func (s *stage) send(m *syncMsg) error {
 	if err != nil {
 		return err
 	}
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
 	if _, err := s.sock.Write(append(data, '\n')); err != nil {
 		return fmt.Errorf("send %s to the container process: %w", m.Type, err)
 	}

@@ -6,9 +6,10 @@
 // It does nothing unless the parent husk set _HUSK_SYNCFD.
 //
 // Protocol on the sync socket (newline-delimited JSON, shared with the Go
-// side): the preamble sends {"type":"setup"} once it is in its user namespace
-// and waits for the parent's {"type":"ack"} (the parent has written the id
-// maps and placed the process in its cgroup by then); it then unshares the
+// side): if asked to (_HUSK_SETUP), the preamble sends {"type":"setup"} once
+// it is in its user namespace and waits for the parent's {"type":"ack"} (the
+// parent has written the id maps, or for exec placed the process in the
+// container's cgroup, by then); it then unshares the
 // remaining namespaces and forks with CLONE_PARENT so the child becomes a
 // sibling (a child of husk), enters the new PID namespace, and continues into
 // Go. The intermediate reports {"type":"pid","pid":N} and exits.
@@ -166,8 +167,12 @@ __attribute__((constructor)) static void husk_nsenter(void)
 	if ((flags & CLONE_NEWUSER) && unshare(CLONE_NEWUSER) < 0)
 		bail("unshare user namespace");
 
-	write_all("{\"type\":\"setup\"}\n", 17);
-	wait_ack();
+	// husk asks for a handshake when it has work to do on this process
+	// before it may go on: id maps to write, or (exec) the cgroup to join.
+	if (getenv("_HUSK_SETUP") != NULL) {
+		write_all("{\"type\":\"setup\"}\n", 17);
+		wait_ack();
+	}
 
 	if ((flags & CLONE_NEWUSER) || getenv("_HUSK_NS_USER") || (joinflags & CLONE_NEWUSER)) {
 		// Become root of the user namespace; the Go stage switches to
