@@ -12,13 +12,17 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 TIMEOUT ?= 20m
 
 LDFLAGS := -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
+# urfave_cli_no_docs leaves out urfave/cli's man page generator (and its
+# markdown library): every husk process, on the container start path too,
+# would otherwise pay for its initialisation.
+TAGS    := urfave_cli_no_docs
 
 .PHONY: all husk test unit integration install uninstall bench demo clean vet fmt-check help
 
 all: husk
 
 husk:
-	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o husk .
+	$(GO) build -trimpath -tags "$(TAGS)" -ldflags "$(LDFLAGS)" -o husk .
 
 # Unit tests everywhere plus the root-only integration tests.
 test:

@@ -12,21 +12,32 @@ import (
 // foreground serves a container process that husk waits for (run and exec
 // without --detach): it forwards signals, serves the terminal and reaps.
 type foreground struct {
-	sigs   chan os.Signal
-	master *os.File
-	copied chan struct{}
+	sigs       chan os.Signal
+	registered chan struct{}
+	master     *os.File
+	copied     chan struct{}
 }
 
 // newForeground starts catching signals; call it before the process starts
-// so neither its exit nor a user's Ctrl-C can slip by.
+// so its exit can't slip by. Registering every signal costs a round trip
+// with the runtime per signal, so all but SIGCHLD are registered while the
+// container is being created; ready waits for that.
 func newForeground() *foreground {
-	f := &foreground{sigs: make(chan os.Signal, 128)}
-	signal.Notify(f.sigs)
+	f := &foreground{sigs: make(chan os.Signal, 128), registered: make(chan struct{})}
+	signal.Notify(f.sigs, unix.SIGCHLD)
+	go func() {
+		signal.Notify(f.sigs)
+		close(f.registered)
+	}()
 	return f
 }
 
+// ready returns once every signal is caught for forwarding.
+func (f *foreground) ready() { <-f.registered }
+
 // wait forwards signals to pid until it exits and returns its exit code.
 func (f *foreground) wait(pid int) int {
+	f.ready()
 	defer signal.Stop(f.sigs)
 	if f.master != nil {
 		restore := f.serveTerminal()

@@ -2,7 +2,6 @@ package libcontainer
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 
@@ -56,18 +55,19 @@ func setupConsole(sockFD int, mountConsole bool) error {
 	return nil
 }
 
-// ConnectConsole connects to a --console-socket.
+// ConnectConsole connects to a --console-socket. It only connects: the
+// listener may accept after husk has sent the master and exited (the
+// containerd shim does).
 func ConnectConsole(path string) (*os.File, error) {
-	conn, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
+		return nil, fmt.Errorf("console socket: %w", err)
+	}
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		unix.Close(fd)
 		return nil, fmt.Errorf("connect to console socket %s: %w", path, err)
 	}
-	defer conn.Close()
-	f, err := conn.File()
-	if err != nil {
-		return nil, fmt.Errorf("console socket %s: %w", path, err)
-	}
-	return f, nil
+	return os.NewFile(uintptr(fd), path), nil
 }
 
 // ConsolePair is a socketpair standing in for a console socket when husk

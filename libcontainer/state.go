@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
+	"strings"
 	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -40,7 +40,7 @@ type State struct {
 	Spec        *specs.Spec       `json:"spec"`
 }
 
-var validID = regexp.MustCompile(`^[\w+\-.]+$`)
+const idChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-."
 
 // ValidateID refuses ids that could escape the state root or confuse clients.
 func ValidateID(id string) error {
@@ -50,7 +50,7 @@ func ValidateID(id string) error {
 	if len(id) > 1024 {
 		return fmt.Errorf("invalid container id %.32q...: longer than 1024 bytes", id)
 	}
-	if !validID.MatchString(id) || id == "." || id == ".." {
+	if strings.Trim(id, idChars) != "" || id == "." || id == ".." {
 		return fmt.Errorf("invalid container id %q: only letters, digits, '_', '+', '-' and '.' are allowed", id)
 	}
 	return nil

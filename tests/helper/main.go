@@ -43,7 +43,7 @@ func init() {
 		"hostname":    {"", "print the UTS hostname", 0, cmdHostname},
 		"id":          {"", "print uid=N gid=N groups=A,B from syscalls", 0, cmdID},
 		"caps":        {"", "print the Cap* lines of /proc/self/status", 0, cmdCaps},
-		"rlimit":      {"NAME", "print soft and hard limit of RLIMIT_NAME", 1, cmdRlimit},
+		"rlimit":      {"NAME", "print soft and hard limit of RLIMIT_NAME (NOFILE: see cmdRlimit)", 1, cmdRlimit},
 		"env":         {"", "print the environment, one VAR=value a line", 0, cmdEnv},
 		"cwd":         {"", "print the working directory", 0, cmdCwd},
 		"isatty":      {"FD", "print yes or no", 1, cmdIsatty},
@@ -193,6 +193,9 @@ func fmtLimit(v uint64) string {
 	return strconv.FormatUint(v, 10)
 }
 
+// cmdRlimit prints "SOFT HARD" of one limit. Caveat: the Go runtime raises
+// its own soft RLIMIT_NOFILE to the hard limit at startup, so for NOFILE the
+// soft value printed is the hard one; ask a shell (`ulimit -Sn`) instead.
 func cmdRlimit(args []string) error {
 	name := strings.TrimPrefix(strings.ToUpper(args[0]), "RLIMIT_")
 	res, ok := rlimits[name]

@@ -247,8 +247,7 @@ func TestSecurityExeAttackControl(t *testing.T) {
 	victim := filepath.Join(t.TempDir(), "sleep")
 	copyFile(t, busyboxPath, victim, 0o755)
 	st := b.startContainer()
-	b.waitOutput("") // started
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond) // let the attacker start scanning
 	// nsenter itself shows up in the pid namespace before it execs the
 	// victim: run a copy of it too, never a host binary.
 	nsenter, err := exec.LookPath("nsenter")
