@@ -121,16 +121,24 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	}
 	defer fifo.Close()
 
+	userns := hasNewNamespace(s, specs.UserNamespace)
 	so := &stageOpts{
 		Mode:      "init",
 		Dir:       o.Bundle,
-		Env:       nsSettings(s),
+		Env:       append(nsSettings(s), joinSettings(c.State.CgroupPaths, !userns, s.Process.OOMScoreAdj)...),
 		Stdio:     o.Stdio,
 		Preserved: inheritedFiles(o.PreserveFDs),
 		Internal:  []*os.File{fifo},
 	}
-	if hasNewNamespace(s, specs.UserNamespace) {
-		so.Setup = func(pid int) error { return writeIDMaps(pid, s) }
+	if userns {
+		so.Setup = func(pid int) error {
+			if err := writeIDMaps(pid, s); err != nil {
+				return err
+			}
+			// In its user namespace the preamble may not fork into a
+			// cgroup v2 dir it doesn't own: we move it there.
+			return cg.Apply(pid)
+		}
 	}
 	cfg := &stageConfig{
 		ID:           o.ID,
@@ -155,9 +163,7 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	if _, c.State.PidStart, err = procStat(st.pid); err != nil {
 		return c, fmt.Errorf("container init: %w", err)
 	}
-	joined := make(chan error, 1)
-	go func() { joined <- joinCgroup(st, cg, s.Process.OOMScoreAdj) }()
-	if err := c.awaitInit(st, joined); err != nil {
+	if err := c.awaitInit(st); err != nil {
 		return c, startError(err)
 	}
 	if err := c.State.save(dir); err != nil {
@@ -167,37 +173,12 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	return c, nil
 }
 
-// joinCgroup moves the init into the container's cgroup while the init
-// sets up its mounts: a cgroup v1 migration waits for an RCU grace period,
-// the slowest single step of create, so it must not block anything else.
-// The init waits for "joined" only before it needs the cgroup. On failure
-// the init is killed, which ends awaitInit.
-func joinCgroup(st *stage, cg cgroups.Manager, oomScore *int) error {
-	err := cg.Apply(st.pid)
-	if err != nil {
-		err = fmt.Errorf("join cgroup: %w", err)
-	}
-	if err == nil {
-		err = writeOOMScore(st.pid, oomScore)
-	}
-	if err == nil {
-		err = st.send(&syncMsg{Type: msgJoined})
-	}
-	if err != nil {
-		_ = unix.Kill(st.pid, unix.SIGKILL)
-	}
-	return err
-}
-
 // awaitInit serves the init until it waits for start: it runs the hooks that
 // belong to the runtime namespace when the init has its mounts ready.
-func (c *Container) awaitInit(st *stage, joined <-chan error) error {
+func (c *Container) awaitInit(st *stage) error {
 	for {
 		m, err := st.next()
 		if err == io.EOF {
-			if jerr := <-joined; jerr != nil {
-				return jerr
-			}
 			return errors.New("container init exited during setup")
 		}
 		if err != nil {
@@ -246,12 +227,9 @@ func nsSettings(s *specs.Spec) []string {
 	var flags uintptr
 	var env []string
 	for _, ns := range s.Linux.Namespaces {
-		switch {
-		case ns.Path == "" && ns.Type == specs.CgroupNamespace:
-			// The init unshares it once it is in its cgroup.
-		case ns.Path == "":
+		if ns.Path == "" {
 			flags |= nsFlags[ns.Type]
-		default:
+		} else {
 			env = append(env, nsEnv[ns.Type]+"="+ns.Path)
 		}
 	}
@@ -349,15 +327,32 @@ func hasNewNamespace(s *specs.Spec, t specs.LinuxNamespaceType) bool {
 	return false
 }
 
-func writeOOMScore(pid int, score *int) error {
-	if score == nil {
-		return nil
+// joinSettings has the preamble join the container's cgroups itself, first
+// thing, while it is still root of the host. Writing "0" to a v1 "tasks"
+// file moves just the writing thread, which the kernel does without its
+// global threadgroup lock, and so without the RCU grace period (about 10ms
+// here, the slowest step of create) that writing a pid to cgroup.procs
+// waits for; the preamble is single-threaded, so that moves the whole
+// process. Into a v2 cgroup the preamble forks the container's process
+// with clone3(CLONE_INTO_CGROUP), for the same reason; intoV2 is false
+// where the parent must move it instead.
+func joinSettings(paths map[string]string, intoV2 bool, oomScore *int) []string {
+	seen := map[string]bool{}
+	var v1 []string
+	for key, dir := range paths {
+		if key != "" && !seen[dir] {
+			seen[dir] = true
+			v1 = append(v1, dir)
+		}
 	}
-	path := fmt.Sprintf("/proc/%d/oom_score_adj", pid)
-	if err := os.WriteFile(path, []byte(strconv.Itoa(*score)), 0); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	env := []string{"_HUSK_CGROUP_V1=" + strings.Join(v1, "\n")}
+	if dir := paths[""]; dir != "" && intoV2 {
+		env = append(env, "_HUSK_CGROUP_V2="+dir)
 	}
-	return nil
+	if oomScore != nil {
+		env = append(env, "_HUSK_OOM_SCORE_ADJ="+strconv.Itoa(*oomScore))
+	}
+	return env
 }
 
 // inheritedFiles wraps husk's fds 3..3+n-1 (--preserve-fds, plus systemd's

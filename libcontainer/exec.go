@@ -46,23 +46,21 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	for _, ns := range c.State.Spec.Linux.Namespaces {
 		join |= nsFlags[ns.Type]
 	}
-	cg := c.cgroup()
+	userns := hasNamespace(c.State.Spec, specs.UserNamespace)
 	so := &stageOpts{
 		Mode:      "exec",
 		Dir:       "/",
 		Stdio:     o.Stdio,
 		Preserved: inheritedFiles(o.PreserveFDs),
 		Internal:  []*os.File{pidfdFile},
-		Setup: func(pid int) error {
-			if err := cg.Apply(pid); err != nil {
-				return fmt.Errorf("join container cgroup: %w", err)
-			}
-			return writeOOMScore(pid, o.Process.OOMScoreAdj)
-		},
 	}
-	so.Env = []string{
+	so.Env = append([]string{
 		"_HUSK_JOIN_PIDFD=" + strconv.Itoa(so.internalFD(0)),
 		"_HUSK_JOIN_FLAGS=" + strconv.FormatUint(uint64(join), 10),
+	}, joinSettings(c.State.CgroupPaths, !userns, o.Process.OOMScoreAdj)...)
+	if userns {
+		cg := c.cgroup()
+		so.Setup = cg.Apply
 	}
 	cfg := &stageConfig{
 		Exec:        true,

@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -17,22 +16,13 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/rootfs"
 )
 
-// A stage's work must run on the main thread, the thread group leader:
-// namespaces unshared later by one thread (the cgroup namespace) must be
-// those of the process others see in /proc/PID/ns, and locking in init()
-// is what keeps main on that thread.
-func init() {
-	if os.Getenv("_HUSK_SYNCFD") != "" {
-		runtime.LockOSThread()
-	}
-}
-
 // StageMain is the Go half of the init ("init") and exec ("exec") stages,
 // entered by main after the C preamble put this process in the container's
 // namespaces. It never returns: it execs the user process or exits.
 func StageMain(mode string) {
 	// Credentials, capabilities, no_new_privs and seccomp are per thread
-	// until execve too: all of it, and the execve, happen on this thread.
+	// until execve: do all of it, and the execve, on this one thread.
+	runtime.LockOSThread()
 	conn, cfg, err := readConfig()
 	if err == nil {
 		if mode == "exec" {
@@ -107,11 +97,7 @@ func initStage(conn *stageConn, cfg *stageConfig) error {
 		CgroupPaths: cfg.CgroupPaths,
 		CgroupNS:    hasNewNamespace(s, specs.CgroupNamespace),
 	}
-	rc.EnterCgroup = sync.OnceValue(func() error { return enterCgroup(conn, rc.CgroupNS) })
 	if err := rootfs.Prepare(rc); err != nil {
-		return err
-	}
-	if err := rc.EnterCgroup(); err != nil {
 		return err
 	}
 	if err := runCreateHooks(conn, s); err != nil {
@@ -160,22 +146,6 @@ func initStage(conn *stageConn, cfg *stageConfig) error {
 		return fmt.Errorf("write exec fifo: %w", err)
 	}
 	return p.exec()
-}
-
-// enterCgroup waits until husk has moved this process into the container's
-// cgroup, then makes that cgroup the root of a new cgroup namespace.
-// unshare(CLONE_NEWCGROUP) affects only this thread, which is the one that
-// execs (see the init below), so the container's process is in it.
-func enterCgroup(conn *stageConn, newNS bool) error {
-	if _, err := conn.recv(msgJoined); err != nil {
-		return err
-	}
-	if newNS {
-		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
-			return fmt.Errorf("unshare cgroup namespace: %w", err)
-		}
-	}
-	return nil
 }
 
 // runCreateHooks has husk run prestart and createRuntime hooks in the

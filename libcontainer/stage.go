@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"sync"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -28,7 +27,6 @@ const (
 	msgAck    = "ack"    // husk -> stage
 	msgPid    = "pid"    // stage -> husk: the final process's pid
 	msgConfig = "config" // husk -> stage
-	msgJoined = "joined" // husk -> init: you are in the container's cgroup
 	msgHooks  = "hooks"  // init -> husk: mounts are done, run prestart/createRuntime
 	msgHooked = "hooked" // husk -> init, with the state for createContainer hooks
 	msgReady  = "ready"  // init -> husk: waiting for start
@@ -68,10 +66,9 @@ type stageOpts struct {
 
 // stage is a started init or exec stage, as husk sees it.
 type stage struct {
-	pid    int
-	sock   *os.File
-	dec    *json.Decoder
-	sendMu sync.Mutex // create's cgroup join sends from its own goroutine
+	pid  int
+	sock *os.File
+	dec  *json.Decoder
 }
 
 // internalFD is the fd number the i-th internal file has in the stage.
@@ -155,8 +152,6 @@ func (s *stage) send(m *syncMsg) error {
 	if err != nil {
 		return err
 	}
-	s.sendMu.Lock()
-	defer s.sendMu.Unlock()
 	if _, err := s.sock.Write(append(data, '\n')); err != nil {
 		return fmt.Errorf("send %s to the container process: %w", m.Type, err)
 	}

@@ -33,8 +33,19 @@
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+// The kernel's struct clone_args (v2, with the cgroup field), spelled out
+// so the preamble does not depend on the installed kernel headers.
+struct husk_clone_args {
+	unsigned long long flags, pidfd, child_tid, parent_tid, exit_signal;
+	unsigned long long stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
 
 static int syncfd = -1;
+static int cgroup2fd = -1; // the container's cgroup v2 dir, opened before any setns
 
 static void write_all(const char *buf, size_t len)
 {
@@ -107,6 +118,60 @@ static unsigned long env_ulong(const char *name)
 	return v ? strtoul(v, NULL, 0) : 0;
 }
 
+static void write_file(const char *path, const char *data)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		bail("open %s", path);
+	if (write(fd, data, strlen(data)) < 0)
+		bail("write %s", path);
+	close(fd);
+}
+
+// join_cgroups moves this (single-threaded) process into the container's
+// cgroup v1 hierarchies by writing "0" to each "tasks" file: a thread
+// moving itself skips the kernel's global threadgroup lock and its RCU
+// grace period. It also opens the v2 dir for fork_child. It runs first, as
+// root of the host, before any setns, so no path resolves in the container.
+static void join_cgroups(void)
+{
+	char *dirs = getenv("_HUSK_CGROUP_V1"), *dir, *save = NULL;
+	char path[4096];
+
+	for (dir = dirs ? strtok_r(dirs, "\n", &save) : NULL; dir; dir = strtok_r(NULL, "\n", &save)) {
+		if ((size_t)snprintf(path, sizeof(path), "%s/tasks", dir) >= sizeof(path))
+			bail("cgroup path too long: %s", dir);
+		write_file(path, "0");
+	}
+	if (getenv("_HUSK_CGROUP_V2")) {
+		cgroup2fd = open(getenv("_HUSK_CGROUP_V2"), O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (cgroup2fd < 0)
+			bail("open cgroup %s", getenv("_HUSK_CGROUP_V2"));
+	}
+	if (getenv("_HUSK_OOM_SCORE_ADJ"))
+		write_file("/proc/self/oom_score_adj", getenv("_HUSK_OOM_SCORE_ADJ"));
+}
+
+// fork_child forks the container's process as husk's child (CLONE_PARENT),
+// straight into its cgroup v2 when husk gave one.
+static pid_t fork_child(void)
+{
+	// With CLONE_PARENT the child inherits our exit signal (SIGCHLD);
+	// clone3 refuses an explicit one.
+	struct husk_clone_args args = {.flags = CLONE_PARENT};
+	long child;
+
+	if (cgroup2fd < 0)
+		return (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+	args.flags |= CLONE_INTO_CGROUP;
+	args.cgroup = (unsigned long long)cgroup2fd;
+	child = syscall(SYS_clone3, &args, sizeof(args));
+	if (child < 0)
+		bail("clone3 into cgroup %s", getenv("_HUSK_CGROUP_V2"));
+	close(cgroup2fd); // in both processes: no host cgroupfs handle may reach the container
+	return (pid_t)child;
+}
+
 struct nsjoin {
 	const char *env;
 	int type;
@@ -155,6 +220,7 @@ __attribute__((constructor)) static void husk_nsenter(void)
 	if (fd == NULL)
 		return;
 	syncfd = atoi(fd);
+	join_cgroups();
 	flags = env_ulong("_HUSK_CLONEFLAGS");
 	joinflags = env_ulong("_HUSK_JOIN_FLAGS");
 
@@ -183,17 +249,22 @@ __attribute__((constructor)) static void husk_nsenter(void)
 			bail("setresuid to the namespace's root");
 	}
 
-	if (unshare((int)(flags & ~(unsigned long)CLONE_NEWUSER)) < 0)
-		bail("unshare namespaces 0x%lx", flags & ~(unsigned long)CLONE_NEWUSER);
+	// The cgroup namespace comes after the fork: only then is the process
+	// in all its cgroups (v2 at clone3), which become the namespace's root.
+	if (unshare((int)(flags & ~(unsigned long)(CLONE_NEWUSER | CLONE_NEWCGROUP))) < 0)
+		bail("unshare namespaces 0x%lx", flags);
 
 	// A fork is needed to enter a new or joined PID or time namespace;
 	// CLONE_PARENT makes the final process husk's own child, so `run` and
 	// `exec` can wait for it and clients' subreapers inherit it directly.
-	child = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+	child = fork_child();
 	if (child < 0)
 		bail("clone init process");
-	if (child == 0)
+	if (child == 0) {
+		if ((flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+			bail("unshare cgroup namespace");
 		return; // on into Go, as the container's process
+	}
 
 	n = snprintf(buf, sizeof(buf), "{\"type\":\"pid\",\"pid\":%d}\n", child);
 	write_all(buf, (size_t)n);

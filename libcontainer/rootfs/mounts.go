@@ -21,11 +21,6 @@ func (r *rootDir) mountEntry(c *Config, m specs.Mount) error {
 	case m.Type == "sysfs":
 		err = r.mountSysfs(m, dest, o)
 	case m.Type == "cgroup":
-		if c.EnterCgroup != nil {
-			if err := c.EnterCgroup(); err != nil {
-				return err
-			}
-		}
 		err = r.mountCgroup(c, m, dest, o)
 	default:
 		err = r.mountFS(m.Source, m.Type, dest, o)

@@ -24,10 +24,6 @@ type Config struct {
 	NoPivot     bool              // --no-pivot: MS_MOVE + chroot instead of pivot_root
 	CgroupPaths map[string]string // host cgroup dirs of this container: v1 subsystem -> dir, "" = v2 dir
 	CgroupNS    bool              // the container has a new cgroup namespace
-	// EnterCgroup, if set, is called before the first cgroup mount: the
-	// init joins its cgroup (and cgroup namespace) as late as that so the
-	// slow cgroup migration overlaps the mounts before it.
-	EnterCgroup func() error
 }
 
 // Prepare builds the rootfs before pivot_root: the propagation of "/"
