@@ -70,7 +70,23 @@ func Prepare(c *Config) error {
 			return err
 		}
 	}
-	return r.setupDev(s)
+	if err := r.setupDev(s); err != nil {
+		return err
+	}
+	return r.createCwd(s.Process)
+}
+
+// createCwd makes a missing process.cwd, as runc does, so images whose
+// working directory exists only in their config still start.
+func (r *rootDir) createCwd(p *specs.Process) error {
+	if p == nil || p.Cwd == "" {
+		return nil
+	}
+	d, err := r.mkdirAll(p.Cwd)
+	if err != nil {
+		return fmt.Errorf("create cwd %s: %w", p.Cwd, err)
+	}
+	return d.Close()
 }
 
 // Finalize runs after Pivot: linux.sysctl, readonlyPaths, maskedPaths,
