@@ -1,0 +1,54 @@
+package libcontainer
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestProcStatSelf(t *testing.T) {
+	st, start, err := procStat(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st != 'R' && st != 'S' {
+		t.Errorf("own state %q, want R or S", st)
+	}
+	if start == 0 || !alive(os.Getpid(), start) {
+		t.Errorf("start time %d does not identify this process", start)
+	}
+	if alive(os.Getpid(), start+1) {
+		t.Error("a different start time must not match (pid reuse)")
+	}
+}
+
+func TestAliveSeesExitAndZombie(t *testing.T) {
+	cmd := exec.Command("sleep", "10")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	_, start, err := procStat(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !alive(pid, start) {
+		t.Fatal("running child not alive")
+	}
+	if err := signalProcess(pid, start, unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// Until reaped the child is a zombie, which counts as gone.
+	for i := 0; i < 100 && alive(pid, start); i++ {
+		unix.Nanosleep(&unix.Timespec{Nsec: 10e6}, nil)
+	}
+	if alive(pid, start) {
+		t.Fatal("killed child still alive")
+	}
+	_ = cmd.Wait()
+	if err := signalProcess(pid, start, unix.SIGTERM); err != errGone {
+		t.Fatalf("signal to a reaped process: %v, want errGone", err)
+	}
+}
