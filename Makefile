@@ -12,10 +12,13 @@ BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 TIMEOUT ?= 20m
 
 LDFLAGS := -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
-# urfave_cli_no_docs leaves out urfave/cli's man page generator (and its
-# markdown library): every husk process, on the container start path too,
-# would otherwise pay for its initialisation.
-TAGS    := urfave_cli_no_docs
+# husk runs several times per container (create, its init stage, start,
+# delete), so its start-up time counts: urfave_cli_no_docs leaves out
+# urfave/cli's man page generator and its markdown library, and a static
+# binary (glibc and libseccomp linked in) skips the dynamic loader. netgo
+# and osusergo keep glibc's NSS, which can't be linked statically, out.
+TAGS    := urfave_cli_no_docs netgo osusergo
+LDFLAGS += -linkmode external -extldflags -static
 
 .PHONY: all husk test unit integration install uninstall bench demo clean vet fmt-check help
 
