@@ -189,8 +189,11 @@ func (c *Container) Start() error {
 		return fmt.Errorf("start container: %s", reply)
 	}
 	if h := c.State.Spec.Hooks; h != nil && len(h.Poststart) > 0 {
+		// runtime-spec 1.3: a failed poststart hook stops the container;
+		// delete then undoes it and runs the poststop hooks.
 		if err := hooks.Run("poststart", h.Poststart, c.hookState(Running)); err != nil {
-			warnf("%v", err)
+			_ = c.signalAll(unix.SIGKILL)
+			return err
 		}
 	}
 	return nil
@@ -288,12 +291,17 @@ func (c *Container) Delete(force bool) error {
 	if err := c.destroy(); err != nil {
 		return err
 	}
+	c.runPoststop()
+	return nil
+}
+
+// runPoststop runs the poststop hooks; their failures are only warnings.
+func (c *Container) runPoststop() {
 	if h := c.State.Spec.Hooks; h != nil && len(h.Poststop) > 0 {
 		if err := hooks.Run("poststop", h.Poststop, c.hookState(Stopped)); err != nil {
 			warnf("%v", err)
 		}
 	}
-	return nil
 }
 
 // destroy kills whatever runs in the container and removes its cgroup and

@@ -98,6 +98,12 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 				st.close()
 			}
 			_ = c.destroy()
+			// A failed create hook ends the lifecycle as delete would,
+			// poststop hooks included (runtime-spec lifecycle steps 12, 13).
+			var herr *hookError
+			if errors.As(err, &herr) {
+				c.runPoststop()
+			}
 			c.Release()
 		}
 	}()
@@ -192,10 +198,10 @@ func (c *Container) awaitInit(st *stage) error {
 			if h := c.State.Spec.Hooks; h != nil {
 				//nolint:staticcheck // prestart is deprecated but still honoured, as the spec requires
 				if err := hooks.Run("prestart", h.Prestart, state); err != nil {
-					return err
+					return &hookError{err}
 				}
 				if err := hooks.Run("createRuntime", h.CreateRuntime, state); err != nil {
-					return err
+					return &hookError{err}
 				}
 			}
 			if err := st.send(&syncMsg{Type: msgHooked, State: state}); err != nil {
@@ -206,6 +212,12 @@ func (c *Container) awaitInit(st *stage) error {
 		}
 	}
 }
+
+// hookError marks a create failure caused by a hook.
+type hookError struct{ err error }
+
+func (e *hookError) Error() string { return e.err.Error() }
+func (e *hookError) Unwrap() error { return e.err }
 
 // startError prefixes failures of the container process the way runc does,
 // which is what clients show and match ("no such file or directory" -> 127).

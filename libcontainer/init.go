@@ -31,7 +31,8 @@ func StageMain(mode string) {
 			err = initStage(conn, cfg)
 		}
 	}
-	if conn != nil && conn.send(&syncMsg{Type: msgError, Msg: err.Error()}) == nil {
+	var herr *hookError
+	if conn != nil && conn.send(&syncMsg{Type: msgError, Msg: err.Error(), Hook: errors.As(err, &herr)}) == nil {
 		os.Exit(1)
 	}
 	// Nobody listens any more (after create returned): stderr is all we have.
@@ -164,7 +165,10 @@ func runCreateHooks(conn *stageConn, s *specs.Spec) error {
 	if err != nil {
 		return err
 	}
-	return hooks.Run("createContainer", h.CreateContainer, m.State)
+	if err := hooks.Run("createContainer", h.CreateContainer, m.State); err != nil {
+		return &hookError{err}
+	}
+	return nil
 }
 
 func setHostname(s *specs.Spec) error {

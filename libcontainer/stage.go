@@ -18,6 +18,7 @@ type syncMsg struct {
 	Type   string       `json:"type"`
 	Pid    int          `json:"pid,omitempty"`
 	Msg    string       `json:"msg,omitempty"`
+	Hook   bool         `json:"hook,omitempty"` // the error is a failed hook's
 	State  *specs.State `json:"state,omitempty"`
 	Config *stageConfig `json:"config,omitempty"`
 }
@@ -170,6 +171,9 @@ func (s *stage) next() (*syncMsg, error) {
 		return nil, fmt.Errorf("read from the container process: %w", err)
 	}
 	if m.Type == msgError {
+		if m.Hook {
+			return nil, &hookError{errors.New(m.Msg)}
+		}
 		return nil, errors.New(m.Msg)
 	}
 	return &m, nil

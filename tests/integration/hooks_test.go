@@ -158,3 +158,27 @@ func TestHooksEnvAndArgs(t *testing.T) {
 		t.Fatalf("hook args/env: got %q", data)
 	}
 }
+
+// A failed create hook ends the lifecycle as delete would (runtime-spec
+// lifecycle steps 12 and 13): nothing is left and poststop hooks run.
+func TestHooksFailingCreateContainerRunsPoststop(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, "/bin/true")
+	log := filepath.Join(t.TempDir(), "poststop.log")
+	b.spec.Hooks = &specs.Hooks{
+		CreateContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "echo no-thanks >&2; exit 4"}}},
+		Poststop:        []specs.Hook{logHook("poststop", log)},
+	}
+	r := b.create()
+	if r.Code == 0 {
+		t.Fatalf("create with a failing createContainer hook should fail: %s", r)
+	}
+	mustContain(t, r.Stderr, "no-thanks", "create's error")
+	if _, err := os.Stat(filepath.Join(b.root, b.id)); err == nil {
+		t.Errorf("state dir left behind by a failed create")
+	}
+	data, _ := os.ReadFile(log)
+	if !strings.HasPrefix(string(data), "poststop stopped") {
+		t.Fatalf("poststop should run after a failed create hook: log %q", data)
+	}
+}
