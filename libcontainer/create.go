@@ -112,6 +112,11 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	if err != nil {
 		return c, fmt.Errorf("cgroup: %w", err)
 	}
+	// kill --all and delete kill whatever is in the cgroup: it must be
+	// the container's alone. This also refuses a hierarchy's root.
+	if pids, err := cg.Pids(); err == nil && len(pids) > 0 {
+		return c, fmt.Errorf("linux.cgroupsPath %q: the cgroup already holds %d processes", cgroupsPath(s, o.ID), len(pids))
+	}
 	if err := cg.Apply(-1); err != nil {
 		c.State.CgroupPaths = cg.Paths()
 		return c, fmt.Errorf("create cgroup: %w", err)

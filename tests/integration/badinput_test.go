@@ -302,3 +302,22 @@ func TestMissingArgs(t *testing.T) {
 		}
 	}
 }
+
+// A cgroup that already holds processes (here the hierarchy's root) is
+// refused: kill --all and delete would otherwise kill what is in it.
+func TestBadCgroupsPathInUse(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, "/bin/true")
+	b.spec.Linux.CgroupsPath = "/"
+	r := b.create()
+	if r.Code == 0 {
+		t.Fatalf("create in the root cgroup should fail: %s", r)
+	}
+	mustContain(t, r.Stderr, "cgroupsPath", "create's error")
+	if _, err := os.Stat(filepath.Join(b.root, b.id)); err == nil {
+		t.Errorf("state dir left behind by a failed create")
+	}
+	if !pidAlive(os.Getpid()) || !pidAlive(os.Getppid()) {
+		t.Fatal("the failed create killed processes outside the container")
+	}
+}
