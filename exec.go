@@ -68,7 +68,7 @@ func execProcess(ctx *cli.Context) error {
 	detach := ctx.Bool("detach")
 	opts := &libcontainer.ExecOpts{
 		Process:     p,
-		User:        ctx.String("user"),
+		User:        userName(ctx.String("user")),
 		PreserveFDs: ctx.Int("preserve-fds"),
 		Stdio:       [3]*os.File{os.Stdin, os.Stdout, os.Stderr},
 	}
@@ -106,6 +106,16 @@ func execProcess(ctx *cli.Context) error {
 	return &exitError{code: fg.wait(pid)}
 }
 
+// userName returns --user when it names a user or group (resolved in the
+// container's /etc/passwd and /etc/group), "" when it is numeric or empty.
+func userName(u string) string {
+	uid, gid, _ := strings.Cut(u, ":")
+	if strings.Trim(uid, "0123456789") == "" && strings.Trim(gid, "0123456789") == "" {
+		return ""
+	}
+	return u
+}
+
 // execSpec builds the process to run: the --process file as given, or the
 // container's own process with the command line's changes.
 func execSpec(ctx *cli.Context, base *specs.Process) (*specs.Process, error) {
@@ -133,19 +143,20 @@ func execSpec(ctx *cli.Context, base *specs.Process) (*specs.Process, error) {
 	if cwd := ctx.String("cwd"); cwd != "" {
 		p.Cwd = cwd
 	}
-	if u := ctx.String("user"); u != "" {
-		// Numeric ids are applied here; names are resolved in the container.
+	if u := ctx.String("user"); u != "" && userName(u) == "" {
+		// Numeric ids, as runc: a uid alone keeps the container's gid.
 		uidStr, gidStr, hasGid := strings.Cut(u, ":")
 		uid, err := strconv.ParseUint(uidStr, 10, 32)
-		if err == nil {
-			p.User.UID, p.User.GID = uint32(uid), 0
-			if hasGid {
-				gid, err := strconv.ParseUint(gidStr, 10, 32)
-				if err != nil {
-					return nil, fmt.Errorf("exec: --user %q: invalid gid", u)
-				}
-				p.User.GID = uint32(gid)
+		if err != nil {
+			return nil, fmt.Errorf("exec: --user %q: invalid uid", u)
+		}
+		p.User.UID = uint32(uid)
+		if hasGid {
+			gid, err := strconv.ParseUint(gidStr, 10, 32)
+			if err != nil {
+				return nil, fmt.Errorf("exec: --user %q: invalid gid", u)
 			}
+			p.User.GID = uint32(gid)
 		}
 	}
 	for _, g := range ctx.Int64Slice("additional-gids") {

@@ -82,9 +82,18 @@ func TestExecUser(t *testing.T) {
 	if out != "uid=1000 gid=1000 euid=1000 egid=1000 groups=2000" {
 		t.Fatalf("exec --user 1000:1000 --additional-gids 2000: got %q", out)
 	}
+	// A uid alone keeps the container process's gid (0 here), as runc.
 	out = strings.TrimSpace(b.mustExec([]string{"--user", "1000"}, "/helper", "id"))
-	if !strings.HasPrefix(out, "uid=1000 gid=") {
+	if !strings.HasPrefix(out, "uid=1000 gid=0 ") {
 		t.Fatalf("exec --user 1000: got %q", out)
+	}
+	// A name is looked up in the container's /etc/passwd and /etc/group.
+	out = strings.TrimSpace(b.mustExec([]string{"--user", "test"}, "/helper", "id"))
+	if !strings.HasPrefix(out, "uid=1000 gid=1000 ") || !strings.Contains(out, "2000") {
+		t.Fatalf("exec --user test: got %q, want uid 1000, gid 1000 and the group 2000 test is in", out)
+	}
+	if r := b.rt("exec", "--user", "nosuchuser", b.id, "/helper", "id"); r.Code == 0 || !strings.Contains(r.Stderr, "nosuchuser") {
+		t.Fatalf("exec --user nosuchuser should fail naming the user: %s", r)
 	}
 }
 
