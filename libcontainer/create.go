@@ -250,6 +250,13 @@ func nsSettings(s *specs.Spec) []string {
 			env = append(env, nsEnv[ns.Type]+"="+ns.Path)
 		}
 	}
+	if len(s.Linux.TimeOffsets) > 0 {
+		var offsets []string
+		for clock, off := range s.Linux.TimeOffsets {
+			offsets = append(offsets, fmt.Sprintf("%s %d %d", clock, off.Secs, off.Nanosecs))
+		}
+		env = append(env, "_HUSK_TIMENS_OFFSETS="+strings.Join(offsets, "\n"))
+	}
 	return append(env, "_HUSK_CLONEFLAGS="+strconv.FormatUint(uint64(flags), 10))
 }
 

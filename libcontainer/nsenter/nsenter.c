@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -118,11 +119,20 @@ static unsigned long env_ulong(const char *name)
 	return v ? strtoul(v, NULL, 0) : 0;
 }
 
+#ifndef PROC_SUPER_MAGIC
+#define PROC_SUPER_MAGIC 0x9fa0
+#endif
+
+// write_file writes data to path; a path under /proc must be on procfs, so
+// a fake /proc (a joined mount namespace's) can't swallow the write.
 static void write_file(const char *path, const char *data)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	struct statfs st;
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		bail("open %s", path);
+	if (strncmp(path, "/proc/", 6) == 0 && (fstatfs(fd, &st) < 0 || st.f_type != PROC_SUPER_MAGIC))
+		bail("%s is not on procfs", path);
 	if (write(fd, data, strlen(data)) < 0)
 		bail("write %s", path);
 	close(fd);
@@ -253,6 +263,11 @@ __attribute__((constructor)) static void husk_nsenter(void)
 	// in all its cgroups (v2 at clone3), which become the namespace's root.
 	if (unshare((int)(flags & ~(unsigned long)(CLONE_NEWUSER | CLONE_NEWCGROUP))) < 0)
 		bail("unshare namespaces 0x%lx", flags);
+
+	// Clock offsets of a new time namespace must be set before its first
+	// process, the child below, exists.
+	if ((flags & CLONE_NEWTIME) && getenv("_HUSK_TIMENS_OFFSETS"))
+		write_file("/proc/self/timens_offsets", getenv("_HUSK_TIMENS_OFFSETS"));
 
 	// A fork is needed to enter a new or joined PID or time namespace;
 	// CLONE_PARENT makes the final process husk's own child, so `run` and
