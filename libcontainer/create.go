@@ -64,6 +64,9 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	if s.Linux == nil || !hasNamespace(s, specs.MountNamespace) {
 		return nil, errors.New("config.json: linux.namespaces: a mount namespace is required")
 	}
+	if len(s.Linux.NetDevices) > 0 && !hasNamespace(s, specs.NetworkNamespace) {
+		return nil, errors.New("config.json: linux.netDevices: needs a network namespace")
+	}
 	if s.Process.Terminal && o.Console == nil {
 		return nil, errors.New("process.terminal is set: a --console-socket is required (or run in the foreground)")
 	}
@@ -173,6 +176,9 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	c.State.Pid = st.pid
 	if _, c.State.PidStart, err = procStat(st.pid); err != nil {
 		return c, fmt.Errorf("container init: %w", err)
+	}
+	if err := moveNetDevices(s.Linux.NetDevices, st.pid); err != nil {
+		return c, err
 	}
 	if err := c.awaitInit(st); err != nil {
 		return c, startError(err)

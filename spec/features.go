@@ -44,7 +44,7 @@ func Features(version string) *features.Features {
 			MountExtensions: &features.MountExtensions{
 				IDMap: &features.IDMap{Enabled: new(false)},
 			},
-			NetDevices: &features.NetDevices{Enabled: new(false)},
+			NetDevices: &features.NetDevices{Enabled: new(true)},
 		},
 		Annotations: map[string]string{
 			VersionAnnotation:    version,

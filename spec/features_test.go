@@ -46,10 +46,13 @@ func TestFeaturesJSON(t *testing.T) {
 	if !maps.Equal(linux["cgroup"].(map[string]any), wantCgroup) {
 		t.Errorf("cgroup = %v, want %v", linux["cgroup"], wantCgroup)
 	}
-	for _, key := range []string{"seccomp", "apparmor", "selinux", "intelRdt", "netDevices"} {
+	for _, key := range []string{"seccomp", "apparmor", "selinux", "intelRdt"} {
 		if !maps.Equal(linux[key].(map[string]any), map[string]any{"enabled": false}) {
 			t.Errorf("%s = %v, want disabled", key, linux[key])
 		}
+	}
+	if !maps.Equal(linux["netDevices"].(map[string]any), map[string]any{"enabled": true}) {
+		t.Errorf("netDevices = %v, want enabled", linux["netDevices"])
 	}
 	idmap := linux["mountExtensions"].(map[string]any)["idmap"].(map[string]any)
 	if idmap["enabled"] != false {
