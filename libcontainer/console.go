@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/husk-runtime/husk/libcontainer/rootfs"
@@ -14,7 +15,7 @@ import (
 // the console socket and makes the peer the process's controlling terminal
 // and stdio. The peer comes from TIOCGPTPEER on the master, never from a
 // /dev/pts path, which the container could swap (CVE-2025-52565).
-func setupConsole(sockFD int, mountConsole bool) error {
+func setupConsole(sockFD int, mountConsole bool, size *specs.Box) error {
 	sock := os.NewFile(uintptr(sockFD), "console-socket")
 	defer sock.Close()
 	master, err := os.OpenFile("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
@@ -35,6 +36,12 @@ func setupConsole(sockFD int, mountConsole bool) error {
 	}
 	slave := os.NewFile(peer, "/dev/pts/"+strconv.Itoa(n))
 	defer slave.Close()
+	if size != nil {
+		ws := &unix.Winsize{Row: uint16(size.Height), Col: uint16(size.Width)}
+		if err := unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws); err != nil {
+			return fmt.Errorf("process.consoleSize: %w", err)
+		}
+	}
 	if mountConsole {
 		if err := rootfs.MountConsole(slave); err != nil {
 			return err

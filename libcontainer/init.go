@@ -108,7 +108,7 @@ func initStage(conn *stageConn, cfg *stageConfig) error {
 		return err
 	}
 	if cfg.Process.Terminal {
-		if err := setupConsole(cfg.ConsoleFD, true); err != nil {
+		if err := setupConsole(cfg.ConsoleFD, true, cfg.Process.ConsoleSize); err != nil {
 			return err
 		}
 	}
@@ -192,7 +192,7 @@ func execStage(cfg *stageConfig) error {
 		if _, err := unix.Setsid(); err != nil {
 			return fmt.Errorf("setsid: %w", err)
 		}
-		if err := setupConsole(cfg.ConsoleFD, false); err != nil {
+		if err := setupConsole(cfg.ConsoleFD, false, cfg.Process.ConsoleSize); err != nil {
 			return err
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -162,4 +163,18 @@ func TestNoTerminalNotATty(t *testing.T) {
 	if out := lines(b.mustRun()); len(out) != 2 || out[0] != "no" || out[1] != "no" {
 		t.Fatalf("terminal: false: want no tty on 0 and 1, got %q", out)
 	}
+}
+
+func TestTerminalConsoleSize(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t)
+	b.spec.Process.Terminal = true
+	b.spec.Process.ConsoleSize = &specs.Box{Height: 33, Width: 101}
+	b.shell("stty size; echo size-done; /helper sleep 600")
+	cs := newConsoleSocket(t)
+	b.mustCreate("--console-socket", cs.path)
+	master := cs.wait(t)
+	b.mustRT("start", b.id)
+	out := readUntil(master, "size-done", 10*time.Second)
+	mustContain(t, strings.ReplaceAll(out, "\r", ""), "33 101\n", "stty size in a container with process.consoleSize")
 }
