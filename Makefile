@@ -20,7 +20,7 @@ LDFLAGS := -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
 TAGS    := urfave_cli_no_docs netgo osusergo
 LDFLAGS += -linkmode external -extldflags -static
 
-.PHONY: all husk test unit integration install uninstall bench demo clean vet fmt-check help
+.PHONY: all husk test clients clients-runc unit integration install uninstall bench demo clean vet fmt-check help
 
 all: husk
 
@@ -28,8 +28,19 @@ husk:
 	$(GO) build -trimpath -tags "$(TAGS)" -ldflags "$(LDFLAGS)" -o husk .
 
 # Unit tests everywhere plus the root-only integration tests.
+# Unit and integration tests, then husk under podman and containerd
+# (tests/clients is a module of its own, to keep containerd's client out of
+# husk's dependencies).
 test:
 	$(GO) test -count=1 -timeout $(TIMEOUT) ./...
+	$(MAKE) --no-print-directory clients
+
+clients:
+	cd tests/clients && $(GO) vet ./... && $(GO) test -count=1 -timeout $(TIMEOUT) -v ./...
+
+# The same client tests with Debian's runc, to show they test the clients.
+clients-runc:
+	cd tests/clients && RUNTIME=$${RUNTIME:-/usr/sbin/runc} $(GO) test -count=1 -timeout $(TIMEOUT) -v ./...
 
 unit:
 	$(GO) test -count=1 -timeout $(TIMEOUT) $$($(GO) list ./... | grep -v '/tests/')
@@ -61,5 +72,5 @@ clean:
 	rm -f husk
 
 help:
-	@echo "targets: all husk test unit integration install uninstall bench demo vet fmt-check clean"
+	@echo "targets: all husk test clients clients-runc unit integration install uninstall bench demo vet fmt-check clean"
 	@echo "vars:    PREFIX=$(PREFIX) BINDIR=$(BINDIR) DESTDIR= TIMEOUT=$(TIMEOUT) BENCH_N=50"

@@ -100,7 +100,10 @@ func newApp() *cli.App {
 			}
 			return nil
 		},
-		OnUsageError:         usageError,
+		OnUsageError: usageError,
+		// run() reports every error, exit codes included, so --log gets
+		// its line; urfave/cli would otherwise print and exit by itself.
+		ExitErrHandler:       func(*cli.Context, error) {},
 		HideHelpCommand:      true,
 		EnableBashCompletion: true,
 		CommandNotFound: func(ctx *cli.Context, name string) {

@@ -186,7 +186,7 @@ func checkExecutable(path string) error {
 		return fmt.Errorf("%s: is a directory", path)
 	}
 	if err := unix.Access(path, unix.X_OK); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return err
 	}
 	return nil
 }
