@@ -9,10 +9,10 @@ import (
 	"strings"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
-	seccomp "github.com/seccomp/libseccomp-golang"
 	"github.com/urfave/cli/v2"
 
 	"github.com/husk-runtime/husk/libcontainer"
+	"github.com/husk-runtime/husk/libcontainer/seccomp"
 	_ "github.com/husk-runtime/husk/libcontainer/nsenter"
 )
 
@@ -93,6 +93,7 @@ func newApp() *cli.App {
 				return err
 			}
 			libcontainer.Warn = func(msg string) { logger.log("warning", msg) }
+			seccomp.Debugf = func(format string, a ...any) { logger.log("debug", fmt.Sprintf(format, a...)) }
 			switch ctx.String("rootless") {
 			case "true", "false", "auto":
 			default:
@@ -139,8 +140,7 @@ func printVersion(ctx *cli.Context) {
 	fmt.Printf("commit: %s\n", gitCommit)
 	fmt.Printf("spec: %s\n", specs.Version)
 	fmt.Printf("go: %s\n", runtime.Version())
-	major, minor, micro := seccomp.GetLibraryVersion()
-	fmt.Printf("libseccomp: %d.%d.%d\n", major, minor, micro)
+	fmt.Printf("libseccomp: %s\n", seccomp.LibraryVersion())
 }
 
 type exitCoder interface {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/husk-runtime/husk/hooks"
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
+	"github.com/husk-runtime/husk/libcontainer/seccomp"
 )
 
 // CreateOpts are the inputs of create (and of run's create half).
@@ -167,7 +168,17 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	}
 	if o.Console != nil {
 		so.Internal = append(so.Internal, o.Console)
-		cfg.ConsoleFD = so.internalFD(1)
+		cfg.ConsoleFD = so.internalFD(len(so.Internal) - 1)
+	}
+	if sc := s.Linux.Seccomp; sc != nil && sc.ListenerPath != "" {
+		agent, err := seccomp.Connect(sc)
+		if err != nil {
+			return c, err
+		}
+		defer agent.Close()
+		so.Internal = append(so.Internal, agent)
+		cfg.SeccompFD = so.internalFD(len(so.Internal) - 1)
+		cfg.State = c.hookState("creating")
 	}
 	st, err = startStage(so, cfg)
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/libcontainer/seccomp"
 )
 
 // ExecOpts are the inputs of exec.
@@ -73,7 +75,17 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	}
 	if o.Console != nil {
 		so.Internal = append(so.Internal, o.Console)
-		cfg.ConsoleFD = so.internalFD(1)
+		cfg.ConsoleFD = so.internalFD(len(so.Internal) - 1)
+	}
+	if sc := c.State.Spec.Linux.Seccomp; sc != nil && sc.ListenerPath != "" {
+		agent, err := seccomp.Connect(sc)
+		if err != nil {
+			return 0, err
+		}
+		defer agent.Close()
+		so.Internal = append(so.Internal, agent)
+		cfg.SeccompFD = so.internalFD(len(so.Internal) - 1)
+		cfg.State = c.hookState(Running)
 	}
 	st, err := startStage(so, cfg)
 	if err != nil {

@@ -127,6 +127,9 @@ func initStage(conn *stageConn, cfg *stageConfig) error {
 	if err != nil {
 		return err
 	}
+	if err := p.handNotifyFD(cfg); err != nil {
+		return err
+	}
 	if err := conn.send(&syncMsg{Type: msgReady}); err != nil {
 		return err
 	}
@@ -198,6 +201,9 @@ func execStage(cfg *stageConfig) error {
 	}
 	p, err := prepareProcess(cfg)
 	if err != nil {
+		return err
+	}
+	if err := p.handNotifyFD(cfg); err != nil {
 		return err
 	}
 	return p.exec()

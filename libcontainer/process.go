@@ -14,14 +14,16 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/husk-runtime/husk/libcontainer/seccomp"
 	"github.com/husk-runtime/husk/spec"
 )
 
 // userProcess is the container's process, ready to exec.
 type userProcess struct {
-	path string
-	args []string
-	env  []string
+	path   string
+	args   []string
+	env    []string
+	notify *os.File // the seccomp notify fd, for the agent
 }
 
 // prepareProcess applies process settings in the order the kernel demands:
@@ -43,6 +45,19 @@ func prepareProcess(cfg *stageConfig) (*userProcess, error) {
 	}
 	if p.User.Umask != nil {
 		unix.Umask(int(*p.User.Umask))
+	}
+	// Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which
+	// the capability sets may be about to drop: load it now. With it, load
+	// it last, so it constrains only the user's program.
+	var sc *specs.LinuxSeccomp
+	if cfg.Spec.Linux != nil {
+		sc = cfg.Spec.Linux.Seccomp
+	}
+	var notify *os.File
+	if !p.NoNewPrivileges {
+		if notify, err = seccomp.Load(sc); err != nil {
+			return nil, err
+		}
 	}
 	caps, err := dropBounding(p.Capabilities)
 	if err != nil {
@@ -69,7 +84,35 @@ func prepareProcess(cfg *stageConfig) (*userProcess, error) {
 	if err != nil {
 		return nil, fmt.Errorf("exec: %q: %w", p.Args[0], err)
 	}
-	return &userProcess{path: path, args: p.Args, env: env}, nil
+	if p.NoNewPrivileges {
+		if notify, err = seccomp.Load(sc); err != nil {
+			return nil, err
+		}
+	}
+	return &userProcess{path: path, args: p.Args, env: env, notify: notify}, nil
+}
+
+// handNotifyFD sends the seccomp notify fd and the state to the agent. A
+// goroutine does it: this locked thread is filtered, and its syscalls may
+// be the very ones the agent is to answer.
+func (p *userProcess) handNotifyFD(cfg *stageConfig) error {
+	if p.notify == nil {
+		return nil
+	}
+	defer p.notify.Close()
+	if cfg.SeccompFD == 0 || cfg.State == nil {
+		return errors.New("linux.seccomp: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath")
+	}
+	state := *cfg.State
+	if state.Pid == 0 {
+		state.Pid = cfg.HostPid
+	}
+	conn := os.NewFile(uintptr(cfg.SeccompFD), "seccomp-listener")
+	done := make(chan error, 1)
+	go func() {
+		done <- seccomp.SendState(conn, cfg.Spec.Linux.Seccomp, p.notify, &specs.ContainerProcessState{Pid: cfg.HostPid, State: state})
+	}()
+	return <-done
 }
 
 func (p *userProcess) exec() error {

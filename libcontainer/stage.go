@@ -49,6 +49,12 @@ type stageConfig struct {
 	ExtraEnv     []string          `json:"extra_env,omitempty"`
 	FifoFD       int               `json:"fifo_fd,omitempty"`
 	ConsoleFD    int               `json:"console_fd,omitempty"`
+	// SeccompFD is husk's connection to linux.seccomp.listenerPath: the
+	// stage sends its notify fd there, with State, whose pid is the
+	// stage's HostPid when 0.
+	SeccompFD int          `json:"seccomp_fd,omitempty"`
+	State     *specs.State `json:"state,omitempty"`
+	HostPid   int          `json:"host_pid,omitempty"` // the stage's pid as husk sees it
 }
 
 // stageOpts describes a stage to start.
@@ -139,6 +145,7 @@ func startStage(o *stageOpts, cfg *stageConfig) (*stage, error) {
 		return fail(err)
 	}
 	s.pid = m.Pid
+	cfg.HostPid = m.Pid
 	if err := cmd.Wait(); err != nil {
 		return fail(fmt.Errorf("namespace preamble: %w", err))
 	}

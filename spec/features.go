@@ -1,6 +1,10 @@
 package spec
 
-import "github.com/opencontainers/runtime-spec/specs-go/features"
+import (
+	"github.com/opencontainers/runtime-spec/specs-go/features"
+
+	"github.com/husk-runtime/husk/libcontainer/seccomp"
+)
 
 // Annotation keys husk adds to its features document.
 const (
@@ -37,7 +41,14 @@ func Features(version string) *features.Features {
 				SystemdUser: new(false),
 				Rdma:        new(false),
 			},
-			Seccomp:  &features.Seccomp{Enabled: new(false)},
+			Seccomp: &features.Seccomp{
+				Enabled:        new(true),
+				Actions:        seccomp.Actions(),
+				Operators:      seccomp.Operators(),
+				Archs:          seccomp.Archs(),
+				KnownFlags:     seccomp.KnownFlags(),
+				SupportedFlags: seccomp.Flags(),
+			},
 			Apparmor: &features.Apparmor{Enabled: new(false)},
 			Selinux:  &features.Selinux{Enabled: new(false)},
 			IntelRdt: &features.IntelRdt{Enabled: new(false)},

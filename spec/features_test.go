@@ -46,10 +46,13 @@ func TestFeaturesJSON(t *testing.T) {
 	if !maps.Equal(linux["cgroup"].(map[string]any), wantCgroup) {
 		t.Errorf("cgroup = %v, want %v", linux["cgroup"], wantCgroup)
 	}
-	for _, key := range []string{"seccomp", "apparmor", "selinux", "intelRdt"} {
+	for _, key := range []string{"apparmor", "selinux", "intelRdt"} {
 		if !maps.Equal(linux[key].(map[string]any), map[string]any{"enabled": false}) {
 			t.Errorf("%s = %v, want disabled", key, linux[key])
 		}
+	}
+	if sc := linux["seccomp"].(map[string]any); sc["enabled"] != true || len(sc["actions"].([]any)) == 0 {
+		t.Errorf("seccomp = %v, want enabled with its actions", sc)
 	}
 	if !maps.Equal(linux["netDevices"].(map[string]any), map[string]any{"enabled": true}) {
 		t.Errorf("netDevices = %v, want enabled", linux["netDevices"])

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/husk-runtime/husk/libcontainer/seccomp"
 )
 
 // fieldError reports a problem with one config.json field, so a user can
@@ -32,10 +34,21 @@ func Validate(s *specs.Spec) error {
 		validateHooks,
 		validateMounts,
 		validateLinux,
+		validateSeccomp,
 	} {
 		if err := check(s); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+func validateSeccomp(s *specs.Spec) error {
+	if s.Linux == nil || s.Linux.Seccomp == nil {
+		return nil
+	}
+	if err := seccomp.Validate(s.Linux.Seccomp); err != nil {
+		return fmt.Errorf("%s: %w", ConfigName, err)
 	}
 	return nil
 }

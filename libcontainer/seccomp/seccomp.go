@@ -1,0 +1,72 @@
+// Package seccomp implements linux.seccomp of the runtime-spec: it checks a
+// profile, compiles it with libseccomp, loads it into the calling thread and
+// hands the notification fd of SCMP_ACT_NOTIFY rules to the listener.
+package seccomp
+
+import (
+	"os"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Debugf receives what Validate (which Load calls) finds the filter will
+// leave out, which is not an error but explains a profile's effect. The
+// command line points it at its debug log.
+var Debugf = func(format string, args ...any) {}
+
+// Load builds the filter of s and loads it into the calling thread, which
+// must be locked (runtime.LockOSThread) and be the one that calls execve:
+// the filter is per thread and survives execve. Unless s has
+// SECCOMP_FILTER_FLAG_TSYNC, the process's other threads stay unfiltered,
+// so a goroutine can still hand the notification fd over while the locked
+// thread's own syscalls wait for the agent. Loading needs no_new_privs or
+// CAP_SYS_ADMIN.
+//
+// When a rule uses SCMP_ACT_NOTIFY, Load returns the notification fd for
+// SendListener; else nil. A nil s loads nothing.
+func Load(s *specs.LinuxSeccomp) (*os.File, error) {
+	if s == nil {
+		return nil, nil
+	}
+	if err := Validate(s); err != nil {
+		return nil, err
+	}
+	f, err := buildFilter(s)
+	if err != nil {
+		return nil, err
+	}
+	insns, err := program(f)
+	f.Release()
+	if err != nil {
+		return nil, err
+	}
+	flags, _ := flagBits(s.Flags) // checked by Validate
+	notify := usesNotify(s)
+	if notify {
+		flags |= unix.SECCOMP_FILTER_FLAG_NEW_LISTENER
+		if flags&unix.SECCOMP_FILTER_FLAG_TSYNC != 0 {
+			flags |= unix.SECCOMP_FILTER_FLAG_TSYNC_ESRCH
+		}
+	} else {
+		// It only changes how notified syscalls wait, and the kernel
+		// refuses it without a listener.
+		flags &^= unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+	}
+	fd, err := loadProgram(insns, flags)
+	if err != nil || !notify {
+		return nil, err
+	}
+	return notifyFile(fd), nil
+}
+
+// notifyFile wraps the listener fd in an *os.File on another thread:
+// os.NewFile calls fcntl, and with a profile that notifies fcntl (as
+// bypass4netns does) this thread would wait for an agent that cannot have
+// the fd yet. Only futex waits remain on this thread, and those an agent can
+// answer once another goroutine handed it the fd.
+func notifyFile(fd int) *os.File {
+	ch := make(chan *os.File)
+	go func() { ch <- os.NewFile(uintptr(fd), "seccomp-notify") }()
+	return <-ch
+}
