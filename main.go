@@ -78,15 +78,19 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			createCommand,
 			deleteCommand,
+			eventsCommand,
 			execCommand,
 			featuresCommand,
 			killCommand,
 			listCommand,
+			pauseCommand,
 			psCommand,
+			resumeCommand,
 			runCommand,
 			specCommand,
 			startCommand,
 			stateCommand,
+			updateCommand,
 		},
 		Before: func(ctx *cli.Context) error {
 			if err := logger.setup(ctx.String("log"), ctx.String("log-format"), ctx.Bool("debug")); err != nil {

@@ -237,7 +237,8 @@ func (c *Container) readFifo(f *os.File) (string, error) {
 // Signal sends sig to the init, or with all to every process in the
 // container's cgroup.
 func (c *Container) Signal(sig unix.Signal, all bool) error {
-	if c.Status() == Stopped {
+	st := c.Status()
+	if st == Stopped {
 		return ErrNotRunning
 	}
 	if all {
@@ -248,6 +249,10 @@ func (c *Container) Signal(sig unix.Signal, all bool) error {
 			return ErrNotRunning
 		}
 		return err
+	}
+	// A frozen process can't act on SIGKILL until thawed (cgroup v1).
+	if st == Paused && sig == unix.SIGKILL {
+		_ = c.cgroup().Thaw()
 	}
 	return nil
 }

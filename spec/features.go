@@ -39,7 +39,7 @@ func Features(version string) *features.Features {
 				V2:          new(true),
 				Systemd:     new(false),
 				SystemdUser: new(false),
-				Rdma:        new(false),
+				Rdma:        new(true),
 			},
 			Seccomp: &features.Seccomp{
 				Enabled:        new(true),

@@ -6,6 +6,7 @@
 package cgroups
 
 import (
+	"context"
 	"errors"
 	"sync"
 
@@ -43,6 +44,13 @@ type Manager interface {
 	// Paths returns every directory keyed like Path, for saving in the
 	// container state and passing to Load later.
 	Paths() map[string]string
+	// Stats reads the cgroup's resource usage.
+	Stats() (*Stats, error)
+	// OOMEvents returns a channel that receives a value each time the
+	// cgroup runs out of memory and the OOM killer acts. The channel is
+	// closed when ctx ends or the cgroup goes away (on v2, also once it
+	// has no process left).
+	OOMEvents(ctx context.Context) (<-chan struct{}, error)
 }
 
 // New returns a cgroupfs manager for cgroupsPath, the OCI

@@ -1,15 +1,17 @@
 package cgroups
 
 import (
+	"fmt"
 	"strconv"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// isSet treats 0 like nil for memory sizes, CPU shares and CFS values, as
-// runc does: callers such as Docker send 0 to mean "not configured", and 0
-// is never a usable memory limit, weight or CFS period.
-func isSet[T int64 | uint64](v *T) bool {
+// isSet treats 0 like nil for memory sizes, CPU shares, CFS values and
+// block IO weights, as runc does: callers such as Docker send 0 to mean
+// "not configured", and 0 is never a usable memory limit, weight or CFS
+// period.
+func isSet[T int64 | uint64 | uint16](v *T) bool {
 	return v != nil && *v != 0
 }
 
@@ -43,4 +45,13 @@ func setPids(d cgroupDir, pids *specs.LinuxPids) error {
 		v = itoa(*pids.Limit)
 	}
 	return d.write("pids.max", v)
+}
+
+// blockDevice renders a block device as "MAJOR:MINOR", the key of the
+// per-device blkio and io files.
+func blockDevice(d specs.LinuxBlockIODevice) (string, error) {
+	if d.Major < 0 || d.Minor < 0 {
+		return "", fmt.Errorf("cgroups: invalid block device %d:%d", d.Major, d.Minor)
+	}
+	return fmt.Sprintf("%d:%d", d.Major, d.Minor), nil
 }

@@ -208,11 +208,16 @@ func TestSetErrorNamesFile(t *testing.T) {
 func TestEmptyV2ManagerTouchesNothing(t *testing.T) {
 	t.Chdir(t.TempDir())
 	m := Load(nil)
+	_, statsErr := m.Stats()
+	_, oomErr := m.OOMEvents(t.Context())
 	for name, err := range map[string]error{
-		"Apply":  m.Apply(0),
-		"Freeze": m.Freeze(),
-		"Thaw":   m.Thaw(),
-		"Set":    m.Set(&specs.LinuxResources{Pids: &specs.LinuxPids{Limit: new(int64(1))}}),
+		"Apply":     m.Apply(0),
+		"Freeze":    m.Freeze(),
+		"Thaw":      m.Thaw(),
+		"Set":       m.Set(&specs.LinuxResources{Pids: &specs.LinuxPids{Limit: new(int64(1))}}),
+		"Set(dev)":  m.Set(&specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Access: "rwm"}}}),
+		"Stats":     statsErr,
+		"OOMEvents": oomErr,
 	} {
 		if err == nil {
 			t.Errorf("%s succeeded without a directory", name)

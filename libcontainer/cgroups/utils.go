@@ -65,21 +65,29 @@ type setting struct {
 }
 
 // writePair writes two settings the kernel checks against each other, such
-// as a limit that must stay below another. Which order is valid depends on
-// whether the values go up or down, so when the first write is refused
-// with EINVAL the other order is tried.
+// as a limit that must stay below another.
 func writePair(d cgroupDir, a, b setting) error {
-	err := d.write(a.file, a.value)
+	return bothOrders(
+		func() error { return d.write(a.file, a.value) },
+		func() error { return d.write(b.file, b.value) })
+}
+
+// bothOrders runs two steps whose valid order depends on whether the
+// values go up or down: the kernel checks each write against the value
+// still in force in the other file. When the first step is refused with
+// EINVAL, the other order is tried.
+func bothOrders(first, second func() error) error {
+	err := first()
 	if err == nil {
-		return d.write(b.file, b.value)
+		return second()
 	}
 	if !errors.Is(err, unix.EINVAL) {
 		return err
 	}
-	if err := d.write(b.file, b.value); err != nil {
+	if err := second(); err != nil {
 		return err
 	}
-	return d.write(a.file, a.value)
+	return first()
 }
 
 // writeFile writes value with a single write(2): cgroupfs parses each write
@@ -114,22 +122,6 @@ func bareError(err error) error {
 		return pe.Err
 	}
 	return err
-}
-
-// readKeys parses a flat-keyed file of "key value" lines such as
-// cgroup.events.
-func readKeys(path string) (map[string]string, error) {
-	content, err := readFile(path)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]string)
-	for line := range strings.SplitSeq(content, "\n") {
-		if k, v, ok := strings.Cut(line, " "); ok {
-			out[k] = strings.TrimSpace(v)
-		}
-	}
-	return out, nil
 }
 
 func createDir(dir string) error {

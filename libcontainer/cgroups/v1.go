@@ -1,6 +1,7 @@
 package cgroups
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
 	"slices"
@@ -89,6 +90,10 @@ func (m *v1Manager) Set(r *specs.LinuxResources) error {
 	if r == nil {
 		return nil
 	}
+	// Refused before anything is written, so a failed Set changes nothing.
+	if len(r.Unified) > 0 {
+		return errors.New("cgroups: linux.resources.unified needs cgroup v2, but this host runs cgroup v1 controllers")
+	}
 	if r.Memory != nil {
 		if err := setMemoryV1(m.dir("memory"), r.Memory); err != nil {
 			return err
@@ -104,6 +109,26 @@ func (m *v1Manager) Set(r *specs.LinuxResources) error {
 	}
 	if r.Pids != nil {
 		if err := setPids(m.dir("pids"), r.Pids); err != nil {
+			return err
+		}
+	}
+	if r.BlockIO != nil {
+		if err := setBlkioV1(m.dir("blkio"), r.BlockIO); err != nil {
+			return err
+		}
+	}
+	if len(r.HugepageLimits) > 0 {
+		if err := setHugetlb(m.dir("hugetlb"), r.HugepageLimits, false); err != nil {
+			return err
+		}
+	}
+	if networkSet(r.Network) {
+		if err := setNetworkV1(m.dir("net_cls"), m.dir("net_prio"), r.Network); err != nil {
+			return err
+		}
+	}
+	if len(r.Rdma) > 0 {
+		if err := setRdma(m.dir("rdma"), r.Rdma); err != nil {
 			return err
 		}
 	}
@@ -185,4 +210,8 @@ func (m *v1Manager) Path(subsystem string) string {
 
 func (m *v1Manager) Paths() map[string]string {
 	return copyPaths(m.paths)
+}
+
+func (m *v1Manager) OOMEvents(ctx context.Context) (<-chan struct{}, error) {
+	return oomEventsV1(ctx, m.dir("memory"))
 }

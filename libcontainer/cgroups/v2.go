@@ -1,6 +1,8 @@
 package cgroups
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -74,12 +76,15 @@ func isCgroup2Dir(p string) bool {
 	return err == nil
 }
 
-// Set writes r to the v2 controllers. Device rules are not applied: v2
-// enforces them through an eBPF program rather than interface files, and
-// this manager does not install one.
+// Set writes r to the v2 controllers, converting v1-style fields as crun
+// and runc do, then writes linux.resources.unified, which has the last
+// word.
 func (m *v2Manager) Set(r *specs.LinuxResources) error {
 	if r == nil {
 		return nil
+	}
+	if err := checkV2(r); err != nil {
+		return err
 	}
 	d := m.cg()
 	if r.Memory != nil {
@@ -97,6 +102,52 @@ func (m *v2Manager) Set(r *specs.LinuxResources) error {
 	}
 	if r.Pids != nil {
 		if err := setPids(d, r.Pids); err != nil {
+			return err
+		}
+	}
+	if r.BlockIO != nil {
+		if err := setIOV2(d, r.BlockIO); err != nil {
+			return err
+		}
+	}
+	if len(r.HugepageLimits) > 0 {
+		if err := setHugetlb(d, r.HugepageLimits, true); err != nil {
+			return err
+		}
+	}
+	if len(r.Rdma) > 0 {
+		if err := setRdma(d, r.Rdma); err != nil {
+			return err
+		}
+	}
+	if r.Devices != nil {
+		if m.dir == "" {
+			return errors.New("cgroups: no cgroup v2 directory for device rules")
+		}
+		if err := setDevicesV2(m.dir, append(slices.Clip(r.Devices), DefaultAllowedDevices()...)); err != nil {
+			return err
+		}
+	}
+	return setUnified(d, r.Unified)
+}
+
+// checkV2 refuses, before anything is written, the fields that have no v2
+// counterpart (the spec requires an error when a conversion is not
+// possible) and unified keys that are not file names.
+func checkV2(r *specs.LinuxResources) error {
+	if r.CPU != nil && (isSet(r.CPU.RealtimeRuntime) || isSet(r.CPU.RealtimePeriod)) {
+		return errors.New("cgroups: cpu.realtimeRuntime and cpu.realtimePeriod have no cgroup v2 equivalent")
+	}
+	if r.BlockIO != nil {
+		if err := checkIOV2(r.BlockIO); err != nil {
+			return err
+		}
+	}
+	if networkSet(r.Network) {
+		return errors.New("cgroups: network.classID and network.priorities need the v1 net_cls and net_prio controllers, which cgroup v2 does not have")
+	}
+	for key := range r.Unified {
+		if err := checkUnifiedKey(key); err != nil {
 			return err
 		}
 	}
@@ -132,4 +183,8 @@ func (m *v2Manager) Path(subsystem string) string {
 
 func (m *v2Manager) Paths() map[string]string {
 	return map[string]string{"": m.dir}
+}
+
+func (m *v2Manager) OOMEvents(ctx context.Context) (<-chan struct{}, error) {
+	return oomEventsV2(ctx, m.dir)
 }

@@ -3,7 +3,6 @@ package cgroups
 import (
 	"fmt"
 	"strconv"
-	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -16,10 +15,14 @@ func v2Limit(v int64) string {
 	return itoa(v)
 }
 
-// setMemoryV2 writes memory.max, memory.swap.max and memory.low. v2 has no
-// per-cgroup swappiness and no switch to disable the OOM killer, so those
-// two fields have no effect here.
+// setMemoryV2 writes memory.max, memory.swap.max and memory.low. Fields
+// without a v2 counterpart are left out: kernel memory is part of
+// memory.max on v2, accounting is always hierarchical, and there is no
+// per-cgroup swappiness or switch to disable the OOM killer.
 func setMemoryV2(d cgroupDir, mem *specs.LinuxMemory) error {
+	if err := refuseBelowUsage(d, "memory.current", mem); err != nil {
+		return err
+	}
 	if isSet(mem.Limit) {
 		if err := d.write("memory.max", v2Limit(*mem.Limit)); err != nil {
 			return err
@@ -70,40 +73,4 @@ func swapMaxV2(swap, limit int64) (string, error) {
 		return "", fmt.Errorf("cgroups: memory+swap limit %d is below the memory limit %d", swap, limit)
 	}
 	return itoa(swap - limit), nil
-}
-
-func setCPUV2(d cgroupDir, cpu *specs.LinuxCPU) error {
-	if isSet(cpu.Shares) {
-		if err := d.write("cpu.weight", utoa(sharesToWeight(*cpu.Shares))); err != nil {
-			return err
-		}
-	}
-	if !isSet(cpu.Quota) && !isSet(cpu.Period) {
-		return nil
-	}
-	// cpu.max is "QUOTA [PERIOD]". Writing the quota alone keeps the
-	// period, but a period needs a quota next to it, so an unchanged quota
-	// is read back first.
-	var quota string
-	if isSet(cpu.Quota) {
-		quota = v2Limit(*cpu.Quota)
-	} else {
-		cur, err := d.read("cpu.max")
-		if err != nil {
-			return err
-		}
-		quota, _, _ = strings.Cut(cur, " ")
-	}
-	v := quota
-	if isSet(cpu.Period) {
-		v += " " + utoa(*cpu.Period)
-	}
-	return d.write("cpu.max", v)
-}
-
-// sharesToWeight maps v1 cpu.shares [2, 262144] linearly onto v2 cpu.weight
-// [1, 10000], so a spec written for v1 keeps its relative weights.
-func sharesToWeight(shares uint64) uint64 {
-	shares = min(max(shares, 2), 262144)
-	return 1 + ((shares-2)*9999)/262142
 }
