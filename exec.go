@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/husk-runtime/husk/libcontainer"
+	"github.com/husk-runtime/husk/libcontainer/lsm"
 )
 
 var execCommand = &cli.Command{
@@ -62,8 +63,14 @@ func execProcess(ctx *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if ctx.String("apparmor") != "" || ctx.String("process-label") != "" || p.ApparmorProfile != "" || p.SelinuxLabel != "" {
-		return errors.New("exec: AppArmor profiles and SELinux labels are not supported yet")
+	if a := ctx.String("apparmor"); a != "" {
+		p.ApparmorProfile = a
+	}
+	if l := ctx.String("process-label"); l != "" {
+		p.SelinuxLabel = l
+	}
+	if err := lsm.Check(p.ApparmorProfile, p.SelinuxLabel, ""); err != nil {
+		return fmt.Errorf("exec: %w", err)
 	}
 	detach := ctx.Bool("detach")
 	opts := &libcontainer.ExecOpts{

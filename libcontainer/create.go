@@ -15,6 +15,7 @@ import (
 
 	"github.com/husk-runtime/husk/hooks"
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
+	"github.com/husk-runtime/husk/libcontainer/lsm"
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
 )
 
@@ -70,6 +71,12 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	}
 	if s.Process.Terminal && o.Console == nil {
 		return nil, errors.New("process.terminal is set: a --console-socket is required (or run in the foreground)")
+	}
+	if err := lsm.Check(s.Process.ApparmorProfile, s.Process.SelinuxLabel, s.Linux.MountLabel); err != nil {
+		return nil, fmt.Errorf("config.json: %w", err)
+	}
+	if err := labelMounts(s); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, fmt.Errorf("create state root: %w", err)
@@ -233,6 +240,22 @@ func (c *Container) awaitInit(st *stage) error {
 			return fmt.Errorf("container init sent unexpected %q", m.Type)
 		}
 	}
+}
+
+// labelMounts gives the filesystems the container mounts itself the
+// linux.mountLabel SELinux context (bind mounts keep their source's).
+func labelMounts(s *specs.Spec) error {
+	opt, err := lsm.MountLabel(s.Linux.MountLabel)
+	if err != nil || opt == "" {
+		return err
+	}
+	for i, m := range s.Mounts {
+		switch m.Type {
+		case "tmpfs", "devpts", "mqueue", "shm":
+			s.Mounts[i].Options = append(append([]string{}, m.Options...), opt)
+		}
+	}
+	return nil
 }
 
 // hookError marks a create failure caused by a hook.

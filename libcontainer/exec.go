@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strconv"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/husk-runtime/husk/libcontainer/procattr"
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
 )
 
@@ -87,7 +89,10 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 		cfg.SeccompFD = so.internalFD(len(so.Internal) - 1)
 		cfg.State = c.hookState(Running)
 	}
-	st, err := startStage(so, cfg)
+	if err := procattr.Validate(o.Process, c.State.Spec.Linux); err != nil {
+		return 0, err
+	}
+	st, err := startExecStage(so, cfg, o.Process)
 	if err != nil {
 		return 0, startError(err)
 	}
@@ -102,6 +107,32 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 		return 0, startError(err)
 	}
 	return st.pid, nil
+}
+
+// startExecStage starts the exec stage from a thread of its own that
+// carries execCPUAffinity.initial, so the stage is born with that mask,
+// before its preamble joins the cgroup. The thread is never unlocked: it
+// ends with its goroutine instead of returning to the pool with the mask.
+func startExecStage(so *stageOpts, cfg *stageConfig, p *specs.Process) (*stage, error) {
+	if p.ExecCPUAffinity == nil || p.ExecCPUAffinity.Initial == "" {
+		return startStage(so, cfg)
+	}
+	type started struct {
+		st  *stage
+		err error
+	}
+	ch := make(chan started)
+	go func() {
+		runtime.LockOSThread()
+		if err := procattr.ApplyInitialAffinity(p); err != nil {
+			ch <- started{nil, err}
+			return
+		}
+		st, err := startStage(so, cfg)
+		ch <- started{st, err}
+	}()
+	r := <-ch
+	return r.st, r.err
 }
 
 // WaitPid waits for a child of husk (an init started by run, or an exec'd

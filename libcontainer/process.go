@@ -14,6 +14,8 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/husk-runtime/husk/libcontainer/lsm"
+	"github.com/husk-runtime/husk/libcontainer/procattr"
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
 	"github.com/husk-runtime/husk/spec"
 )
@@ -52,6 +54,20 @@ func prepareProcess(cfg *stageConfig) (*userProcess, error) {
 	var sc *specs.LinuxSeccomp
 	if cfg.Spec.Linux != nil {
 		sc = cfg.Spec.Linux.Seccomp
+	}
+	// Before seccomp, which may filter these calls, and while the stage
+	// still has CAP_SYS_NICE and CAP_SYS_ADMIN.
+	if err := procattr.Apply(p, cfg.Spec.Linux); err != nil {
+		return nil, err
+	}
+	if cfg.Exec {
+		if err := procattr.ApplyFinalAffinity(p); err != nil {
+			return nil, err
+		}
+	}
+	// Before no_new_privs, under which the LSMs refuse most transitions.
+	if err := lsm.ApplyExecLabels(p.ApparmorProfile, p.SelinuxLabel); err != nil {
+		return nil, err
 	}
 	var notify *os.File
 	if !p.NoNewPrivileges {

@@ -3,6 +3,7 @@ package spec
 import (
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 
+	"github.com/husk-runtime/husk/libcontainer/procattr"
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
 )
 
@@ -49,13 +50,17 @@ func Features(version string) *features.Features {
 				KnownFlags:     seccomp.KnownFlags(),
 				SupportedFlags: seccomp.Flags(),
 			},
-			Apparmor: &features.Apparmor{Enabled: new(false)},
-			Selinux:  &features.Selinux{Enabled: new(false)},
+			Apparmor: &features.Apparmor{Enabled: new(true)},
+			Selinux:  &features.Selinux{Enabled: new(true)},
 			IntelRdt: &features.IntelRdt{Enabled: new(false)},
 			MountExtensions: &features.MountExtensions{
 				IDMap: &features.IDMap{Enabled: new(false)},
 			},
 			NetDevices: &features.NetDevices{Enabled: new(true)},
+			MemoryPolicy: &features.MemoryPolicy{
+				Modes: procattr.MemoryPolicyModes(),
+				Flags: procattr.MemoryPolicyFlags(),
+			},
 		},
 		Annotations: map[string]string{
 			VersionAnnotation:    version,

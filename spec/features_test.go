@@ -37,7 +37,7 @@ func TestFeaturesJSON(t *testing.T) {
 
 	linux := got["linux"].(map[string]any)
 	if keys := slices.Sorted(maps.Keys(linux)); !slices.Equal(keys, []string{
-		"apparmor", "capabilities", "cgroup", "intelRdt", "mountExtensions", "namespaces",
+		"apparmor", "capabilities", "cgroup", "intelRdt", "memoryPolicy", "mountExtensions", "namespaces",
 		"netDevices", "seccomp", "selinux",
 	}) {
 		t.Errorf("linux keys = %q", keys)
@@ -46,7 +46,12 @@ func TestFeaturesJSON(t *testing.T) {
 	if !maps.Equal(linux["cgroup"].(map[string]any), wantCgroup) {
 		t.Errorf("cgroup = %v, want %v", linux["cgroup"], wantCgroup)
 	}
-	for _, key := range []string{"apparmor", "selinux", "intelRdt"} {
+	for _, key := range []string{"apparmor", "selinux"} {
+		if !maps.Equal(linux[key].(map[string]any), map[string]any{"enabled": true}) {
+			t.Errorf("%s = %v, want enabled (compiled in)", key, linux[key])
+		}
+	}
+	for _, key := range []string{"intelRdt"} {
 		if !maps.Equal(linux[key].(map[string]any), map[string]any{"enabled": false}) {
 			t.Errorf("%s = %v, want disabled", key, linux[key])
 		}

@@ -10,6 +10,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/husk-runtime/husk/libcontainer/procattr"
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
 )
 
@@ -35,6 +36,7 @@ func Validate(s *specs.Spec) error {
 		validateMounts,
 		validateLinux,
 		validateSeccomp,
+		validateProcAttrs,
 	} {
 		if err := check(s); err != nil {
 			return err
@@ -437,6 +439,15 @@ func validateDevices(l *specs.Linux) error {
 		if strings.Trim(r.Access, "rwm") != "" {
 			return fieldError(field+".access", "%q may only contain r, w and m", r.Access)
 		}
+	}
+	return nil
+}
+
+// validateProcAttrs checks the process attributes the stages set
+// (scheduler, I/O priority, CPU affinity, personality, memory policy).
+func validateProcAttrs(s *specs.Spec) error {
+	if err := procattr.Validate(s.Process, s.Linux); err != nil {
+		return fmt.Errorf("%s: %w", ConfigName, err)
 	}
 	return nil
 }

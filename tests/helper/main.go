@@ -64,6 +64,11 @@ func init() {
 		"cgroup":      {"", "print /proc/self/cgroup", 0, cmdCgroup},
 		"exeattack":   {"SECONDS", "try to open /proc/*/exe for writing for SECONDS", 1, cmdExeAttack},
 		"json":        {"", "print pid, ids, cwd, hostname, env as one JSON object", 0, cmdJSON},
+		"sched":       {"", "print policy=, nice=, priority=, flags=, runtime=, deadline=, period= (sched_getattr)", 0, cmdSched},
+		"ioprio":      {"", "print class= and priority= (ioprio_get)", 0, cmdIOPrio},
+		"affinity":    {"", "print the CPU affinity as a list such as 0-3,7", 0, cmdAffinity},
+		"personality": {"", "print persona=0xN and machine= (uname)", 0, cmdPersonality},
+		"mempolicy":   {"", "print mode=, flags= and nodes= (get_mempolicy)", 0, cmdMempolicy},
 	}
 }
 
