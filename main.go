@@ -167,6 +167,21 @@ func (e *exitError) Error() string {
 func (e *exitError) ExitCode() int { return e.code }
 func (e *exitError) Unwrap() error { return e.err }
 
+// withLocked runs op on the container named by the command's only
+// argument, holding the container's lock.
+func withLocked(ctx *cli.Context, op func(*libcontainer.Container) error) error {
+	id, err := requireID(ctx, 0)
+	if err != nil {
+		return err
+	}
+	c, err := libcontainer.LoadLocked(ctx.String("root"), id)
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	return op(c)
+}
+
 // requireID returns the single container id argument of a command.
 func requireID(ctx *cli.Context, extra int) (string, error) {
 	n := ctx.NArg()

@@ -16,15 +16,6 @@ resume". "husk state" then reports the status paused, and "husk delete
 --force" still removes the container. Pausing a container that is not
 running fails with "container not running".`,
 	Action: func(ctx *cli.Context) error {
-		id, err := requireID(ctx, 0)
-		if err != nil {
-			return err
-		}
-		c, err := libcontainer.LoadLocked(ctx.String("root"), id)
-		if err != nil {
-			return err
-		}
-		defer c.Release()
-		return c.Pause()
+		return withLocked(ctx, (*libcontainer.Container).Pause)
 	},
 }

@@ -14,15 +14,6 @@ var resumeCommand = &cli.Command{
 where they stopped and "husk state" reports it running again. Resuming a
 container that is not paused fails with "container not paused".`,
 	Action: func(ctx *cli.Context) error {
-		id, err := requireID(ctx, 0)
-		if err != nil {
-			return err
-		}
-		c, err := libcontainer.LoadLocked(ctx.String("root"), id)
-		if err != nil {
-			return err
-		}
-		defer c.Release()
-		return c.Resume()
+		return withLocked(ctx, (*libcontainer.Container).Resume)
 	},
 }

@@ -13,15 +13,6 @@ var startCommand = &cli.Command{
 	Description: `Start runs the user process of a container made by "husk create". It
 fails for a container that is not in the created state.`,
 	Action: func(ctx *cli.Context) error {
-		id, err := requireID(ctx, 0)
-		if err != nil {
-			return err
-		}
-		c, err := libcontainer.LoadLocked(ctx.String("root"), id)
-		if err != nil {
-			return err
-		}
-		defer c.Release()
-		return c.Start()
+		return withLocked(ctx, (*libcontainer.Container).Start)
 	},
 }
