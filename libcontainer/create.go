@@ -78,6 +78,11 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	if err := labelMounts(s); err != nil {
 		return nil, err
 	}
+	idmapped, idmapIndex, err := PrepareIDMappedMounts(s, o.Bundle)
+	if err != nil {
+		return nil, err
+	}
+	defer closeFiles(idmapped)
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, fmt.Errorf("create state root: %w", err)
 	}
@@ -177,6 +182,7 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 		so.Internal = append(so.Internal, o.Console)
 		cfg.ConsoleFD = so.internalFD(len(so.Internal) - 1)
 	}
+	cfg.IDMappedFDs = so.addInternal(idmapped, idmapIndex)
 	if sc := s.Linux.Seccomp; sc != nil && sc.ListenerPath != "" {
 		agent, err := seccomp.Connect(sc)
 		if err != nil {

@@ -97,6 +97,7 @@ func initStage(conn *stageConn, cfg *stageConfig) error {
 		NoPivot:     cfg.NoPivot,
 		CgroupPaths: cfg.CgroupPaths,
 		CgroupNS:    hasNewNamespace(s, specs.CgroupNamespace),
+		IDMapped:    idmappedFiles(cfg.IDMappedFDs),
 	}
 	if err := rootfs.Prepare(rc); err != nil {
 		return err

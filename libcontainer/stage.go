@@ -49,6 +49,7 @@ type stageConfig struct {
 	ExtraEnv     []string          `json:"extra_env,omitempty"`
 	FifoFD       int               `json:"fifo_fd,omitempty"`
 	ConsoleFD    int               `json:"console_fd,omitempty"`
+	IDMappedFDs  map[int]int       `json:"idmapped_fds,omitempty"` // mounts index -> fd of its prepared idmapped mount
 	// SeccompFD is husk's connection to linux.seccomp.listenerPath: the
 	// stage sends its notify fd there, with State, whose pid is the
 	// stage's HostPid when 0.

@@ -54,7 +54,7 @@ func Features(version string) *features.Features {
 			Selinux:  &features.Selinux{Enabled: new(true)},
 			IntelRdt: &features.IntelRdt{Enabled: new(false)},
 			MountExtensions: &features.MountExtensions{
-				IDMap: &features.IDMap{Enabled: new(false)},
+				IDMap: &features.IDMap{Enabled: new(true)},
 			},
 			NetDevices: &features.NetDevices{Enabled: new(true)},
 			MemoryPolicy: &features.MemoryPolicy{

@@ -63,8 +63,8 @@ func TestFeaturesJSON(t *testing.T) {
 		t.Errorf("netDevices = %v, want enabled", linux["netDevices"])
 	}
 	idmap := linux["mountExtensions"].(map[string]any)["idmap"].(map[string]any)
-	if idmap["enabled"] != false {
-		t.Errorf("mountExtensions.idmap = %v, want disabled", idmap)
+	if idmap["enabled"] != true {
+		t.Errorf("mountExtensions.idmap = %v, want enabled", idmap)
 	}
 	wantNS := []any{"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"}
 	if !slices.Equal(linux["namespaces"].([]any), wantNS) {
@@ -77,7 +77,7 @@ func TestFeaturesLists(t *testing.T) {
 	if !slices.Equal(f.MountOptions, KnownMountOptions()) {
 		t.Errorf("mountOptions differ from what ParseMountOptions recognises")
 	}
-	if slices.Contains(f.MountOptions, "tmpcopyup") || slices.Contains(f.MountOptions, "idmap") {
+	if slices.Contains(f.MountOptions, "tmpcopyup") {
 		t.Errorf("mountOptions claim unsupported options: %q", f.MountOptions)
 	}
 	for _, want := range []string{"CAP_CHOWN", "CAP_SYS_ADMIN", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"} {

@@ -60,6 +60,7 @@ var mountOptionTable = map[string]mountOption{
 	"diratime":      {kind: clearFlag, flag: unix.MS_NODIRATIME},
 	"dirsync":       {kind: setFlag, flag: unix.MS_DIRSYNC},
 	"exec":          {kind: clearFlag, flag: unix.MS_NOEXEC},
+	"idmap":         {kind: setFlag}, // made by the idmapped-mount code, never passed to mount(2)
 	"iversion":      {kind: setFlag, flag: unix.MS_I_VERSION},
 	"lazytime":      {kind: setFlag, flag: unix.MS_LAZYTIME},
 	"loud":          {kind: clearFlag, flag: unix.MS_SILENT},
@@ -78,6 +79,7 @@ var mountOptionTable = map[string]mountOption{
 	"rbind":         {kind: setFlag, flag: unix.MS_BIND | unix.MS_REC},
 	"relatime":      {kind: setFlag, flag: unix.MS_RELATIME},
 	"remount":       {kind: setFlag, flag: unix.MS_REMOUNT},
+	"ridmap":        {kind: setFlag}, // as idmap
 	"ro":            {kind: setFlag, flag: unix.MS_RDONLY},
 	"rw":            {kind: clearFlag, flag: unix.MS_RDONLY},
 	"silent":        {kind: setFlag, flag: unix.MS_SILENT},

@@ -132,7 +132,7 @@ func TestKnownMountOptions(t *testing.T) {
 		"shared", "silent", "slave", "strictatime", "suid", "symfollow", "sync", "unbindable",
 		"rro", "rrw", "rnosuid", "rsuid", "rnodev", "rdev", "rnoexec", "rexec", "rnoatime", "ratime",
 		"rrelatime", "rnorelatime", "rnodiratime", "rdiratime", "rstrictatime", "rnostrictatime",
-		"rnosymfollow", "rsymfollow",
+		"rnosymfollow", "rsymfollow", "idmap", "ridmap",
 	}
 	slices.Sort(want)
 	if !slices.Equal(names, want) {

@@ -188,9 +188,6 @@ func validateMounts(s *specs.Spec) error {
 		if !bind && m.Type == "" {
 			return fieldError(field+".type", "must be set unless the mount is a bind mount")
 		}
-		if len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 {
-			return fieldError(field+".uidMappings", "idmapped mounts are not supported")
-		}
 	}
 	return nil
 }

@@ -93,12 +93,6 @@ func TestValidateRejects(t *testing.T) {
 		{"no type", func(_ *testing.T, s *specs.Spec) {
 			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/data", Source: "tmpfs"})
 		}, "mounts[7].type:"},
-		{"idmapped mount", func(_ *testing.T, s *specs.Spec) {
-			s.Mounts = append(s.Mounts, specs.Mount{
-				Destination: "/data", Source: "/srv", Options: []string{"bind"},
-				UIDMappings: []specs.LinuxIDMapping{{Size: 1}},
-			})
-		}, "mounts[7].uidMappings:"},
 		{"no linux", func(_ *testing.T, s *specs.Spec) { s.Linux = nil }, "linux: must be present"},
 		{"unknown namespace", func(_ *testing.T, s *specs.Spec) {
 			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "net"})
@@ -249,6 +243,13 @@ func TestValidateAccepts(t *testing.T) {
 				specs.Mount{Destination: "/b", Source: "/srv", Options: []string{"rbind", "rro"}},
 				specs.Mount{Destination: "/c", Type: "none", Source: "/srv", Options: []string{"bind", "tmpcopyup", "x-custom=1"}},
 			)
+		}},
+		{"idmapped mount", func(_ *testing.T, s *specs.Spec) {
+			s.Mounts = append(s.Mounts, specs.Mount{
+				Destination: "/data", Source: "/srv", Options: []string{"bind", "idmap"},
+				UIDMappings: []specs.LinuxIDMapping{{HostID: 100000, Size: 1}},
+				GIDMappings: []specs.LinuxIDMapping{{HostID: 100000, Size: 1}},
+			})
 		}},
 		{"joined user namespace without mappings", func(_ *testing.T, s *specs.Spec) {
 			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace, Path: "/proc/1/ns/user"})

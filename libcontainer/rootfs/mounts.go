@@ -10,12 +10,15 @@ import (
 	"github.com/husk-runtime/husk/spec"
 )
 
-// mountEntry performs one entry of the spec's mounts list.
-func (r *rootDir) mountEntry(c *Config, m specs.Mount) error {
+// mountEntry performs entry i of the spec's mounts list.
+func (r *rootDir) mountEntry(c *Config, i int, m specs.Mount) error {
 	dest := cleanPath(m.Destination)
 	o := spec.ParseMountOptions(m.Options)
+	idmapped, _ := IDMapOf(m)
 	var err error
 	switch {
+	case idmapped:
+		err = r.attachIDMapped(c.IDMapped[i], dest, o)
 	case o.Bind || m.Type == "bind":
 		err = r.bindMount(m.Source, dest, o)
 	case m.Type == "sysfs":

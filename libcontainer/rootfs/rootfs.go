@@ -12,6 +12,7 @@ package rootfs
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -24,6 +25,9 @@ type Config struct {
 	NoPivot     bool              // --no-pivot: MS_MOVE + chroot instead of pivot_root
 	CgroupPaths map[string]string // host cgroup dirs of this container: v1 subsystem -> dir, "" = v2 dir
 	CgroupNS    bool              // the container has a new cgroup namespace
+	// IDMapped holds the idmapped mounts husk prepared, detached, by index
+	// in Spec.Mounts (see IDMapOf).
+	IDMapped map[int]*os.File
 }
 
 // Prepare builds the rootfs before pivot_root: the propagation of "/"
@@ -65,8 +69,8 @@ func Prepare(c *Config) error {
 	if err := r.refuseSymlinkedProcSys(); err != nil {
 		return err
 	}
-	for _, m := range s.Mounts {
-		if err := r.mountEntry(c, m); err != nil {
+	for i, m := range s.Mounts {
+		if err := r.mountEntry(c, i, m); err != nil {
 			return err
 		}
 	}
