@@ -59,8 +59,23 @@ func freezeV2(d cgroupDir) error {
 	return nil
 }
 
+// thawV2 returns once the kernel reports the cgroup thawed, so a status
+// read right after resume says running.
 func thawV2(d cgroupDir) error {
-	return d.write("cgroup.freeze", "0")
+	if err := d.write("cgroup.freeze", "0"); err != nil {
+		return err
+	}
+	thawed, err := poll(freezeTimeout, func() (bool, error) {
+		frozen, err := frozenV2(d)
+		return !frozen, err
+	})
+	if err != nil {
+		return err
+	}
+	if !thawed {
+		return fmt.Errorf("thaw %s: still frozen after %v", d.path, freezeTimeout)
+	}
+	return nil
 }
 
 // frozenV2 reads the effective state from cgroup.events rather than the
