@@ -210,6 +210,9 @@ func validateLinux(s *specs.Spec) error {
 	if l == nil {
 		return fieldError("linux", "must be present")
 	}
+	if l.IntelRdt != nil {
+		return fieldError("linux.intelRdt", "Intel RDT (resctrl) is not supported by husk")
+	}
 	ns, err := validateNamespaces(l.Namespaces)
 	if err != nil {
 		return err

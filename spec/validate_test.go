@@ -51,6 +51,9 @@ func TestValidateRejects(t *testing.T) {
 			}
 		}, "is not a directory"},
 		{"no process", func(_ *testing.T, s *specs.Spec) { s.Process = nil }, "process: must be present"},
+		{"intel rdt", func(_ *testing.T, s *specs.Spec) {
+			s.Linux.IntelRdt = &specs.LinuxIntelRdt{L3CacheSchema: "L3:0=ff"}
+		}, "linux.intelRdt:"},
 		{"no args", func(_ *testing.T, s *specs.Spec) { s.Process.Args = nil }, "process.args: must not be empty"},
 		{"empty argv0", func(_ *testing.T, s *specs.Spec) { s.Process.Args = []string{""} }, "process.args[0]: must not be empty"},
 		{"empty cwd", func(_ *testing.T, s *specs.Spec) { s.Process.Cwd = "" }, "process.cwd:"},
