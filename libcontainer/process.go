@@ -22,10 +22,11 @@ import (
 
 // userProcess is the container's process, ready to exec.
 type userProcess struct {
-	path   string
-	args   []string
-	env    []string
-	notify *os.File // the seccomp notify fd, for the agent
+	path    string
+	args    []string
+	env     []string
+	notify  *os.File // the seccomp notify fd, for the agent
+	rlimits []specs.POSIXRlimit
 }
 
 // prepareProcess applies process settings in the order the kernel demands:
@@ -35,7 +36,7 @@ type userProcess struct {
 func prepareProcess(cfg *stageConfig) (*userProcess, error) {
 	p := cfg.Process
 	env := append(append([]string{}, p.Env...), cfg.ExtraEnv...)
-	if err := setRlimits(p.Rlimits); err != nil {
+	if err := setRlimits(p.Rlimits, false); err != nil {
 		return nil, err
 	}
 	u, err := resolveUser(p, cfg.User)
@@ -47,13 +48,6 @@ func prepareProcess(cfg *stageConfig) (*userProcess, error) {
 	}
 	if p.User.Umask != nil {
 		unix.Umask(int(*p.User.Umask))
-	}
-	// Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which
-	// the capability sets may be about to drop: load it now. With it, load
-	// it last, so it constrains only the user's program.
-	var sc *specs.LinuxSeccomp
-	if cfg.Spec.Linux != nil {
-		sc = cfg.Spec.Linux.Seccomp
 	}
 	// Before seccomp, which may filter these calls, and while the stage
 	// still has CAP_SYS_NICE and CAP_SYS_ADMIN.
@@ -69,9 +63,20 @@ func prepareProcess(cfg *stageConfig) (*userProcess, error) {
 	if err := lsm.ApplyExecLabels(p.ApparmorProfile, p.SelinuxLabel); err != nil {
 		return nil, err
 	}
+	// Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which
+	// the capability sets may be about to drop: load it now. With it, load
+	// it last, so it constrains only the user's program.
+	var sc *specs.LinuxSeccomp
+	if cfg.Spec.Linux != nil {
+		sc = cfg.Spec.Linux.Seccomp
+	}
+	filter, err := seccomp.Compile(sc)
+	if err != nil {
+		return nil, err
+	}
 	var notify *os.File
 	if !p.NoNewPrivileges {
-		if notify, err = seccomp.Load(sc); err != nil {
+		if notify, err = filter.Load(); err != nil {
 			return nil, err
 		}
 	}
@@ -101,11 +106,11 @@ func prepareProcess(cfg *stageConfig) (*userProcess, error) {
 		return nil, fmt.Errorf("exec: %q: %w", p.Args[0], err)
 	}
 	if p.NoNewPrivileges {
-		if notify, err = seccomp.Load(sc); err != nil {
+		if notify, err = filter.Load(); err != nil {
 			return nil, err
 		}
 	}
-	return &userProcess{path: path, args: p.Args, env: env, notify: notify}, nil
+	return &userProcess{path: path, args: p.Args, env: env, notify: notify, rlimits: p.Rlimits}, nil
 }
 
 // handNotifyFD sends the seccomp notify fd and the state to the agent. A
@@ -132,21 +137,43 @@ func (p *userProcess) handNotifyFD(cfg *stageConfig) error {
 }
 
 func (p *userProcess) exec() error {
+	if err := setRlimits(p.rlimits, true); err != nil {
+		return err
+	}
 	if err := unix.Exec(p.path, p.args, p.env); err != nil {
 		return fmt.Errorf("exec %s: %w", p.path, err)
 	}
 	return nil
 }
 
-func setRlimits(rls []specs.POSIXRlimit) error {
+// lateRlimits limit memory the stage's Go runtime (and libseccomp, while
+// compiling the filter) may still need to map: they are set right before
+// execve, once the stage has done all its work.
+var lateRlimits = map[string]bool{"RLIMIT_AS": true, "RLIMIT_DATA": true}
+
+// setRlimits sets process.rlimits: the early pass all but lateRlimits, while
+// privileged, and for those it only raises a hard limit that needs raising
+// (which takes CAP_SYS_RESOURCE); the late pass sets them fully.
+func setRlimits(rls []specs.POSIXRlimit, late bool) error {
 	for _, rl := range rls {
 		res, ok := spec.RlimitResource(rl.Type)
 		if !ok {
 			return fmt.Errorf("process.rlimits: unknown type %q", rl.Type)
 		}
+		want := syscall.Rlimit{Cur: rl.Soft, Max: rl.Hard}
+		switch {
+		case late && !lateRlimits[rl.Type]:
+			continue
+		case !late && lateRlimits[rl.Type]:
+			var cur syscall.Rlimit
+			if err := syscall.Getrlimit(res, &cur); err != nil || cur.Max >= rl.Hard {
+				continue
+			}
+			want.Cur = min(cur.Cur, rl.Hard)
+		}
 		// syscall.Setrlimit, not x/sys: it also stops the Go runtime from
 		// restoring its own RLIMIT_NOFILE at exec.
-		if err := syscall.Setrlimit(res, &syscall.Rlimit{Cur: rl.Soft, Max: rl.Hard}); err != nil {
+		if err := syscall.Setrlimit(res, &want); err != nil {
 			return fmt.Errorf("set rlimit %s to %d:%d: %w", rl.Type, rl.Soft, rl.Hard, err)
 		}
 	}

@@ -65,7 +65,12 @@ func childMain(probe string) int {
 		fmt.Println("no_new_privs:", err)
 		return 1
 	}
-	fd, err := Load(&s)
+	f, err := Compile(&s)
+	if err != nil {
+		fmt.Println("compile:", err)
+		return 3
+	}
+	fd, err := f.Load()
 	if err != nil {
 		fmt.Println("load:", err)
 		return 3

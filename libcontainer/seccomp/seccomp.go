@@ -10,22 +10,23 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Debugf receives what Validate (which Load calls) finds the filter will
+// Debugf receives what Validate (which Compile calls) finds the filter will
 // leave out, which is not an error but explains a profile's effect. The
 // command line points it at its debug log.
 var Debugf = func(format string, args ...any) {}
 
-// Load builds the filter of s and loads it into the calling thread, which
-// must be locked (runtime.LockOSThread) and be the one that calls execve:
-// the filter is per thread and survives execve. Unless s has
-// SECCOMP_FILTER_FLAG_TSYNC, the process's other threads stay unfiltered,
-// so a goroutine can still hand the notification fd over while the locked
-// thread's own syscalls wait for the agent. Loading needs no_new_privs or
-// CAP_SYS_ADMIN.
-//
-// When a rule uses SCMP_ACT_NOTIFY, Load returns the notification fd for
-// SendListener; else nil. A nil s loads nothing.
-func Load(s *specs.LinuxSeccomp) (*os.File, error) {
+// Filter is a compiled profile, ready to load. Compiling allocates (in
+// libseccomp), loading does not: the stage compiles before it applies
+// rlimits such as RLIMIT_AS, and loads as its last step.
+type Filter struct {
+	insns  []unix.SockFilter
+	flags  uint
+	notify bool
+}
+
+// Compile checks s and compiles it. A nil s gives a nil Filter, which loads
+// nothing.
+func Compile(s *specs.LinuxSeccomp) (*Filter, error) {
 	if s == nil {
 		return nil, nil
 	}
@@ -53,8 +54,25 @@ func Load(s *specs.LinuxSeccomp) (*os.File, error) {
 		// refuses it without a listener.
 		flags &^= unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 	}
-	fd, err := loadProgram(insns, flags)
-	if err != nil || !notify {
+	return &Filter{insns: insns, flags: flags, notify: notify}, nil
+}
+
+// Load loads the filter into the calling thread, which must be locked
+// (runtime.LockOSThread) and be the one that calls execve: the filter is
+// per thread and survives execve. Unless the profile has
+// SECCOMP_FILTER_FLAG_TSYNC, the process's other threads stay unfiltered,
+// so a goroutine can still hand the notification fd over while the locked
+// thread's own syscalls wait for the agent. Loading needs no_new_privs or
+// CAP_SYS_ADMIN.
+//
+// When a rule uses SCMP_ACT_NOTIFY, Load returns the notification fd for
+// SendState; else nil.
+func (f *Filter) Load() (*os.File, error) {
+	if f == nil {
+		return nil, nil
+	}
+	fd, err := loadProgram(f.insns, f.flags)
+	if err != nil || !f.notify {
 		return nil, err
 	}
 	return notifyFile(fd), nil

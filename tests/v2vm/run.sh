@@ -57,6 +57,9 @@ done
 [ $# -gt 0 ] || { usage >&2; exit 125; }
 DIR=$(realpath -e -- "$DIR") || die "no directory $DIR"
 [ "$DIR" != / ] || die "refusing to share / (give a sub-directory)"
+case $DIR/ in
+/run/* | /dev/* | /proc/* | /sys/*) die "$DIR: the guest mounts its own /run, /dev, /proc and /sys over it; use a checkout elsewhere" ;;
+esac
 
 MEM=${HUSK_V2VM_MEM:-2048}
 CPUS=${HUSK_V2VM_CPUS:-1}

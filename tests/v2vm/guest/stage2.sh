@@ -9,7 +9,8 @@ die() { echo "v2vm-stage2: FATAL: $*" >/dev/console; echo 125 > /v2vm/rc; sync; 
 
 $bb mount -t tmpfs -o mode=0755,nosuid,nodev run /run || die "mount /run"
 mkdir -p /run/lock /run/user
-$bb mount -t tmpfs -o mode=1777,nosuid,nodev tmp /tmp || die "mount /tmp"
+# /tmp is already on the tmpfs root; a tmpfs over it would hide the shares
+# that live there (a checkout under /tmp, as CI's may be).
 mkdir -p /dev/pts /dev/shm /dev/mqueue
 $bb mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts /dev/pts
 ln -sf pts/ptmx /dev/ptmx
