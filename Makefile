@@ -71,8 +71,14 @@ fmt-check:
 clean:
 	rm -f husk
 
+# The OCI runtime-tools validation suite against ./husk (RUNTIME=path for
+# another runtime); see tests/conformance/README.md.
+.PHONY: conformance
+conformance: husk
+	RUNTIME=$${RUNTIME:-$(CURDIR)/husk} bash tests/conformance/run.sh
+
 help:
-	@echo "targets: all husk test clients clients-runc v2vm-test unit integration install uninstall bench demo vet fmt-check clean"
+	@echo "targets: all husk test clients clients-runc v2vm-test conformance unit integration install uninstall bench demo vet fmt-check clean"
 	@echo "vars:    PREFIX=$(PREFIX) BINDIR=$(BINDIR) DESTDIR= TIMEOUT=$(TIMEOUT) BENCH_N=50"
 
 # cgroup v2 tests in a throw-away QEMU guest booted with cgroup v2 only (this

@@ -16,6 +16,7 @@ import (
 
 	"github.com/husk-runtime/husk/hooks"
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
+	"github.com/husk-runtime/husk/libcontainer/rootfs"
 )
 
 // Status is the OCI status of a container.
@@ -322,6 +323,11 @@ func (c *Container) destroy() error {
 	if c.State.CgroupPaths != nil {
 		if err := c.cgroup().Destroy(); err != nil {
 			return fmt.Errorf("remove cgroup: %w", err)
+		}
+	}
+	if c.State.SharedRootfs {
+		if err := rootfs.UnbindShared(c.State.Rootfs); err != nil {
+			return err
 		}
 	}
 	if err := os.RemoveAll(c.dir); err != nil {

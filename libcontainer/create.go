@@ -16,6 +16,7 @@ import (
 	"github.com/husk-runtime/husk/hooks"
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
 	"github.com/husk-runtime/husk/libcontainer/lsm"
+	"github.com/husk-runtime/husk/libcontainer/rootfs"
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
 )
 
@@ -63,8 +64,8 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 		return nil, err
 	}
 	s := o.Spec
-	if s.Linux == nil || !hasNamespace(s, specs.MountNamespace) {
-		return nil, errors.New("config.json: linux.namespaces: a mount namespace is required")
+	if s.Linux == nil {
+		return nil, errors.New("config.json: linux: must be present")
 	}
 	if len(s.Linux.NetDevices) > 0 && !hasNamespace(s, specs.NetworkNamespace) {
 		return nil, errors.New("config.json: linux.netDevices: needs a network namespace")
@@ -123,6 +124,13 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 			c.Release()
 		}
 	}()
+
+	if !hasNamespace(s, specs.MountNamespace) {
+		if err := rootfs.BindShared(s.Root.Path); err != nil {
+			return c, err
+		}
+		c.State.SharedRootfs = true
+	}
 
 	cg, err := cgroups.New(cgroupsPath(s, o.ID))
 	if err != nil {

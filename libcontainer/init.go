@@ -93,11 +93,12 @@ func initStage(conn *stageConn, cfg *stageConfig) error {
 		return fmt.Errorf("setsid: %w", err)
 	}
 	rc := &rootfs.Config{
-		Spec:        s,
-		NoPivot:     cfg.NoPivot,
-		CgroupPaths: cfg.CgroupPaths,
-		CgroupNS:    hasNewNamespace(s, specs.CgroupNamespace),
-		IDMapped:    idmappedFiles(cfg.IDMappedFDs),
+		Spec:          s,
+		NoPivot:       cfg.NoPivot,
+		CgroupPaths:   cfg.CgroupPaths,
+		CgroupNS:      hasNewNamespace(s, specs.CgroupNamespace),
+		SharedMountNS: !hasNamespace(s, specs.MountNamespace),
+		IDMapped:      idmappedFiles(cfg.IDMappedFDs),
 	}
 	if err := rootfs.Prepare(rc); err != nil {
 		return err

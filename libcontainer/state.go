@@ -37,7 +37,10 @@ type State struct {
 	// never mistaken for the container.
 	PidStart    uint64            `json:"pid_start"`
 	CgroupPaths map[string]string `json:"cgroup_paths"`
-	Spec        *specs.Spec       `json:"spec"`
+	// SharedRootfs: the container has no mount namespace and husk bound its
+	// rootfs onto itself (rootfs.BindShared); delete removes that mount.
+	SharedRootfs bool        `json:"shared_rootfs,omitempty"`
+	Spec         *specs.Spec `json:"spec"`
 }
 
 const idChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-."

@@ -17,9 +17,15 @@ import (
 func Pivot(c *Config) error {
 	root := c.Spec.Root.Path
 	var err error
-	if c.NoPivot {
+	switch {
+	case c.SharedMountNS:
+		err = unix.Chroot(root)
+		if err != nil {
+			err = fmt.Errorf("chroot %s: %w", root, err)
+		}
+	case c.NoPivot:
 		err = moveRoot(root)
-	} else {
+	default:
 		err = pivotRoot(root)
 	}
 	if err != nil {

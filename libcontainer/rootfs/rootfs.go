@@ -28,6 +28,11 @@ type Config struct {
 	// IDMapped holds the idmapped mounts husk prepared, detached, by index
 	// in Spec.Mounts (see IDMapOf).
 	IDMapped map[int]*os.File
+	// SharedMountNS: the container has no mount namespace of its own
+	// (runc allows it). husk has bound the rootfs onto itself, privately,
+	// and removes that mount on delete; the init mounts inside it, leaves
+	// the host's propagation alone and uses chroot instead of pivot_root.
+	SharedMountNS bool
 }
 
 // Prepare builds the rootfs before pivot_root: the propagation of "/"
@@ -50,16 +55,19 @@ func Prepare(c *Config) error {
 	if rootPath == "/" {
 		return errors.New("rootfs: root.path cannot be the host's /")
 	}
-	// The new namespace starts as a copy of the host's, in the host's peer
-	// groups: unless rslave, every mount below would appear on the host.
-	if err := setRootPropagation(s, unix.MS_SLAVE|unix.MS_REC); err != nil {
-		return err
-	}
-	if err := privatizeParent(rootPath); err != nil {
-		return err
-	}
-	if err := unix.Mount(rootPath, rootPath, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return fmt.Errorf("mount %s on %s: %w", rootPath, rootPath, err)
+	if !c.SharedMountNS {
+		// The new namespace starts as a copy of the host's, in the host's
+		// peer groups: unless rslave, every mount below would appear on
+		// the host.
+		if err := setRootPropagation(s, unix.MS_SLAVE|unix.MS_REC); err != nil {
+			return err
+		}
+		if err := privatizeParent(rootPath); err != nil {
+			return err
+		}
+		if err := unix.Mount(rootPath, rootPath, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("mount %s on %s: %w", rootPath, rootPath, err)
+		}
 	}
 	r, err := openRoot(rootPath)
 	if err != nil {
@@ -110,7 +118,32 @@ func Finalize(c *Config) error {
 			return err
 		}
 	}
+	if c.SharedMountNS {
+		return nil // "/" is the host's; rootfsPropagation is for a namespace of the container's
+	}
 	return setRootPropagation(s, 0)
+}
+
+// BindShared binds root onto itself, privately, for a container without a
+// mount namespace: its mounts then stay inside that one mount, which
+// UnbindShared removes with all of them.
+func BindShared(root string) error {
+	if err := unix.Mount(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("mount %s on %s: %w", root, root, err)
+	}
+	if err := unix.Mount("", root, "", unix.MS_PRIVATE|unix.MS_REC, ""); err != nil {
+		_ = unix.Unmount(root, unix.MNT_DETACH)
+		return fmt.Errorf("make %s private: %w", root, err)
+	}
+	return nil
+}
+
+// UnbindShared removes the mount BindShared made, and everything mounted in it.
+func UnbindShared(root string) error {
+	if err := unix.Unmount(root, unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("unmount %s: %w", root, err)
+	}
+	return nil
 }
 
 // protectPaths applies readonlyPaths, then maskedPaths, so a path in both

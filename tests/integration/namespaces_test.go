@@ -157,3 +157,29 @@ func walkLchown(path string, base int) error {
 	}
 	return nil
 }
+
+// Without a mount namespace the container shares husk's (runc allows it):
+// its mounts live in one private bind of the rootfs that delete removes.
+func TestNamespacesNoMountNamespace(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, "sh", "-c", "readlink /proc/self/ns/mnt; cat /proc/self/mountinfo | wc -l")
+	removeNamespace(b, specs.MountNamespace)
+	out := lines(b.mustRun())
+	host, err := os.Readlink("/proc/self/ns/mnt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) < 1 || out[0] != host {
+		t.Fatalf("container mount namespace %q, want the host's %s", out, host)
+	}
+	if left := mountsUnder(b.dir); len(left) > 0 {
+		t.Fatalf("mounts left on the host after the container: %q", left)
+	}
+	b.spec.Process.Args = []string{"/no/such/binary"}
+	if r := b.run(); r.Code == 0 {
+		t.Fatalf("run of a missing binary succeeded: %s", r)
+	}
+	if left := mountsUnder(b.dir); len(left) > 0 {
+		t.Fatalf("mounts left on the host after a failed create: %q", left)
+	}
+}
