@@ -301,10 +301,16 @@ func (c *Container) Delete(force bool) error {
 	return nil
 }
 
-// runPoststop runs the poststop hooks; their failures are only warnings.
+// runPoststop runs every poststop hook; a failure is only a warning and
+// the remaining hooks still run (runtime-spec lifecycle step 13).
 func (c *Container) runPoststop() {
-	if h := c.State.Spec.Hooks; h != nil && len(h.Poststop) > 0 {
-		if err := hooks.Run("poststop", h.Poststop, c.hookState(Stopped)); err != nil {
+	h := c.State.Spec.Hooks
+	if h == nil {
+		return
+	}
+	state := c.hookState(Stopped)
+	for _, hook := range h.Poststop {
+		if err := hooks.Run("poststop", []specs.Hook{hook}, state); err != nil {
 			warnf("%v", err)
 		}
 	}

@@ -19,7 +19,9 @@ func setRootPropagation(s *specs.Spec, fallback uintptr) error {
 	if err != nil {
 		return err
 	}
-	if !ok {
+	// An unbindable "/" would refuse the binds the rootfs is built from:
+	// it is applied only at the end (fallback 0, from Finalize).
+	if !ok || (fallback != 0 && flag&unix.MS_UNBINDABLE != 0) {
 		flag = fallback
 	}
 	if flag == 0 {
