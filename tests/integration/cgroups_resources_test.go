@@ -390,11 +390,13 @@ func TestCgroupsUpdateCheckBeforeUpdate(t *testing.T) {
 	requireControllers(t, "memory")
 	// The trailing true keeps the shell, and so x, alive: a shell execs
 	// its last command.
-	b := newBundle(t, "/bin/sh", "-c", `x=$(head -c 24m /dev/zero | tr '\0' a); echo ready; sleep 600; true`)
+	// Small enough to be quick under emulation (the v2 guest), well above
+	// the 2 MiB asked for below.
+	b := newBundle(t, "/bin/sh", "-c", `x=$(head -c 8m /dev/zero | tr '\0' a); echo ready; sleep 600; true`)
 	b.spec.Linux.Resources = &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: ptr(int64(256 << 20))}}
 	b.startContainer()
 	b.waitOutput("ready")
-	low := `{"memory": {"limit": 8388608, "checkBeforeUpdate": true}}`
+	low := `{"memory": {"limit": 2097152, "checkBeforeUpdate": true}}`
 	r := b.rtOpts(opts{stdin: strings.NewReader(low)}, "update", "-r", "-", b.id)
 	if r.Code == 0 {
 		t.Fatalf("update below the usage succeeded: %s", r)
@@ -414,8 +416,8 @@ func TestCgroupsUpdateCheckBeforeUpdate(t *testing.T) {
 	if r.Code != 0 {
 		t.Fatalf("update of checkBeforeUpdate alone: %s", r)
 	}
-	if r := b.rt("update", "--memory", "8m", b.id); r.Code == 0 || !strings.Contains(r.Out(), "below the current usage") {
-		t.Errorf("update --memory 8m after checkBeforeUpdate was saved: %s", r)
+	if r := b.rt("update", "--memory", "2m", b.id); r.Code == 0 || !strings.Contains(r.Out(), "below the current usage") {
+		t.Errorf("update --memory 2m after checkBeforeUpdate was saved: %s", r)
 	}
 }
 

@@ -32,6 +32,9 @@ import (
 const (
 	// cmdTimeout bounds every runtime invocation.
 	cmdTimeout = 20 * time.Second
+	// outputTimeout bounds the wait for a container's output: generous,
+	// for the v2 guest under software emulation; fast runs don't wait.
+	outputTimeout = 30 * time.Second
 	// cgroupParent is the parent of every test container's cgroupsPath.
 	cgroupParent = "/husk-it"
 	busyboxPath  = "/bin/busybox"
@@ -508,7 +511,7 @@ func (b *bundle) output() string {
 func (b *bundle) waitOutput(s string) string {
 	b.t.Helper()
 	var out string
-	ok := waitFor(10*time.Second, func() bool {
+	ok := waitFor(outputTimeout, func() bool {
 		out = b.output()
 		return strings.Contains(out, s)
 	})
