@@ -29,11 +29,6 @@ func createFlags() []cli.Flag {
 // foreground, a terminal is served by husk itself: the returned socket
 // receives the pty master.
 func createContainer(ctx *cli.Context, id string, foreground bool) (*libcontainer.Container, *os.File, error) {
-	// containerd passes --systemd-cgroup on every call; only creating a
-	// container needs the driver.
-	if ctx.Bool("systemd-cgroup") {
-		return nil, nil, errors.New("--systemd-cgroup: the systemd cgroup driver is not supported yet")
-	}
 	bundle := ctx.String("bundle")
 	if bundle == "" {
 		bundle = "."
@@ -54,6 +49,9 @@ func createContainer(ctx *cli.Context, id string, foreground bool) (*libcontaine
 		NoNewKeyring: ctx.Bool("no-new-keyring"),
 		PreserveFDs:  ctx.Int("preserve-fds"),
 		Stdio:        [3]*os.File{os.Stdin, os.Stdout, os.Stderr},
+		// containerd passes --systemd-cgroup on every call; only creating
+		// a container reads it: later commands go by the state.
+		SystemdCgroup: ctx.Bool("systemd-cgroup"),
 	}
 	var local *os.File
 	if s.Process.Terminal {

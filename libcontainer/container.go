@@ -16,6 +16,7 @@ import (
 
 	"github.com/husk-runtime/husk/hooks"
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
+	"github.com/husk-runtime/husk/libcontainer/cgroups/systemd"
 	"github.com/husk-runtime/husk/libcontainer/rootfs"
 )
 
@@ -104,7 +105,21 @@ func List(root string) ([]*Container, error) {
 	return out, nil
 }
 
-func (c *Container) cgroup() cgroups.Manager { return cgroups.Load(c.State.CgroupPaths) }
+// cgroup is the container's cgroup manager: the systemd driver's when the
+// state names a systemd unit (whatever --systemd-cgroup says now), the
+// cgroupfs one otherwise.
+func (c *Container) cgroup() cgroups.Manager {
+	if m, ok := systemd.Load(c.State.CgroupPaths); ok {
+		return m
+	}
+	return cgroups.Load(c.State.CgroupPaths)
+}
+
+// cgroupPaths are the container's cgroup directories alone, without the
+// systemd unit's name, for a process to join.
+func (c *Container) cgroupPaths() map[string]string {
+	return systemd.CgroupfsPaths(c.State.CgroupPaths)
+}
 
 // Status derives the status from the live process, never from a stored value.
 func (c *Container) Status() Status {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/husk-runtime/husk/hooks"
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
+	"github.com/husk-runtime/husk/libcontainer/cgroups/systemd"
 	"github.com/husk-runtime/husk/libcontainer/lsm"
 	"github.com/husk-runtime/husk/libcontainer/rootfs"
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
@@ -32,6 +33,10 @@ type CreateOpts struct {
 	NoNewKeyring bool
 	PreserveFDs  int
 	Stdio        [3]*os.File
+	// SystemdCgroup selects the systemd cgroup driver (--systemd-cgroup):
+	// the cgroup is a transient scope that systemd creates, and
+	// linux.cgroupsPath reads "slice:prefix:name".
+	SystemdCgroup bool
 }
 
 var nsFlags = map[specs.LinuxNamespaceType]uintptr{
@@ -132,22 +137,42 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 		c.State.SharedRootfs = true
 	}
 
-	cg, err := cgroups.New(cgroupsPath(s, o.ID))
-	if err != nil {
-		return c, fmt.Errorf("cgroup: %w", err)
-	}
-	// kill --all and delete kill whatever is in the cgroup: it must be
-	// the container's alone. This also refuses a hierarchy's root.
-	if pids, err := cg.Pids(); err == nil && len(pids) > 0 {
-		return c, fmt.Errorf("linux.cgroupsPath %q: the cgroup already holds %d processes", cgroupsPath(s, o.ID), len(pids))
-	}
-	if err := cg.Apply(-1); err != nil {
+	var cg cgroups.Manager
+	var unit *systemd.Manager
+	if o.SystemdCgroup {
+		// systemd creates the scope in the setup handshake below, with
+		// the preamble in it: a scope cannot exist without a process.
+		// Until then there are no cgroup paths, so a failure before it
+		// never touches a unit of the same name that isn't ours.
+		unit, err = systemd.New(systemd.Config{
+			CgroupsPath: s.Linux.CgroupsPath,
+			ID:          o.ID,
+			Resources:   resources(s),
+			Annotations: s.Annotations,
+		})
+		if err != nil {
+			return c, err
+		}
+		defer unit.Close()
+		cg = unit
+	} else {
+		cg, err = cgroups.New(cgroupsPath(s, o.ID))
+		if err != nil {
+			return c, fmt.Errorf("cgroup: %w", err)
+		}
+		// kill --all and delete kill whatever is in the cgroup: it must be
+		// the container's alone. This also refuses a hierarchy's root.
+		if pids, err := cg.Pids(); err == nil && len(pids) > 0 {
+			return c, fmt.Errorf("linux.cgroupsPath %q: the cgroup already holds %d processes", cgroupsPath(s, o.ID), len(pids))
+		}
+		if err := cg.Apply(-1); err != nil {
+			c.State.CgroupPaths = cg.Paths()
+			return c, fmt.Errorf("create cgroup: %w", err)
+		}
 		c.State.CgroupPaths = cg.Paths()
-		return c, fmt.Errorf("create cgroup: %w", err)
-	}
-	c.State.CgroupPaths = cg.Paths()
-	if err := cg.Set(resources(s)); err != nil {
-		return c, fmt.Errorf("set cgroup limits: %w", err)
+		if err := cg.Set(resources(s)); err != nil {
+			return c, fmt.Errorf("set cgroup limits: %w", err)
+		}
 	}
 
 	fifo, err := makeFifo(dir, rootUID(s))
@@ -157,6 +182,8 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	defer fifo.Close()
 
 	userns := hasNewNamespace(s, specs.UserNamespace)
+	// With systemd the paths are still empty here: the preamble joins no
+	// cgroup itself, systemd moves it (see Setup).
 	so := &stageOpts{
 		Mode:      "init",
 		Dir:       o.Bundle,
@@ -185,6 +212,27 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 		PreserveFDs:  len(so.Preserved),
 		ExtraEnv:     listenEnv(),
 		FifoFD:       so.internalFD(0),
+	}
+	if unit != nil {
+		so.Setup = func(pid int) error {
+			if err := writeIDMaps(pid, s); err != nil {
+				return err
+			}
+			// (This replaces the userns Setup above.) systemd starts the
+			// scope with the waiting preamble in it; the container's
+			// process, forked next, is born there. The paths are known
+			// from here on, and reach the init stage with cfg, which is
+			// sent after this handshake.
+			if err := unit.Apply(pid); err != nil {
+				return fmt.Errorf("create cgroup: %w", err)
+			}
+			c.State.CgroupPaths = unit.Paths()
+			cfg.CgroupPaths = systemd.CgroupfsPaths(c.State.CgroupPaths)
+			if err := unit.Set(resources(s)); err != nil {
+				return fmt.Errorf("set cgroup limits: %w", err)
+			}
+			return nil
+		}
 	}
 	if o.Console != nil {
 		so.Internal = append(so.Internal, o.Console)

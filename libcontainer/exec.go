@@ -11,6 +11,7 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/husk-runtime/husk/libcontainer/cgroups"
 	"github.com/husk-runtime/husk/libcontainer/procattr"
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
 )
@@ -61,10 +62,11 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	so.Env = append([]string{
 		"_HUSK_JOIN_PIDFD=" + strconv.Itoa(so.internalFD(0)),
 		"_HUSK_JOIN_FLAGS=" + strconv.FormatUint(uint64(join), 10),
-	}, joinSettings(c.State.CgroupPaths, !userns, o.Process.OOMScoreAdj)...)
+	}, joinSettings(c.cgroupPaths(), !userns, o.Process.OOMScoreAdj)...)
 	if userns {
-		cg := c.cgroup()
-		so.Setup = cg.Apply
+		// Joining the directories is all: with the systemd driver too,
+		// whose scope exists (and Apply would start another).
+		so.Setup = cgroups.Load(c.cgroupPaths()).Apply
 	}
 	cfg := &stageConfig{
 		Exec:        true,

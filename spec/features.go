@@ -38,7 +38,7 @@ func Features(version string) *features.Features {
 			Cgroup: &features.Cgroup{
 				V1:          new(true),
 				V2:          new(true),
-				Systemd:     new(false),
+				Systemd:     new(true),
 				SystemdUser: new(false),
 				Rdma:        new(true),
 			},

@@ -42,7 +42,7 @@ func TestFeaturesJSON(t *testing.T) {
 	}) {
 		t.Errorf("linux keys = %q", keys)
 	}
-	wantCgroup := map[string]any{"v1": true, "v2": true, "systemd": false, "systemdUser": false, "rdma": true}
+	wantCgroup := map[string]any{"v1": true, "v2": true, "systemd": true, "systemdUser": false, "rdma": true}
 	if !maps.Equal(linux["cgroup"].(map[string]any), wantCgroup) {
 		t.Errorf("cgroup = %v, want %v", linux["cgroup"], wantCgroup)
 	}

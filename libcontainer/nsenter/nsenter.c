@@ -236,7 +236,12 @@ __attribute__((constructor)) static void husk_nsenter(void)
 
 	// exec: enter every namespace of the container's init at once through
 	// its pidfd, which the parent verified, so a recycled pid can't misdirect us.
-	if (joinflags != 0 && setns((int)env_ulong("_HUSK_JOIN_PIDFD"), (int)joinflags) < 0)
+	// All but the cgroup namespace: with cgroup2 mounted nsdelegate (as
+	// systemd mounts it) the kernel refuses (ENOENT) a clone3 into a cgroup
+	// from outside the caller's cgroup namespace, and we are outside the
+	// container's cgroup until that clone; the child joins it after the fork.
+	if ((joinflags & ~(unsigned long)CLONE_NEWCGROUP) != 0 &&
+	    setns((int)env_ulong("_HUSK_JOIN_PIDFD"), (int)(joinflags & ~(unsigned long)CLONE_NEWCGROUP)) < 0)
 		bail("setns into the container's namespaces");
 	join_paths();
 
@@ -278,6 +283,8 @@ __attribute__((constructor)) static void husk_nsenter(void)
 	if (child == 0) {
 		if ((flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
 			bail("unshare cgroup namespace");
+		if ((joinflags & CLONE_NEWCGROUP) && setns((int)env_ulong("_HUSK_JOIN_PIDFD"), CLONE_NEWCGROUP) < 0)
+			bail("setns into the container's cgroup namespace");
 		return; // on into Go, as the container's process
 	}
 
