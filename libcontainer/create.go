@@ -137,42 +137,14 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 		c.State.SharedRootfs = true
 	}
 
-	var cg cgroups.Manager
 	var unit *systemd.Manager
-	if o.SystemdCgroup {
-		// systemd creates the scope in the setup handshake below, with
-		// the preamble in it: a scope cannot exist without a process.
-		// Until then there are no cgroup paths, so a failure before it
-		// never touches a unit of the same name that isn't ours.
-		unit, err = systemd.New(systemd.Config{
-			CgroupsPath: s.Linux.CgroupsPath,
-			ID:          o.ID,
-			Resources:   resources(s),
-			Annotations: s.Annotations,
-		})
-		if err != nil {
-			return c, err
-		}
+	cg, err := c.newCgroup(o)
+	if err != nil {
+		return c, err
+	}
+	if u, ok := cg.(*systemd.Manager); ok {
+		unit = u
 		defer unit.Close()
-		cg = unit
-	} else {
-		cg, err = cgroups.New(cgroupsPath(s, o.ID))
-		if err != nil {
-			return c, fmt.Errorf("cgroup: %w", err)
-		}
-		// kill --all and delete kill whatever is in the cgroup: it must be
-		// the container's alone. This also refuses a hierarchy's root.
-		if pids, err := cg.Pids(); err == nil && len(pids) > 0 {
-			return c, fmt.Errorf("linux.cgroupsPath %q: the cgroup already holds %d processes", cgroupsPath(s, o.ID), len(pids))
-		}
-		if err := cg.Apply(-1); err != nil {
-			c.State.CgroupPaths = cg.Paths()
-			return c, fmt.Errorf("create cgroup: %w", err)
-		}
-		c.State.CgroupPaths = cg.Paths()
-		if err := cg.Set(resources(s)); err != nil {
-			return c, fmt.Errorf("set cgroup limits: %w", err)
-		}
 	}
 
 	fifo, err := makeFifo(dir, rootUID(s))
@@ -183,7 +155,7 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 
 	userns := hasNewNamespace(s, specs.UserNamespace)
 	// With systemd the paths are still empty here: the preamble joins no
-	// cgroup itself, systemd moves it (see Setup).
+	// cgroup itself, systemd moves it (see setupFunc).
 	so := &stageOpts{
 		Mode:      "init",
 		Dir:       o.Bundle,
@@ -191,16 +163,6 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 		Stdio:     o.Stdio,
 		Preserved: inheritedFiles(o.PreserveFDs),
 		Internal:  []*os.File{fifo},
-	}
-	if userns {
-		so.Setup = func(pid int) error {
-			if err := writeIDMaps(pid, s); err != nil {
-				return err
-			}
-			// In its user namespace the preamble may not fork into a
-			// cgroup v2 dir it doesn't own: we move it there.
-			return cg.Apply(pid)
-		}
 	}
 	cfg := &stageConfig{
 		ID:           o.ID,
@@ -213,27 +175,7 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 		ExtraEnv:     listenEnv(),
 		FifoFD:       so.internalFD(0),
 	}
-	if unit != nil {
-		so.Setup = func(pid int) error {
-			if err := writeIDMaps(pid, s); err != nil {
-				return err
-			}
-			// (This replaces the userns Setup above.) systemd starts the
-			// scope with the waiting preamble in it; the container's
-			// process, forked next, is born there. The paths are known
-			// from here on, and reach the init stage with cfg, which is
-			// sent after this handshake.
-			if err := unit.Apply(pid); err != nil {
-				return fmt.Errorf("create cgroup: %w", err)
-			}
-			c.State.CgroupPaths = unit.Paths()
-			cfg.CgroupPaths = systemd.CgroupfsPaths(c.State.CgroupPaths)
-			if err := unit.Set(resources(s)); err != nil {
-				return fmt.Errorf("set cgroup limits: %w", err)
-			}
-			return nil
-		}
-	}
+	so.Setup = c.setupFunc(cg, unit, cfg)
 	if o.Console != nil {
 		so.Internal = append(so.Internal, o.Console)
 		cfg.ConsoleFD = so.internalFD(len(so.Internal) - 1)
@@ -268,6 +210,72 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	}
 	st.close()
 	return c, nil
+}
+
+// newCgroup makes the container's cgroup manager. With cgroupfs the cgroup
+// is created and limited here; a systemd scope can't exist without a
+// process, so setupFunc starts it with the waiting preamble in it. Until
+// then the state has no cgroup paths, so a failure before it never
+// touches a unit of the same name that isn't ours.
+func (c *Container) newCgroup(o *CreateOpts) (cgroups.Manager, error) {
+	s := o.Spec
+	if o.SystemdCgroup {
+		return systemd.New(systemd.Config{
+			CgroupsPath: s.Linux.CgroupsPath,
+			ID:          o.ID,
+			Resources:   resources(s),
+			Annotations: s.Annotations,
+		})
+	}
+	cg, err := cgroups.New(cgroupsPath(s, o.ID))
+	if err != nil {
+		return nil, fmt.Errorf("cgroup: %w", err)
+	}
+	// kill --all and delete kill whatever is in the cgroup: it must be
+	// the container's alone. This also refuses a hierarchy's root.
+	if pids, err := cg.Pids(); err == nil && len(pids) > 0 {
+		return nil, fmt.Errorf("linux.cgroupsPath %q: the cgroup already holds %d processes", cgroupsPath(s, o.ID), len(pids))
+	}
+	err = cg.Apply(-1)
+	c.State.CgroupPaths = cg.Paths()
+	if err != nil {
+		return nil, fmt.Errorf("create cgroup: %w", err)
+	}
+	if err := cg.Set(resources(s)); err != nil {
+		return nil, fmt.Errorf("set cgroup limits: %w", err)
+	}
+	return cg, nil
+}
+
+// setupFunc is what husk does while the preamble waits in its user
+// namespace, or nil when there is nothing: write the id maps, and move the
+// preamble into the cgroup where it can't go itself (a v2 dir from inside
+// a user namespace), or have systemd start the scope with it inside. The
+// container's process, forked next, is born there.
+func (c *Container) setupFunc(cg cgroups.Manager, unit *systemd.Manager, cfg *stageConfig) func(int) error {
+	s := c.State.Spec
+	userns := hasNewNamespace(s, specs.UserNamespace)
+	if !userns && unit == nil {
+		return nil
+	}
+	return func(pid int) error {
+		if err := writeIDMaps(pid, s); err != nil {
+			return err
+		}
+		if unit == nil {
+			return cg.Apply(pid)
+		}
+		if err := unit.Apply(pid); err != nil {
+			return fmt.Errorf("create cgroup: %w", err)
+		}
+		// The paths reach the init with cfg, sent after this handshake.
+		c.State.CgroupPaths = unit.Paths()
+		cfg.CgroupPaths = systemd.CgroupfsPaths(c.State.CgroupPaths)
+		if err := unit.Set(resources(s)); err != nil {
+			return fmt.Errorf("set cgroup limits: %w", err)
+		}
+		return nil
+	}
 }
 
 // awaitInit serves the init until it waits for start: it runs the hooks that
