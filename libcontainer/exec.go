@@ -2,14 +2,12 @@ package libcontainer
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"runtime"
 	"strconv"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
 	"github.com/husk-runtime/husk/libcontainer/procattr"
@@ -135,24 +133,4 @@ func startExecStage(so *stageOpts, cfg *stageConfig, p *specs.Process) (*stage, 
 	}()
 	r := <-ch
 	return r.st, r.err
-}
-
-// WaitPid waits for a child of husk (an init started by run, or an exec'd
-// process) and returns its exit code the way a shell reports it.
-func WaitPid(pid int) (int, error) {
-	var ws unix.WaitStatus
-	for {
-		_, err := unix.Wait4(pid, &ws, 0, nil)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return -1, fmt.Errorf("wait for %d: %w", pid, err)
-		}
-		break
-	}
-	if ws.Signaled() {
-		return 128 + int(ws.Signal()), nil
-	}
-	return ws.ExitStatus(), nil
 }

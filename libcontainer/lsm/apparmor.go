@@ -14,10 +14,6 @@ const apparmorField = "process.apparmorProfile"
 // shared attr/exec.
 var appArmorExecAttrs = []string{"attr/apparmor/exec", "attr/exec"}
 
-// AppArmorEnabled tells whether AppArmor is enabled and active on this
-// host. Call it on the host, not in a container.
-func AppArmorEnabled() bool { return system.appArmorEnabled() }
-
 // appArmorEnabled wants the module enabled and its securityfs directory
 // present: the parameter alone is "Y" on kernels that built AppArmor in
 // but boot another LSM.

@@ -16,10 +16,6 @@ const (
 
 var selinuxExecAttrs = []string{"attr/exec"}
 
-// SELinuxEnabled tells whether SELinux is active on this host, enforcing
-// or permissive. Call it on the host, not in a container.
-func SELinuxEnabled() bool { return system.selinuxEnabled() }
-
 // selinuxEnabled wants selinuxfs mounted and reporting a mode: the kernel
 // mounts it only once a policy can be loaded.
 func (h *host) selinuxEnabled() bool {

@@ -77,12 +77,6 @@ func newFakeSystemd(t *testing.T) *fakeSystemd {
 	return f
 }
 
-func (f *fakeSystemd) call(s string) {
-	f.mu.Lock()
-	f.calls = append(f.calls, s)
-	f.mu.Unlock()
-}
-
 func (f *fakeSystemd) Calls() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -102,8 +102,11 @@ func TestCgroupfsPaths(t *testing.T) {
 	if paths[UnitKey] != "x.scope" {
 		t.Fatal("CgroupfsPaths changed its argument")
 	}
-	if !IsSystemd(paths) || IsSystemd(fs) {
-		t.Fatal("IsSystemd is wrong")
+	if _, ok := Load(paths); !ok {
+		t.Fatal("Load does not see the unit in the paths")
+	}
+	if _, ok := Load(fs); ok {
+		t.Fatal("Load sees a unit in plain cgroupfs paths")
 	}
 	m, ok := Load(paths)
 	if !ok || m.UnitName() != "x.scope" || m.Path("") != paths[""] {

@@ -107,12 +107,6 @@ func Running() bool {
 	return err == nil && fi.IsDir()
 }
 
-// IsSystemd tells whether paths (from Paths, as saved in the container's
-// state) belong to a systemd unit.
-func IsSystemd(paths map[string]string) bool {
-	return paths[UnitKey] != ""
-}
-
 // Load rebuilds the manager of a unit from Paths. ok is false when paths
 // are not a systemd unit's; use cgroups.Load then.
 func Load(paths map[string]string) (m *Manager, ok bool) {
