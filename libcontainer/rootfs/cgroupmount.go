@@ -90,7 +90,7 @@ func (r *rootDir) mountCgroup1(c *Config, dest string, o spec.MountOptions) erro
 	defer tr.Close()
 	sub := spec.MountOptions{Flags: o.Flags &^ creationOnly, ClearFlags: o.ClearFlags}
 	for _, h := range hiers {
-		if err := tr.mountHierarchy(c, "/"+h.name, h, sub); err != nil {
+		if err := tr.mountHierarchy(c, top, h, sub); err != nil {
 			return fmt.Errorf("%s: %w", h.name, err)
 		}
 		if err := comountLinks(top, h.name); err != nil {
@@ -103,12 +103,45 @@ func (r *rootDir) mountCgroup1(c *Config, dest string, o spec.MountOptions) erro
 // mountHierarchy mounts one hierarchy: in a cgroup namespace a real cgroup
 // mount (rooted at the namespace's root, the container's cgroup), else a
 // bind of the container's directory, which is all it should see.
-func (r *rootDir) mountHierarchy(c *Config, dest string, h cgroupHier, o spec.MountOptions) error {
-	if c.CgroupNS {
-		o.Data = h.data
-		return r.mountFS("cgroup", h.fstype, dest, o)
+//
+// top is the tmpfs husk just mounted, which nothing else can have written
+// to yet: its directories are made and opened with plain *at calls on it
+// (the cgroup mounts are the bulk of a container's mounts, on the start
+// path), with O_NOFOLLOW all the same.
+func (r *rootDir) mountHierarchy(c *Config, top *os.File, h cgroupHier, o spec.MountOptions) error {
+	if !c.CgroupNS {
+		return r.bindMount(h.dir, "/"+h.name, asBind(o))
 	}
-	return r.bindMount(h.dir, dest, asBind(o))
+	if err := unix.Mkdirat(int(top.Fd()), h.name, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("mkdir: %w", err)
+	}
+	target, err := openDirAt(top, h.name)
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	if err := unix.Mount("cgroup", fdPath(target), h.fstype, o.Flags&^creationOnly, h.data); err != nil {
+		return err
+	}
+	if !hasAfterSteps(o, false) {
+		return nil
+	}
+	mounted, err := openDirAt(top, h.name) // now the mount's root
+	if err != nil {
+		return err
+	}
+	defer mounted.Close()
+	return applyOptions(mounted, o, false)
+}
+
+// openDirAt opens the directory name in dir as an O_PATH handle, without
+// following a symlink.
+func openDirAt(dir *os.File, name string) (*os.File, error) {
+	fd, err := unix.Openat(int(dir.Fd()), name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", name, err)
+	}
+	return os.NewFile(uintptr(fd), name), nil
 }
 
 // comountLinks makes "cpu" and "cpuacct" symlinks to a "cpu,cpuacct"
