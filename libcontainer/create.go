@@ -137,29 +137,15 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 		c.State.SharedRootfs = true
 	}
 
-	var unit *systemd.Manager
-	cg, err := c.newCgroup(o)
-	if err != nil {
-		return c, err
-	}
-	if u, ok := cg.(*systemd.Manager); ok {
-		unit = u
-		defer unit.Close()
-	}
-
 	fifo, err := makeFifo(dir, rootUID(s))
 	if err != nil {
 		return c, err
 	}
 	defer fifo.Close()
 
-	userns := hasNewNamespace(s, specs.UserNamespace)
-	// With systemd the paths are still empty here: the preamble joins no
-	// cgroup itself, systemd moves it (see setupFunc).
 	so := &stageOpts{
 		Mode:      "init",
 		Dir:       o.Bundle,
-		Env:       append(nsSettings(s), joinSettings(c.State.CgroupPaths, !userns, s.Process.OOMScoreAdj)...),
 		Stdio:     o.Stdio,
 		Preserved: inheritedFiles(o.PreserveFDs),
 		Internal:  []*os.File{fifo},
@@ -170,12 +156,10 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 		Process:      s.Process,
 		NoPivot:      o.NoPivot,
 		NoNewKeyring: o.NoNewKeyring,
-		CgroupPaths:  c.State.CgroupPaths,
 		PreserveFDs:  len(so.Preserved),
 		ExtraEnv:     listenEnv(),
 		FifoFD:       so.internalFD(0),
 	}
-	so.Setup = c.setupFunc(cg, unit, cfg)
 	if o.Console != nil {
 		so.Internal = append(so.Internal, o.Console)
 		cfg.ConsoleFD = so.internalFD(len(so.Internal) - 1)
@@ -191,8 +175,28 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 		cfg.SeccompFD = so.internalFD(len(so.Internal) - 1)
 		cfg.State = c.hookState("creating")
 	}
-	st, err = startStage(so, cfg)
+	// The stage's binary is exec'd while husk makes the cgroup; its
+	// preamble waits for the settings that name it.
+	if st, err = spawnStage(so); err != nil {
+		return c, startError(err)
+	}
+
+	var unit *systemd.Manager
+	cg, err := c.newCgroup(o)
 	if err != nil {
+		return c, err
+	}
+	if u, ok := cg.(*systemd.Manager); ok {
+		unit = u
+		defer unit.Close()
+	}
+	// With systemd the paths are still empty here: the preamble joins no
+	// cgroup itself, systemd moves it (see setupFunc).
+	userns := hasNewNamespace(s, specs.UserNamespace)
+	so.Env = append(nsSettings(s), joinSettings(c.State.CgroupPaths, !userns, s.Process.OOMScoreAdj)...)
+	cfg.CgroupPaths = c.State.CgroupPaths
+	so.Setup = c.setupFunc(cg, unit, cfg)
+	if err := st.configure(so, cfg); err != nil {
 		return c, startError(err)
 	}
 	c.State.Pid = st.pid

@@ -241,7 +241,7 @@ func newUserns(uid, gid []specs.LinuxIDMapping) (*os.File, error) {
 	cmd := &exec.Cmd{
 		Path:       "/proc/self/exe",
 		Args:       []string{"husk", "userns"},
-		Env:        []string{"_HUSK_SYNCFD=3", "_HUSK_SETUP=1"},
+		Env:        []string{"_HUSK_SYNCFD=3"},
 		ExtraFiles: []*os.File{child},
 		SysProcAttr: &syscall.SysProcAttr{
 			Cloneflags:  unix.CLONE_NEWUSER,
@@ -258,7 +258,10 @@ func newUserns(uid, gid []specs.LinuxIDMapping) (*os.File, error) {
 	// Once it asks for setup it is parked, and, being our unreaped child,
 	// its pid can't name another process.
 	var m syncMsg
-	err = json.NewDecoder(parent).Decode(&m)
+	err = sendSettings(parent, []string{"_HUSK_SETUP=1"})
+	if err == nil {
+		err = json.NewDecoder(parent).Decode(&m)
+	}
 	switch {
 	case err != nil:
 		err = fmt.Errorf("its process: %w", err)

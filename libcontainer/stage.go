@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -74,7 +75,8 @@ type stageOpts struct {
 
 // stage is a started init or exec stage, as husk sees it.
 type stage struct {
-	pid  int
+	cmd  *exec.Cmd // the preamble's first process
+	pid  int       // the final process, once known
 	sock *os.File
 	dec  *json.Decoder
 }
@@ -82,10 +84,22 @@ type stage struct {
 // internalFD is the fd number the i-th internal file has in the stage.
 func (o *stageOpts) internalFD(i int) int { return 3 + len(o.Preserved) + 1 + i }
 
-// startStage starts husk's own binary, from its read-only copy, as an init or
-// exec stage and carries it through the namespace preamble. On success the
-// stage is in all its namespaces, its pid is known, and it waits for cfg.
+// startStage starts a stage and carries it through the namespace preamble.
 func startStage(o *stageOpts, cfg *stageConfig) (*stage, error) {
+	s, err := spawnStage(o)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.configure(o, cfg); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// spawnStage starts husk's own binary, from its read-only copy, as an init
+// or exec stage. Its preamble waits for its settings (configure), so husk
+// can prepare the rest (the cgroup) while the binary is exec'd.
+func spawnStage(o *stageOpts) (*stage, error) {
 	self, err := sealedSelf()
 	if err != nil {
 		return nil, err
@@ -107,53 +121,76 @@ func startStage(o *stageOpts, cfg *stageConfig) (*stage, error) {
 		Path:       "/proc/self/fd/" + strconv.Itoa(selfFD),
 		Args:       []string{"husk", o.Mode},
 		Dir:        o.Dir,
-		Env:        append([]string{"_HUSK_SYNCFD=" + strconv.Itoa(3+len(o.Preserved))}, o.Env...),
+		Env:        []string{"_HUSK_SYNCFD=" + strconv.Itoa(3+len(o.Preserved))},
 		ExtraFiles: extra,
 		Stdin:      o.Stdio[0],
 		Stdout:     o.Stdio[1],
 		Stderr:     o.Stdio[2],
 	}
-	if o.Setup != nil {
-		cmd.Env = append(cmd.Env, "_HUSK_SETUP=1")
-	}
 	if err := cmd.Start(); err != nil {
 		parent.Close()
 		return nil, fmt.Errorf("start %s stage: %w", o.Mode, err)
 	}
-	child.Close()
-	s := &stage{sock: parent, dec: json.NewDecoder(parent)}
-	fail := func(err error) (*stage, error) {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		s.kill()
-		parent.Close()
-		return nil, err
-	}
+	return &stage{cmd: cmd, sock: parent, dec: json.NewDecoder(parent)}, nil
+}
 
+// configure sends the preamble its settings (o.Env, sent now so they can
+// depend on what husk did after spawnStage) and carries it through its
+// handshake. On success the stage is in all its namespaces, its pid is
+// known, and it has cfg. On failure it is killed.
+func (s *stage) configure(o *stageOpts, cfg *stageConfig) error {
+	env := o.Env
+	if o.Setup != nil {
+		env = append(append([]string{}, env...), "_HUSK_SETUP=1")
+	}
+	if err := sendSettings(s.sock, env); err != nil {
+		return s.fail(err)
+	}
 	if o.Setup != nil {
 		if _, err := s.expect(msgSetup); err != nil {
-			return fail(err)
+			return s.fail(err)
 		}
-		if err := o.Setup(cmd.Process.Pid); err != nil {
-			return fail(err)
+		if err := o.Setup(s.cmd.Process.Pid); err != nil {
+			return s.fail(err)
 		}
 		if err := s.send(&syncMsg{Type: msgAck}); err != nil {
-			return fail(err)
+			return s.fail(err)
 		}
 	}
 	m, err := s.expect(msgPid)
 	if err != nil {
-		return fail(err)
+		return s.fail(err)
 	}
 	s.pid = m.Pid
 	cfg.HostPid = m.Pid
-	if err := cmd.Wait(); err != nil {
-		return fail(fmt.Errorf("namespace preamble: %w", err))
+	if err := s.cmd.Wait(); err != nil {
+		return s.fail(fmt.Errorf("namespace preamble: %w", err))
 	}
 	if err := s.send(&syncMsg{Type: msgConfig, Config: cfg}); err != nil {
-		return fail(err)
+		return s.fail(err)
 	}
-	return s, nil
+	return nil
+}
+
+// sendSettings sends a preamble its settings: their length as 8 hex
+// digits, then NUL-terminated KEY=VALUE strings (values may hold newlines).
+func sendSettings(w io.Writer, env []string) error {
+	var b strings.Builder
+	for _, e := range env {
+		b.WriteString(e)
+		b.WriteByte(0)
+	}
+	if _, err := fmt.Fprintf(w, "%08x%s", b.Len(), b.String()); err != nil {
+		return fmt.Errorf("send settings to the container process: %w", err)
+	}
+	return nil
+}
+
+// fail kills the stage (preamble and final process) and closes husk's end.
+func (s *stage) fail(err error) error {
+	s.kill()
+	s.close()
+	return err
 }
 
 func (s *stage) send(m *syncMsg) error {
@@ -201,9 +238,13 @@ func (s *stage) expect(typ string) (*syncMsg, error) {
 	return m, nil
 }
 
-// kill ends the final process of a stage that failed and reaps it (it is
-// our child through CLONE_PARENT).
+// kill ends the processes of a stage that failed and reaps them (the
+// final one is our child too, through CLONE_PARENT).
 func (s *stage) kill() {
+	if s.cmd != nil && s.cmd.ProcessState == nil {
+		_ = s.cmd.Process.Kill()
+		_ = s.cmd.Wait()
+	}
 	if s.pid <= 0 {
 		return
 	}

@@ -3,7 +3,8 @@
 // It runs as a constructor, before the Go runtime starts any thread, because
 // unshare(CLONE_NEWUSER), setns into a user or mount namespace, and joining a
 // PID namespace all need (or only make sense in) a single-threaded process.
-// It does nothing unless the parent husk set _HUSK_SYNCFD.
+// It does nothing unless the parent husk set _HUSK_SYNCFD; its other
+// settings come over that socket (read_settings).
 //
 // Protocol on the sync socket (newline-delimited JSON, shared with the Go
 // side): if asked to (_HUSK_SETUP), the preamble sends {"type":"setup"} once
@@ -89,6 +90,46 @@ static void bail(const char *fmt, ...)
 	o += (size_t)snprintf(out + o, sizeof(out) - o, ": %s\"}\n", strerror(saved));
 	write_all(out, o);
 	_exit(1);
+}
+
+static void read_full(char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t r = read(syncfd, buf, len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			_exit(1); // the parent is gone
+		buf += r;
+		len -= (size_t)r;
+	}
+}
+
+// read_settings takes the preamble's settings from husk, which sends them
+// once it has prepared what they name (the cgroup), while this binary was
+// being exec'd: 8 hex digits of length, then NUL-terminated KEY=VALUE
+// strings, made environment variables for the code below.
+static void read_settings(void)
+{
+	char hex[9] = {0}, *buf, *p;
+	size_t len;
+
+	read_full(hex, 8);
+	len = strtoul(hex, NULL, 16);
+	buf = malloc(len + 1);
+	if (buf == NULL)
+		bail("settings of %zu bytes", len);
+	read_full(buf, len);
+	buf[len] = '\0';
+	for (p = buf; p < buf + len; p += strlen(p) + 1) {
+		char *eq = strchr(p, '=');
+		if (eq == NULL)
+			continue;
+		*eq = '\0';
+		if (setenv(p, eq + 1, 1) < 0)
+			bail("setenv %s", p);
+	}
+	free(buf);
 }
 
 static void wait_ack(void)
@@ -230,6 +271,7 @@ __attribute__((constructor)) static void husk_nsenter(void)
 	if (fd == NULL)
 		return;
 	syncfd = atoi(fd);
+	read_settings();
 	join_cgroups();
 	flags = env_ulong("_HUSK_CLONEFLAGS");
 	joinflags = env_ulong("_HUSK_JOIN_FLAGS");
