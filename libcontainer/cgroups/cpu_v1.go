@@ -28,21 +28,10 @@ func setCFSV1(d cgroupDir, cpu *specs.LinuxCPU) error {
 	if isSet(cpu.Quota) {
 		quota.value = itoa(*cpu.Quota)
 	}
-	bandwidth := func() error {
-		switch {
-		case period.value != "" && quota.value != "":
-			// The kernel validates the quota/period ratio against
-			// ancestors and minimum runtimes after each write, so an
-			// intermediate pair can be refused in one order but not the
-			// other.
-			return writePair(d, period, quota)
-		case period.value != "":
-			return d.write(period.file, period.value)
-		case quota.value != "":
-			return d.write(quota.file, quota.value)
-		}
-		return nil
-	}
+	// The kernel validates the quota/period ratio against ancestors and
+	// minimum runtimes after each write, so an intermediate pair can be
+	// refused in one order but not the other.
+	bandwidth := func() error { return writePair(d, period, quota) }
 	// A burst of 0 is a real value (no burst), so only nil leaves it alone.
 	if cpu.Burst == nil {
 		return bandwidth()
@@ -63,16 +52,8 @@ func setRealtimeV1(d cgroupDir, cpu *specs.LinuxCPU) error {
 	if isSet(cpu.RealtimeRuntime) {
 		runtime.value = itoa(*cpu.RealtimeRuntime)
 	}
-	switch {
-	case period.value != "" && runtime.value != "":
-		// The runtime must fit in the period at every step.
-		return writePair(d, period, runtime)
-	case period.value != "":
-		return d.write(period.file, period.value)
-	case runtime.value != "":
-		return d.write(runtime.file, runtime.value)
-	}
-	return nil
+	// The runtime must fit in the period at every step.
+	return writePair(d, period, runtime)
 }
 
 // setWeightAndIdle writes the CPU weight (v1 cpu.shares, v2 cpu.weight;

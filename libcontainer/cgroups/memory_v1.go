@@ -65,18 +65,9 @@ func setMemoryLimitsV1(d cgroupDir, mem *specs.LinuxMemory) error {
 	if isSet(mem.Swap) && d.has(memsw.file) {
 		memsw.value = itoa(*mem.Swap)
 	}
-	switch {
-	case limit.value != "" && memsw.value != "":
-		// The kernel keeps the memory limit at or below memsw at every
-		// step: raising both needs memsw first, lowering needs the limit
-		// first.
-		return writePair(d, limit, memsw)
-	case limit.value != "":
-		return d.write(limit.file, limit.value)
-	case memsw.value != "":
-		return d.write(memsw.file, memsw.value)
-	}
-	return nil
+	// The kernel keeps the memory limit at or below memsw at every step:
+	// raising both needs memsw first, lowering needs the limit first.
+	return writePair(d, limit, memsw)
 }
 
 // writeKmemLimit writes a kernel memory limit. Kernel memory limits are

@@ -65,8 +65,16 @@ type setting struct {
 }
 
 // writePair writes two settings the kernel checks against each other, such
-// as a limit that must stay below another.
+// as a limit that must stay below another; an unset one ("") is skipped.
 func writePair(d cgroupDir, a, b setting) error {
+	switch {
+	case a.value == "" && b.value == "":
+		return nil
+	case b.value == "":
+		return d.write(a.file, a.value)
+	case a.value == "":
+		return d.write(b.file, b.value)
+	}
 	return bothOrders(
 		func() error { return d.write(a.file, a.value) },
 		func() error { return d.write(b.file, b.value) })

@@ -1,19 +1,14 @@
 package integration
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"github.com/opencontainers/runtime-spec/specs-go/features"
 )
 
 // In a mount's uidMappings and gidMappings, containerID is the id on the
@@ -22,38 +17,14 @@ import (
 // container in a user namespace then sees that host id through its own
 // mapping.
 
-var (
-	idmapOnce sync.Once
-	idmapSkip string
-)
-
 // needIDMap skips the test unless `<runtime> features` reports
 // linux.mountExtensions.idmap.enabled.
 func needIDMap(t *testing.T) {
 	t.Helper()
-	if skipReason != "" {
-		t.Skip(skipReason)
-	}
-	idmapOnce.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, runtimeBin, "features").Output()
-		if err != nil {
-			idmapSkip = fmt.Sprintf("`%s features`: %v", runtimeBin, err)
-			return
-		}
-		var f features.Features
-		if err := json.Unmarshal(out, &f); err != nil {
-			idmapSkip = fmt.Sprintf("`%s features` output does not decode: %v", runtimeBin, err)
-			return
-		}
-		if l := f.Linux; l == nil || l.MountExtensions == nil || l.MountExtensions.IDMap == nil ||
-			l.MountExtensions.IDMap.Enabled == nil || !*l.MountExtensions.IDMap.Enabled {
-			idmapSkip = "the runtime does not do idmapped mounts (`features`: linux.mountExtensions.idmap.enabled is not true)"
-		}
-	})
-	if idmapSkip != "" {
-		t.Skip(idmapSkip)
+	f := runtimeFeatures(t)
+	if l := f.Linux; l == nil || l.MountExtensions == nil || l.MountExtensions.IDMap == nil ||
+		l.MountExtensions.IDMap.Enabled == nil || !*l.MountExtensions.IDMap.Enabled {
+		t.Skip("the runtime does not do idmapped mounts (`features`: linux.mountExtensions.idmap.enabled is not true)")
 	}
 }
 
