@@ -59,7 +59,11 @@ func execProcess(ctx *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := execSpec(ctx, c.State.Spec.Process)
+	spec, err := c.State.Spec()
+	if err != nil {
+		return err
+	}
+	p, err := execSpec(ctx, spec.Process)
 	if err != nil {
 		return err
 	}

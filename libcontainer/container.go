@@ -158,7 +158,7 @@ func (c *Container) OCIState() *OCIState {
 			Status:      specs.ContainerState(st),
 			Pid:         pid,
 			Bundle:      c.State.Bundle,
-			Annotations: c.State.Spec.Annotations,
+			Annotations: c.State.meta.Annotations,
 		},
 		Rootfs:  c.State.Rootfs,
 		Created: c.State.Created,
@@ -204,7 +204,7 @@ func (c *Container) Start() error {
 		}
 		return fmt.Errorf("start container: %s", reply)
 	}
-	if h := c.State.Spec.Hooks; h != nil && len(h.Poststart) > 0 {
+	if h := c.State.meta.Hooks; h != nil && len(h.Poststart) > 0 {
 		// runtime-spec 1.3: a failed poststart hook stops the container;
 		// delete then undoes it and runs the poststop hooks.
 		if err := hooks.Run("poststart", h.Poststart, c.hookState(Running)); err != nil {
@@ -319,7 +319,7 @@ func (c *Container) Delete(force bool) error {
 // runPoststop runs every poststop hook; a failure is only a warning and
 // the remaining hooks still run (runtime-spec lifecycle step 13).
 func (c *Container) runPoststop() {
-	h := c.State.Spec.Hooks
+	h := c.State.meta.Hooks
 	if h == nil {
 		return
 	}

@@ -110,8 +110,8 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 		Rootfs:  s.Root.Path,
 		Created: time.Now().UTC(),
 		Owner:   "",
-		Spec:    s,
 	}}
+	c.State.setSpec(s)
 	var st *stage
 	defer func() {
 		if err != nil {
@@ -196,6 +196,14 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	so.Env = append(nsSettings(s), joinSettings(c.State.CgroupPaths, !userns, s.Process.OOMScoreAdj)...)
 	cfg.CgroupPaths = c.State.CgroupPaths
 	so.Setup = c.setupFunc(cg, unit, cfg)
+	if unit == nil {
+		so.Limits = func() error {
+			if err := cg.Set(resources(s)); err != nil {
+				return fmt.Errorf("set cgroup limits: %w", err)
+			}
+			return nil
+		}
+	}
 	if err := st.configure(so, cfg); err != nil {
 		return c, startError(err)
 	}
@@ -217,10 +225,10 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 }
 
 // newCgroup makes the container's cgroup manager. With cgroupfs the cgroup
-// is created and limited here; a systemd scope can't exist without a
-// process, so setupFunc starts it with the waiting preamble in it. Until
-// then the state has no cgroup paths, so a failure before it never
-// touches a unit of the same name that isn't ours.
+// is created here and limited by the stage's Limits; a systemd scope can't
+// exist without a process, so setupFunc starts it with the waiting preamble
+// in it. Until then the state has no cgroup paths, so a failure before it
+// never touches a unit of the same name that isn't ours.
 func (c *Container) newCgroup(o *CreateOpts) (cgroups.Manager, error) {
 	s := o.Spec
 	if o.SystemdCgroup {
@@ -245,9 +253,6 @@ func (c *Container) newCgroup(o *CreateOpts) (cgroups.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create cgroup: %w", err)
 	}
-	if err := cg.Set(resources(s)); err != nil {
-		return nil, fmt.Errorf("set cgroup limits: %w", err)
-	}
 	return cg, nil
 }
 
@@ -257,7 +262,7 @@ func (c *Container) newCgroup(o *CreateOpts) (cgroups.Manager, error) {
 // a user namespace), or have systemd start the scope with it inside. The
 // container's process, forked next, is born there.
 func (c *Container) setupFunc(cg cgroups.Manager, unit *systemd.Manager, cfg *stageConfig) func(int) error {
-	s := c.State.Spec
+	s := c.State.spec
 	userns := hasNewNamespace(s, specs.UserNamespace)
 	if !userns && unit == nil {
 		return nil
@@ -298,7 +303,7 @@ func (c *Container) awaitInit(st *stage) error {
 			return nil
 		case msgHooks:
 			state := c.hookState("creating")
-			if h := c.State.Spec.Hooks; h != nil {
+			if h := c.State.meta.Hooks; h != nil {
 				//nolint:staticcheck // prestart is deprecated but still honoured, as the spec requires
 				if err := hooks.Run("prestart", h.Prestart, state); err != nil {
 					return &hookError{err}

@@ -35,6 +35,10 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	if o.Process.Terminal && o.Console == nil {
 		return 0, errors.New("process.terminal is set: a --console-socket is required (or run in the foreground)")
 	}
+	spec, err := c.State.Spec()
+	if err != nil {
+		return 0, err
+	}
 	pidfd, err := openPidfd(c.State.Pid, c.State.PidStart)
 	if err != nil {
 		if errors.Is(err, errGone) {
@@ -46,10 +50,10 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	defer pidfdFile.Close()
 
 	var join uintptr
-	for _, ns := range c.State.Spec.Linux.Namespaces {
+	for _, ns := range spec.Linux.Namespaces {
 		join |= nsFlags[ns.Type]
 	}
-	userns := hasNamespace(c.State.Spec, specs.UserNamespace)
+	userns := hasNamespace(spec, specs.UserNamespace)
 	so := &stageOpts{
 		Mode:      "exec",
 		Dir:       "/",
@@ -69,7 +73,7 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	cfg := &stageConfig{
 		Exec:        true,
 		ID:          c.State.ID,
-		Spec:        c.State.Spec,
+		Spec:        spec,
 		Process:     o.Process,
 		User:        o.User,
 		PreserveFDs: len(so.Preserved),
@@ -79,7 +83,7 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 		so.Internal = append(so.Internal, o.Console)
 		cfg.ConsoleFD = so.internalFD(len(so.Internal) - 1)
 	}
-	if sc := c.State.Spec.Linux.Seccomp; sc != nil && sc.ListenerPath != "" {
+	if sc := spec.Linux.Seccomp; sc != nil && sc.ListenerPath != "" {
 		agent, err := seccomp.Connect(sc)
 		if err != nil {
 			return 0, err
@@ -89,7 +93,7 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 		cfg.SeccompFD = so.internalFD(len(so.Internal) - 1)
 		cfg.State = c.hookState(Running)
 	}
-	if err := procattr.Validate(o.Process, c.State.Spec.Linux); err != nil {
+	if err := procattr.Validate(o.Process, spec.Linux); err != nil {
 		return 0, err
 	}
 	st, err := startExecStage(so, cfg, o.Process)

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -71,14 +71,18 @@ type stageOpts struct {
 	// Setup, if set, runs when the stage is in its user namespace, before
 	// it creates the others: it gets the pid of the preamble process.
 	Setup func(pid int) error
+	// Limits, if set, runs while the preamble joins the cgroup and forks:
+	// writing the cgroup's limits overlaps with that, and the process
+	// does nothing of the container's before it has its config.
+	Limits func() error
 }
 
 // stage is a started init or exec stage, as husk sees it.
 type stage struct {
-	cmd  *exec.Cmd // the preamble's first process
-	pid  int       // the final process, once known
-	sock *os.File
-	dec  *json.Decoder
+	preamble int // the preamble's first process, until reaped
+	pid      int // the final process, once known
+	sock     *os.File
+	dec      *json.Decoder
 }
 
 // internalFD is the fd number the i-th internal file has in the stage.
@@ -117,21 +121,45 @@ func spawnStage(o *stageOpts) (*stage, error) {
 	extra := append(append(append([]*os.File{}, o.Preserved...), child), o.Internal...)
 	extra = append(extra, self)
 	selfFD := 3 + len(extra) - 1
-	cmd := &exec.Cmd{
-		Path:       "/proc/self/fd/" + strconv.Itoa(selfFD),
-		Args:       []string{"husk", o.Mode},
-		Dir:        o.Dir,
-		Env:        []string{"_HUSK_SYNCFD=" + strconv.Itoa(3+len(o.Preserved))},
-		ExtraFiles: extra,
-		Stdin:      o.Stdio[0],
-		Stdout:     o.Stdio[1],
-		Stderr:     o.Stdio[2],
+	files := make([]uintptr, 0, 3+len(extra))
+	for _, f := range append(o.Stdio[:], extra...) {
+		files = append(files, f.Fd())
 	}
-	if err := cmd.Start(); err != nil {
+	// syscall.ForkExec rather than os/exec: the os package probes pidfd
+	// support with a throw-away clone before its first start, a cost on
+	// every create and exec.
+	pid, err := syscall.ForkExec("/proc/self/fd/"+strconv.Itoa(selfFD), []string{"husk", o.Mode}, &syscall.ProcAttr{
+		Dir:   o.Dir,
+		Env:   []string{"_HUSK_SYNCFD=" + strconv.Itoa(3+len(o.Preserved))},
+		Files: files,
+	})
+	if err != nil {
 		parent.Close()
 		return nil, fmt.Errorf("start %s stage: %w", o.Mode, err)
 	}
-	return &stage{cmd: cmd, sock: parent, dec: json.NewDecoder(parent)}, nil
+	return &stage{preamble: pid, sock: parent, dec: json.NewDecoder(parent)}, nil
+}
+
+// waitPreamble reaps the preamble's first process, which exits once it has
+// forked the final one.
+func (s *stage) waitPreamble() error {
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(s.preamble, &ws, 0, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		s.preamble = 0
+		switch {
+		case err != nil:
+			return err
+		case ws.Signaled():
+			return fmt.Errorf("killed by %v", ws.Signal())
+		case ws.ExitStatus() != 0:
+			return fmt.Errorf("exit status %d", ws.ExitStatus())
+		}
+		return nil
+	}
 }
 
 // configure sends the preamble its settings (o.Env, sent now so they can
@@ -150,10 +178,15 @@ func (s *stage) configure(o *stageOpts, cfg *stageConfig) error {
 		if _, err := s.expect(msgSetup); err != nil {
 			return s.fail(err)
 		}
-		if err := o.Setup(s.cmd.Process.Pid); err != nil {
+		if err := o.Setup(s.preamble); err != nil {
 			return s.fail(err)
 		}
 		if err := s.send(&syncMsg{Type: msgAck}); err != nil {
+			return s.fail(err)
+		}
+	}
+	if o.Limits != nil {
+		if err := o.Limits(); err != nil {
 			return s.fail(err)
 		}
 	}
@@ -163,7 +196,7 @@ func (s *stage) configure(o *stageOpts, cfg *stageConfig) error {
 	}
 	s.pid = m.Pid
 	cfg.HostPid = m.Pid
-	if err := s.cmd.Wait(); err != nil {
+	if err := s.waitPreamble(); err != nil {
 		return s.fail(fmt.Errorf("namespace preamble: %w", err))
 	}
 	if err := s.send(&syncMsg{Type: msgConfig, Config: cfg}); err != nil {
@@ -241,9 +274,9 @@ func (s *stage) expect(typ string) (*syncMsg, error) {
 // kill ends the processes of a stage that failed and reaps them (the
 // final one is our child too, through CLONE_PARENT).
 func (s *stage) kill() {
-	if s.cmd != nil && s.cmd.ProcessState == nil {
-		_ = s.cmd.Process.Kill()
-		_ = s.cmd.Wait()
+	if s.preamble > 0 {
+		_ = unix.Kill(s.preamble, unix.SIGKILL)
+		_ = s.waitPreamble()
 	}
 	if s.pid <= 0 {
 		return

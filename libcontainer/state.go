@@ -25,6 +25,11 @@ var ErrNotExist = errors.New("container does not exist")
 // State is what husk keeps in <root>/<id>/state.json. It holds the spec so
 // that later commands (exec, kill --all, delete with its poststop hooks) need
 // nothing but the state directory.
+//
+// The spec stays JSON until a command needs all of it: start, delete, kill
+// and state use only its hooks and annotations, and decoding the whole spec
+// would cost one of these short-lived processes more than its own work
+// (encoding/json builds codecs for every type the spec reaches on first use).
 type State struct {
 	ID      string    `json:"id"`
 	Bundle  string    `json:"bundle"`
@@ -39,8 +44,35 @@ type State struct {
 	CgroupPaths map[string]string `json:"cgroup_paths"`
 	// SharedRootfs: the container has no mount namespace and husk bound its
 	// rootfs onto itself (rootfs.BindShared); delete removes that mount.
-	SharedRootfs bool        `json:"shared_rootfs,omitempty"`
-	Spec         *specs.Spec `json:"spec"`
+	SharedRootfs bool            `json:"shared_rootfs,omitempty"`
+	Config       json.RawMessage `json:"spec"`
+
+	spec *specs.Spec // Config decoded, by Spec or given by setSpec
+	meta specMeta
+}
+
+// specMeta is the part of the spec that lifecycle commands read.
+type specMeta struct {
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Hooks       *specs.Hooks      `json:"hooks,omitempty"`
+}
+
+// Spec returns the container's whole spec, decoding it on first use.
+func (s *State) Spec() (*specs.Spec, error) {
+	if s.spec == nil {
+		var spec specs.Spec
+		if err := json.Unmarshal(s.Config, &spec); err != nil {
+			return nil, fmt.Errorf("parse saved spec of %s: %w", s.ID, err)
+		}
+		s.spec = &spec
+	}
+	return s.spec, nil
+}
+
+// setSpec makes spec the container's spec; save stores it.
+func (s *State) setSpec(spec *specs.Spec) {
+	s.spec = spec
+	s.meta = specMeta{Annotations: spec.Annotations, Hooks: spec.Hooks}
 }
 
 const idChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-."
@@ -80,6 +112,13 @@ func lockDir(dir string) (*os.File, error) {
 }
 
 func (s *State) save(dir string) error {
+	if s.spec != nil {
+		config, err := json.Marshal(s.spec)
+		if err != nil {
+			return err
+		}
+		s.Config = config
+	}
 	data, err := json.Marshal(s)
 	if err != nil {
 		return err
@@ -113,6 +152,9 @@ func loadState(dir string) (*State, error) {
 	var s State
 	if err := json.Unmarshal(data, &s); err != nil {
 		return nil, fmt.Errorf("parse %s: %w", filepath.Join(dir, stateFile), err)
+	}
+	if err := json.Unmarshal(s.Config, &s.meta); err != nil {
+		return nil, fmt.Errorf("parse %s: spec: %w", filepath.Join(dir, stateFile), err)
 	}
 	return &s, nil
 }

@@ -30,8 +30,11 @@ func TestStateSaveLoad(t *testing.T) {
 		ID: "c1", Bundle: "/b", Rootfs: "/b/rootfs", Pid: 42, PidStart: 7,
 		Created:     time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 		CgroupPaths: map[string]string{"memory": "/sys/fs/cgroup/memory/c1"},
-		Spec:        &specs.Spec{Version: "1.3.0", Hostname: "h"},
 	}
+	want.setSpec(&specs.Spec{Version: "1.3.0", Hostname: "h",
+		Annotations: map[string]string{"a": "b"},
+		Hooks:       &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/true"}}},
+	})
 	if err := want.save(dir); err != nil {
 		t.Fatal(err)
 	}
@@ -40,8 +43,16 @@ func TestStateSaveLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got.ID != want.ID || got.Pid != 42 || got.PidStart != 7 || !got.Created.Equal(want.Created) ||
-		got.CgroupPaths["memory"] != want.CgroupPaths["memory"] || got.Spec.Hostname != "h" {
+		got.CgroupPaths["memory"] != want.CgroupPaths["memory"] {
 		t.Fatalf("loaded %+v, want %+v", got, want)
+	}
+	// Hooks and annotations come with the load; the rest of the spec on demand.
+	if got.meta.Annotations["a"] != "b" || got.meta.Hooks == nil || len(got.meta.Hooks.Poststop) != 1 {
+		t.Fatalf("loaded meta %+v, want the saved annotations and hooks", got.meta)
+	}
+	spec, err := got.Spec()
+	if err != nil || spec.Hostname != "h" {
+		t.Fatalf("Spec() = %+v, %v; want hostname h", spec, err)
 	}
 	// The write is atomic: no temporary file is left beside state.json.
 	entries, _ := os.ReadDir(dir)

@@ -32,7 +32,10 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 	if r == nil {
 		return nil
 	}
-	s := c.State.Spec
+	s, err := c.State.Spec()
+	if err != nil {
+		return err
+	}
 	if s.Linux == nil {
 		s.Linux = &specs.Linux{}
 	}

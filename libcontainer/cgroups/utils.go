@@ -204,6 +204,11 @@ func removeCgroup(dir string, deadline time.Time) error {
 	if dir == "" {
 		return nil
 	}
+	// Most containers make no cgroups of their own: one rmdir per
+	// hierarchy, no walk.
+	if err := unix.Rmdir(dir); err == nil || errors.Is(err, unix.ENOENT) {
+		return nil
+	}
 	var dirs []string
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
