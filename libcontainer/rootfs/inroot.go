@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
@@ -39,7 +40,7 @@ func openRoot(path string) (*rootDir, error) {
 
 // rootAt makes a rootDir of an open directory; closing the rootDir closes f.
 func rootAt(f *os.File) (*rootDir, error) {
-	real, err := procfs.ProcSelfFdReadlink(f)
+	real, err := fdName(f)
 	if err != nil {
 		return nil, err
 	}
@@ -52,14 +53,70 @@ func (r *rootDir) Close() error { return r.f.Close() }
 // climb above "/" afterwards.
 func cleanPath(p string) string { return filepath.Join("/", p) }
 
+// procFdDir is this process's fd directory in pathrs-lite's procfs handle
+// (a private procfs instance where the kernel allows one, checked to be
+// procfs otherwise), never the container's /proc: opened once, it makes
+// reading where a handle is one readlinkat.
+var procFdDir = sync.OnceValues(func() (*os.File, error) {
+	proc, err := procfs.OpenProcRoot()
+	if err != nil {
+		return nil, err
+	}
+	defer proc.Close()
+	return proc.OpenSelf("fd")
+})
+
+// fdName returns the path the kernel reports for an open file.
+func fdName(f *os.File) (string, error) {
+	dir, err := procFdDir()
+	if err != nil {
+		return "", fmt.Errorf("open procfs fd directory: %w", err)
+	}
+	name := strconv.Itoa(int(f.Fd()))
+	for size := 256; ; size *= 2 {
+		buf := make([]byte, size)
+		n, err := unix.Readlinkat(int(dir.Fd()), name, buf)
+		if err != nil {
+			return "", fmt.Errorf("readlink fd %s: %w", name, err)
+		}
+		if n < size {
+			return string(buf[:n]), nil
+		}
+	}
+}
+
 // fdPath names an open file for the path-based mount(2): the kernel jumps
 // through the magic link to exactly the inode and mount behind the fd,
 // whatever happened to the path it was opened by.
 func fdPath(f *os.File) string { return "/proc/self/fd/" + strconv.Itoa(int(f.Fd())) }
 
-// open resolves dest inside the root without creating anything.
+// open resolves dest inside the root without creating anything. It is
+// openat2 with RESOLVE_IN_ROOT, the kernel's in-root resolution, which is
+// what pathrs-lite does on kernels that have it; called directly because
+// pathrs-lite also names every handle it returns through a procfs lookup of
+// half a dozen syscalls, and the rootfs takes dozens of lookups. Kernels
+// without openat2 get pathrs-lite's own resolver.
 func (r *rootDir) open(dest string) (*os.File, error) {
-	return pathrs.OpenatInRoot(r.f, cleanPath(dest))
+	p := cleanPath(dest)
+	how := &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
+	}
+	for range 128 {
+		fd, err := unix.Openat2(int(r.f.Fd()), p, how)
+		switch err {
+		case nil:
+			return os.NewFile(uintptr(fd), p), nil
+		case unix.EAGAIN, unix.EINTR:
+			// A rename or mount raced with a ".." step: the kernel
+			// refuses rather than risk an escape; look up again.
+			continue
+		case unix.ENOSYS:
+			return pathrs.OpenatInRoot(r.f, p)
+		}
+		return nil, &os.PathError{Op: "openat2", Path: p, Err: err}
+	}
+	return nil, &os.PathError{Op: "openat2", Path: p, Err: unix.EAGAIN}
 }
 
 // resolve follows the symlinks in dest lexically, inside the root, as far
@@ -83,6 +140,14 @@ func (r *rootDir) resolve(dest string) (string, error) {
 // mkdirAll creates dest and its parents inside the root and returns a
 // handle on it.
 func (r *rootDir) mkdirAll(dest string) (*os.File, error) {
+	// Most targets exist: one lookup then.
+	if f, err := r.open(dest); err == nil {
+		var st unix.Stat_t
+		if unix.Fstat(int(f.Fd()), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			return f, nil
+		}
+		f.Close()
+	}
 	p, err := r.resolve(dest)
 	if err != nil {
 		return nil, err
@@ -149,7 +214,7 @@ func (r *rootDir) openOrCreateFile(dest string) (*os.File, error) {
 // outside it: the handle could have been moved out after the lookup by
 // someone sharing a directory with the rootfs.
 func (r *rootDir) locate(f *os.File) (string, error) {
-	p, err := procfs.ProcSelfFdReadlink(f)
+	p, err := fdName(f)
 	if err != nil {
 		return "", fmt.Errorf("resolve handle: %w", err)
 	}
@@ -194,11 +259,11 @@ func (r *rootDir) mounted(dest string, under *os.File) (*os.File, error) {
 }
 
 func sameSpotNewMount(under, top *os.File) error {
-	want, err := procfs.ProcSelfFdReadlink(under)
+	want, err := fdName(under)
 	if err != nil {
 		return err
 	}
-	got, err := procfs.ProcSelfFdReadlink(top)
+	got, err := fdName(top)
 	if err != nil {
 		return err
 	}
