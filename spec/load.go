@@ -68,7 +68,11 @@ func jsonError(path string, data []byte, err error) error {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syntax):
-		line, col := position(data, syntax.Offset)
+		offset := syntax.Offset
+		if !syntaxOffsetPast {
+			offset++
+		}
+		line, col := position(data, offset)
 		return &parseError{
 			msg: fmt.Sprintf("parse %s: line %d, column %d: %v", path, line, col, syntax),
 			err: err,

@@ -154,6 +154,7 @@ func buildHusk(out string) error {
 		"-ldflags", "-X main.version="+version+" -linkmode external -extldflags -static",
 		"-o", out, ".")
 	cmd.Dir = repoRoot
+	cmd.Env = append(os.Environ(), "GOEXPERIMENT=jsonv2")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("building husk in %s: %v\n%s", repoRoot, err, b)
 	}
