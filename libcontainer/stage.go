@@ -129,8 +129,10 @@ func spawnStage(o *stageOpts) (*stage, error) {
 	// support with a throw-away clone before its first start, a cost on
 	// every create and exec.
 	pid, err := syscall.ForkExec("/proc/self/fd/"+strconv.Itoa(selfFD), []string{"husk", o.Mode}, &syscall.ProcAttr{
-		Dir:   o.Dir,
-		Env:   []string{"_HUSK_SYNCFD=" + strconv.Itoa(3+len(o.Preserved))},
+		Dir: o.Dir,
+		// One P: the stage runs on one locked thread, and every extra
+		// thread the runtime starts is one more for execve to stop.
+		Env:   []string{"GOMAXPROCS=1", "_HUSK_SYNCFD=" + strconv.Itoa(3+len(o.Preserved))},
 		Files: files,
 	})
 	if err != nil {
