@@ -114,6 +114,10 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 		Owner:   "",
 	}}
 	c.State.setSpec(s)
+	// The cgroup is made while husk spawns the stage, which takes about as
+	// long; only once the id is known to be new, so it can't be another
+	// container's cgroup.
+	cgroup := c.startCgroup(o)
 	var st *stage
 	defer func() {
 		if err != nil {
@@ -131,6 +135,9 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 			c.Release()
 		}
 	}()
+	// Deferred after the cleanup above so that it runs first: the cleanup
+	// needs the paths the goroutine writes.
+	defer cgroup.close()
 
 	if !hasNamespace(s, specs.MountNamespace) {
 		if err := rootfs.BindShared(s.Root.Path); err != nil {
@@ -183,15 +190,11 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 		return c, startError(err)
 	}
 
-	var unit *systemd.Manager
-	cg, err := c.newCgroup(o)
+	cg, err := cgroup.wait()
 	if err != nil {
 		return c, err
 	}
-	if u, ok := cg.(*systemd.Manager); ok {
-		unit = u
-		defer unit.Close()
-	}
+	unit, _ := cg.(*systemd.Manager)
 	var netPath string
 	if netns != nil {
 		if netPath, err = netns.wait(); err != nil {
@@ -230,6 +233,38 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	}
 	st.close()
 	return c, nil
+}
+
+// pendingCgroup is newCgroup running beside the rest of create.
+type pendingCgroup struct {
+	done chan struct{}
+	cg   cgroups.Manager
+	err  error
+}
+
+// startCgroup runs newCgroup on a goroutine of its own. Until wait returns,
+// c.State.CgroupPaths is that goroutine's.
+func (c *Container) startCgroup(o *CreateOpts) *pendingCgroup {
+	p := &pendingCgroup{done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		p.cg, p.err = c.newCgroup(o)
+	}()
+	return p
+}
+
+func (p *pendingCgroup) wait() (cgroups.Manager, error) {
+	<-p.done
+	return p.cg, p.err
+}
+
+// close waits for the goroutine and drops the systemd driver's bus
+// connection, if any: the unit, once started, lives on without it.
+func (p *pendingCgroup) close() {
+	<-p.done
+	if u, ok := p.cg.(*systemd.Manager); ok {
+		u.Close()
+	}
 }
 
 // newCgroup makes the container's cgroup manager. With cgroupfs the cgroup
