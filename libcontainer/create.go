@@ -81,8 +81,6 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	if err := lsm.Check(s.Process.ApparmorProfile, s.Process.SelinuxLabel, s.Linux.MountLabel); err != nil {
 		return nil, fmt.Errorf("config.json: %w", err)
 	}
-	netns := startNetNS(s)
-	defer netns.done()
 	if err := labelMounts(s); err != nil {
 		return nil, err
 	}
@@ -195,16 +193,10 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 		return c, err
 	}
 	unit, _ := cg.(*systemd.Manager)
-	var netPath string
-	if netns != nil {
-		if netPath, err = netns.wait(); err != nil {
-			return c, err
-		}
-	}
 	// With systemd the paths are still empty here: the preamble joins no
 	// cgroup itself, systemd moves it (see setupFunc).
 	userns := hasNewNamespace(s, specs.UserNamespace)
-	so.Env = append(nsSettings(s, netPath), joinSettings(c.State.CgroupPaths, !userns, s.Process.OOMScoreAdj)...)
+	so.Env = append(nsSettings(s), joinSettings(c.State.CgroupPaths, !userns, s.Process.OOMScoreAdj)...)
 	cfg.CgroupPaths = c.State.CgroupPaths
 	so.Setup = c.setupFunc(cg, unit, cfg)
 	if unit == nil {
@@ -401,19 +393,15 @@ func hasNamespace(s *specs.Spec, t specs.LinuxNamespaceType) bool {
 	return false
 }
 
-// nsSettings tells the C preamble which namespaces to create and join;
-// netPath, if set, is a new network namespace husk made (startNetNS).
-func nsSettings(s *specs.Spec, netPath string) []string {
+// nsSettings tells the C preamble which namespaces to create and join.
+func nsSettings(s *specs.Spec) []string {
 	var flags uintptr
 	var env []string
 	for _, ns := range s.Linux.Namespaces {
-		switch {
-		case ns.Path != "":
-			env = append(env, nsEnv[ns.Type]+"="+ns.Path)
-		case ns.Type == specs.NetworkNamespace && netPath != "":
-			env = append(env, nsEnv[ns.Type]+"="+netPath)
-		default:
+		if ns.Path == "" {
 			flags |= nsFlags[ns.Type]
+		} else {
+			env = append(env, nsEnv[ns.Type]+"="+ns.Path)
 		}
 	}
 	if len(s.Linux.TimeOffsets) > 0 {

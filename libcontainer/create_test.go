@@ -15,17 +15,10 @@ func TestNsSettings(t *testing.T) {
 		{Type: specs.NetworkNamespace, Path: "/run/netns/x"},
 		{Type: specs.CgroupNamespace},
 	}}}
-	env := nsSettings(s, "")
+	env := nsSettings(s)
 	want := []string{"_HUSK_NS_NET=/run/netns/x", "_HUSK_CLONEFLAGS=570556416"} // NEWPID|NEWNS|NEWCGROUP
 	if !slices.Equal(env, want) {
 		t.Errorf("nsSettings = %q, want %q", env, want)
-	}
-	// A network namespace husk made itself is joined, not created.
-	s.Linux.Namespaces[2].Path = ""
-	env = nsSettings(s, "/proc/1/task/2/ns/net")
-	want = []string{"_HUSK_NS_NET=/proc/1/task/2/ns/net", "_HUSK_CLONEFLAGS=570556416"}
-	if !slices.Equal(env, want) {
-		t.Errorf("nsSettings with an early netns = %q, want %q", env, want)
 	}
 }
 
