@@ -334,13 +334,15 @@ func (c *Container) runPoststop() {
 // destroy kills whatever runs in the container and removes its cgroup and
 // state directory. It serves delete and the undo of a failed create.
 func (c *Container) destroy() error {
-	if c.State.CgroupPaths != nil {
-		if alive(c.State.Pid, c.State.PidStart) || c.hasProcesses() {
-			_ = c.signalAll(unix.SIGKILL)
-		}
+	// A pid with its start time names one process: dead now, dead for good.
+	live := alive(c.State.Pid, c.State.PidStart)
+	if c.State.CgroupPaths != nil && (live || c.hasProcesses()) {
+		_ = c.signalAll(unix.SIGKILL)
 	}
-	_ = signalProcess(c.State.Pid, c.State.PidStart, unix.SIGKILL)
-	waitGone(c.State.Pid, c.State.PidStart, 5*time.Second)
+	if live {
+		_ = signalProcess(c.State.Pid, c.State.PidStart, unix.SIGKILL)
+		waitGone(c.State.Pid, c.State.PidStart, 5*time.Second)
+	}
 	if c.State.CgroupPaths != nil {
 		if err := c.cgroup().Destroy(); err != nil {
 			return fmt.Errorf("remove cgroup: %w", err)
@@ -351,7 +353,21 @@ func (c *Container) destroy() error {
 			return err
 		}
 	}
-	if err := os.RemoveAll(c.dir); err != nil {
+	return removeStateDir(c.dir)
+}
+
+// removeStateDir removes the files husk keeps in dir, then dir; RemoveAll's
+// walk only if something else is there.
+func removeStateDir(dir string) error {
+	for _, name := range []string{stateFile, fifoName} {
+		if err := unix.Unlink(filepath.Join(dir, name)); err != nil && err != unix.ENOENT {
+			return fmt.Errorf("remove state dir: %w", &os.PathError{Op: "unlink", Path: filepath.Join(dir, name), Err: err})
+		}
+	}
+	if unix.Rmdir(dir) == nil {
+		return nil
+	}
+	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("remove state dir: %w", err)
 	}
 	return nil

@@ -136,10 +136,20 @@ func createDir(dir string) error {
 	if dir == "" {
 		return errors.New("cgroups: no cgroup directory to create")
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create cgroup: %w", err)
+	// The parent usually exists: one mkdir, and MkdirAll's walk only when
+	// it doesn't.
+	err := unix.Mkdir(dir, 0o755)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, unix.ENOENT):
+		return os.MkdirAll(dir, 0o755)
+	case errors.Is(err, unix.EEXIST):
+		if st, serr := os.Stat(dir); serr == nil && st.IsDir() {
+			return nil
+		}
 	}
-	return nil
+	return &os.PathError{Op: "mkdir", Path: dir, Err: err}
 }
 
 func joinCgroup(dir string, pid int) error {

@@ -71,15 +71,24 @@ func fillCpusetFile(dir, file string) error {
 	if err != nil || cur != "" {
 		return err
 	}
-	parent := filepath.Dir(dir)
-	if err := fillCpusetFile(parent, file); err != nil {
-		return err
-	}
-	v, err := readFile(filepath.Join(parent, file))
+	v, err := parentCpuset(filepath.Dir(dir), file)
 	if err != nil {
 		return err
 	}
 	return writeFile(filepath.Join(dir, file), v)
+}
+
+// parentCpuset returns dir's value of file, filling it from above first
+// when it is empty.
+func parentCpuset(dir, file string) (string, error) {
+	v, err := readFile(filepath.Join(dir, file))
+	if err != nil || v != "" {
+		return v, err
+	}
+	if v, err = parentCpuset(filepath.Dir(dir), file); err != nil {
+		return "", err
+	}
+	return v, writeFile(filepath.Join(dir, file), v)
 }
 
 // Set writes r to the v1 controllers. A limit aimed at a hierarchy that is
