@@ -36,9 +36,11 @@ func newForeground() *foreground {
 func (f *foreground) ready() { <-f.registered }
 
 // wait forwards signals to pid until it exits and returns its exit code.
+// The signals stay caught afterwards, unread: husk only cleans up and exits
+// then, and signal.Stop would cost more than the rest of that (it undoes
+// every handler and waits for the runtime's signal goroutine to settle).
 func (f *foreground) wait(pid int) int {
 	f.ready()
-	defer signal.Stop(f.sigs)
 	if f.master != nil {
 		restore := f.serveTerminal()
 		defer restore()
