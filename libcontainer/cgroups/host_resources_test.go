@@ -164,11 +164,13 @@ func TestStatsV1Host(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = child.Process.Kill(); _ = child.Wait() })
+	// Asleep in sleep: the comm changes early in execve, but the CPU time
+	// is charged to cpuacct when the task is switched out.
 	if ok, _ := poll(freezeTimeout, func() (bool, error) {
-		b, err := os.ReadFile("/proc/" + itoa(int64(child.Process.Pid)) + "/comm")
-		return string(b) == "sleep\n", err
+		b, err := os.ReadFile("/proc/" + itoa(int64(child.Process.Pid)) + "/stat")
+		return strings.Contains(string(b), "(sleep) S "), err
 	}); !ok {
-		t.Fatal("the child never exec'd sleep")
+		t.Fatal("the child never slept in sleep")
 	}
 	if err := m.Set(&specs.LinuxResources{Pids: &specs.LinuxPids{Limit: new(int64(10))}}); err != nil {
 		t.Fatal(err)
