@@ -240,7 +240,12 @@ func (c *Container) startCgroup(o *CreateOpts) *pendingCgroup {
 	p := &pendingCgroup{done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
-		p.cg, p.err = c.newCgroup(o)
+		cg, err := c.newCgroup(o)
+		if err != nil {
+			p.err = err // and no typed nil in p.cg
+			return
+		}
+		p.cg = cg
 	}()
 	return p
 }
