@@ -44,8 +44,9 @@ type State struct {
 	CgroupPaths map[string]string `json:"cgroup_paths"`
 	// SharedRootfs: the container has no mount namespace and husk bound its
 	// rootfs onto itself (rootfs.BindShared); delete removes that mount.
-	SharedRootfs bool            `json:"shared_rootfs,omitempty"`
-	Config       json.RawMessage `json:"spec"`
+	SharedRootfs bool `json:"shared_rootfs,omitempty"`
+	// Config is the spec create saw (with later updates), as JSON.
+	Config json.RawMessage `json:"spec"`
 
 	spec *specs.Spec // Config decoded, by Spec or given by setSpec
 	meta specMeta
