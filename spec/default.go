@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // DefaultHostname is the hostname of a container made from Default.
@@ -82,7 +83,6 @@ func Default(rootless bool) *specs.Spec {
 				{Type: specs.IPCNamespace},
 				{Type: specs.UTSNamespace},
 				{Type: specs.MountNamespace},
-				{Type: specs.CgroupNamespace},
 			},
 			MaskedPaths: []string{
 				"/proc/acpi",
@@ -105,10 +105,21 @@ func Default(rootless bool) *specs.Spec {
 			},
 		},
 	}
+	// As runc: a cgroup namespace only where cgroup v2 is all there is. On
+	// v1 and hybrid hosts tools expect the container to see its cgroup
+	// paths as the host names them.
+	if unifiedCgroups() {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.CgroupNamespace})
+	}
 	if rootless {
 		makeRootless(s)
 	}
 	return s
+}
+
+func unifiedCgroups() bool {
+	var st unix.Statfs_t
+	return unix.Statfs("/sys/fs/cgroup", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC
 }
 
 func makeRootless(s *specs.Spec) {

@@ -98,11 +98,11 @@ func TestValidateRejects(t *testing.T) {
 		}, "mounts[7].type:"},
 		{"no linux", func(_ *testing.T, s *specs.Spec) { s.Linux = nil }, "linux: must be present"},
 		{"unknown namespace", func(_ *testing.T, s *specs.Spec) {
-			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "net"})
-		}, `linux.namespaces[6].type: unknown namespace type "net"`},
+			s.Linux.Namespaces[1] = specs.LinuxNamespace{Type: "net"}
+		}, `linux.namespaces[1].type: unknown namespace type "net"`},
 		{"duplicate namespace", func(_ *testing.T, s *specs.Spec) {
-			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "pid", Path: "/proc/1/ns/pid"})
-		}, "linux.namespaces[6].type: duplicate pid namespace"},
+			s.Linux.Namespaces[1] = specs.LinuxNamespace{Type: "pid", Path: "/proc/1/ns/pid"}
+		}, "linux.namespaces[1].type: duplicate pid namespace"},
 		{"relative namespace path", func(_ *testing.T, s *specs.Spec) {
 			s.Linux.Namespaces[0].Path = "proc/1/ns/pid"
 		}, "linux.namespaces[0].path:"},
