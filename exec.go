@@ -39,6 +39,7 @@ exits 255.`,
 		&cli.IntFlag{Name: "preserve-fds", Usage: "pass `N` more fds (3..3+N-1) to the process"},
 		&cli.StringFlag{Name: "apparmor", Usage: "AppArmor profile for the process"},
 		&cli.StringFlag{Name: "process-label", Usage: "SELinux label for the process"},
+		&cli.BoolFlag{Name: "ignore-paused", Usage: "exec in a paused container too (the process starts frozen, and runs once the container is resumed)"},
 	},
 	Action: func(ctx *cli.Context) error {
 		err := execProcess(ctx)
@@ -78,10 +79,11 @@ func execProcess(ctx *cli.Context) error {
 	}
 	detach := ctx.Bool("detach")
 	opts := &libcontainer.ExecOpts{
-		Process:     p,
-		User:        userName(ctx.String("user")),
-		PreserveFDs: ctx.Int("preserve-fds"),
-		Stdio:       [3]*os.File{os.Stdin, os.Stdout, os.Stderr},
+		Process:      p,
+		User:         userName(ctx.String("user")),
+		PreserveFDs:  ctx.Int("preserve-fds"),
+		Stdio:        [3]*os.File{os.Stdin, os.Stdout, os.Stderr},
+		IgnorePaused: ctx.Bool("ignore-paused"),
 	}
 	var console *os.File
 	if p.Terminal {

@@ -336,14 +336,26 @@ func (c *Container) runPoststop() {
 func (c *Container) destroy() error {
 	// A pid with its start time names one process: dead now, dead for good.
 	live := alive(c.State.Pid, c.State.PidStart)
-	if c.State.CgroupPaths != nil && (live || c.hasProcesses()) {
+	// With a PID namespace of its own the container ends with its init:
+	// the kernel kills the rest of the namespace. Without one, everything
+	// in the cgroup goes, unless the cgroup is shared with others.
+	killAll := c.State.CgroupPaths != nil && !c.State.SharedCgroup && !c.ownPIDNamespace()
+	if killAll && (live || c.hasProcesses()) {
 		_ = c.signalAll(unix.SIGKILL)
 	}
 	if live {
 		_ = signalProcess(c.State.Pid, c.State.PidStart, unix.SIGKILL)
+		// A frozen process can't act on SIGKILL until thawed.
+		if c.State.CgroupPaths != nil && !killAll {
+			if paused, err := c.cgroup().Paused(); err == nil && paused {
+				_ = c.cgroup().Thaw()
+			}
+		}
 		waitGone(c.State.Pid, c.State.PidStart, 5*time.Second)
 	}
-	if c.State.CgroupPaths != nil {
+	// A shared cgroup (runc warns at create and lets containers share) is
+	// left to whoever is still in it.
+	if c.State.CgroupPaths != nil && !(c.State.SharedCgroup && c.hasProcesses()) {
 		if err := c.cgroup().Destroy(); err != nil {
 			return fmt.Errorf("remove cgroup: %w", err)
 		}
@@ -371,6 +383,15 @@ func removeStateDir(dir string) error {
 		return fmt.Errorf("remove state dir: %w", err)
 	}
 	return nil
+}
+
+func (c *Container) ownPIDNamespace() bool {
+	for _, ns := range c.State.meta.Linux.Namespaces {
+		if ns.Type == specs.PIDNamespace && ns.Path == "" {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *Container) hasProcesses() bool {

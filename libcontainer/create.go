@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -283,10 +284,17 @@ func (c *Container) newCgroup(o *CreateOpts) (cgroups.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cgroup: %w", err)
 	}
-	// kill --all and delete kill whatever is in the cgroup: it must be
-	// the container's alone. This also refuses a hierarchy's root.
+	// A cgroup in use is runc's warning, not an error: some setups share
+	// one between containers. Delete then spares the others (SharedCgroup).
+	// But a cgroup that holds husk itself (a hierarchy's root, husk's own
+	// cgroup or one above it) holds the host's processes, which kill --all
+	// would reach: refused.
 	if pids, err := cg.Pids(); err == nil && len(pids) > 0 {
-		return nil, fmt.Errorf("linux.cgroupsPath %q: the cgroup already holds %d processes", cgroupsPath(s, o.ID), len(pids))
+		if slices.Contains(pids, os.Getpid()) {
+			return nil, fmt.Errorf("linux.cgroupsPath %q: the cgroup holds the host's processes, husk's among them", cgroupsPath(s, o.ID))
+		}
+		warnf("container's cgroup is not empty: %d process(es) found", len(pids))
+		c.State.SharedCgroup = true
 	}
 	err = cg.Apply(-1)
 	c.State.CgroupPaths = cg.Paths()

@@ -21,6 +21,9 @@ type ExecOpts struct {
 	Console     *os.File
 	PreserveFDs int
 	Stdio       [3]*os.File
+	// IgnorePaused (exec --ignore-paused): a paused container is no error;
+	// the process joins its frozen cgroup and waits for the resume there.
+	IgnorePaused bool
 }
 
 // Exec starts a new process in the container's namespaces and cgroup and
@@ -30,7 +33,9 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	case Stopped:
 		return 0, errors.New("cannot exec in a stopped container")
 	case Paused:
-		return 0, errors.New("cannot exec in a paused container")
+		if !o.IgnorePaused {
+			return 0, errors.New("cannot exec in a paused container")
+		}
 	}
 	if o.Process.Terminal && o.Console == nil {
 		return 0, errors.New("process.terminal is set: a --console-socket is required (or run in the foreground)")

@@ -45,6 +45,10 @@ type State struct {
 	// SharedRootfs: the container has no mount namespace and husk bound its
 	// rootfs onto itself (rootfs.BindShared); delete removes that mount.
 	SharedRootfs bool `json:"shared_rootfs,omitempty"`
+	// SharedCgroup: the cgroup held other processes when the container was
+	// made; delete kills only the container's init and leaves the cgroup to
+	// whoever is still in it.
+	SharedCgroup bool `json:"shared_cgroup,omitempty"`
 	// Config is the spec create saw (with later updates), as JSON.
 	Config json.RawMessage `json:"spec"`
 
@@ -56,6 +60,9 @@ type State struct {
 type specMeta struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 	Hooks       *specs.Hooks      `json:"hooks,omitempty"`
+	Linux       struct {
+		Namespaces []specs.LinuxNamespace `json:"namespaces,omitempty"`
+	} `json:"linux"`
 }
 
 // Spec returns the container's whole spec, decoding it on first use.
@@ -74,6 +81,9 @@ func (s *State) Spec() (*specs.Spec, error) {
 func (s *State) setSpec(spec *specs.Spec) {
 	s.spec = spec
 	s.meta = specMeta{Annotations: spec.Annotations, Hooks: spec.Hooks}
+	if spec.Linux != nil {
+		s.meta.Linux.Namespaces = spec.Linux.Namespaces
+	}
 }
 
 const idChars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-."

@@ -101,7 +101,7 @@ func (m *v1Manager) Set(r *specs.LinuxResources) error {
 	}
 	// Refused before anything is written, so a failed Set changes nothing.
 	if len(r.Unified) > 0 {
-		return errors.New("cgroups: linux.resources.unified needs cgroup v2, but this host runs cgroup v1 controllers")
+		return errors.New("invalid configuration: linux.resources.unified needs cgroup v2, but this host runs cgroup v1 controllers")
 	}
 	if r.Memory != nil {
 		if err := setMemoryV1(m.dir("memory"), r.Memory); err != nil {
