@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 
@@ -60,10 +61,21 @@ func run(args []string) int {
 	return code
 }
 
+// progName is the name husk was run by, for help texts: "husk", or "runc"
+// where it is installed in runc's place.
+func progName() string {
+	if len(os.Args) > 0 {
+		if name := filepath.Base(os.Args[0]); name != "." && name != "/" {
+			return name
+		}
+	}
+	return "husk"
+}
+
 func newApp() *cli.App {
 	cli.VersionPrinter = printVersion
 	app := &cli.App{
-		Name:    "husk",
+		Name:    progName(),
 		Usage:   usage,
 		Version: version,
 		Flags: []cli.Flag{
@@ -76,6 +88,7 @@ func newApp() *cli.App {
 			&cli.StringFlag{Name: "criu", Hidden: true, Usage: "accepted for runc compatibility"},
 		},
 		Commands: []*cli.Command{
+			checkpointCommand,
 			createCommand,
 			deleteCommand,
 			eventsCommand,
@@ -85,6 +98,7 @@ func newApp() *cli.App {
 			listCommand,
 			pauseCommand,
 			psCommand,
+			restoreCommand,
 			resumeCommand,
 			runCommand,
 			specCommand,
