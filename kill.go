@@ -16,8 +16,10 @@ var killCommand = &cli.Command{
 	Usage:     "send a signal to a container's init (or to all its processes)",
 	ArgsUsage: "<container-id> [signal]",
 	Description: `Kill sends SIGNAL (a name such as KILL or SIGKILL, or a number; default
-SIGTERM) to the container's init process, or with --all to every process in
-the container's cgroup.`,
+SIGTERM; 0 only checks that the process is there) to the container's init
+process, or with --all to every process in the container's cgroup. Without
+--all a stopped container is an error ("container not running"); with it,
+there is just nothing left to signal.`,
 	Flags: []cli.Flag{
 		&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "signal every process in the container"},
 	},
@@ -42,7 +44,8 @@ the container's cgroup.`,
 
 func parseSignal(s string) (unix.Signal, error) {
 	if n, err := strconv.Atoi(s); err == nil {
-		if n <= 0 || n > 64 {
+		// 0 checks that the container is there, as kill(2) does.
+		if n < 0 || n > 64 {
 			return 0, fmt.Errorf("invalid signal %q", s)
 		}
 		return unix.Signal(n), nil

@@ -15,7 +15,10 @@ func TestParseSignal(t *testing.T) {
 			t.Errorf("parseSignal(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", "0", "-1", "65", "NOPE", "SIG"} {
+	if got, err := parseSignal("0"); err != nil || got != 0 {
+		t.Errorf("parseSignal(\"0\") = %v, %v; want 0", got, err)
+	}
+	for _, in := range []string{"", "-1", "65", "NOPE", "SIG"} {
 		if _, err := parseSignal(in); err == nil {
 			t.Errorf("parseSignal(%q) accepted", in)
 		}

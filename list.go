@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
@@ -45,7 +46,8 @@ var listCommand = &cli.Command{
 			}
 			return nil
 		case ctx.String("format") == "json":
-			return printJSON(states)
+			// One line, as runc prints it.
+			return json.NewEncoder(os.Stdout).Encode(states)
 		case ctx.String("format") == "table":
 			w := tabwriter.NewWriter(os.Stdout, 12, 1, 3, ' ', 0)
 			fmt.Fprint(w, "ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER\n")

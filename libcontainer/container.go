@@ -135,13 +135,18 @@ func (c *Container) Status() Status {
 	return Running
 }
 
-// OCIState is the state as the runtime-spec defines it, plus runc's extra
-// fields that clients print.
+// OCIState is what state and list print: the runtime-spec state plus
+// runc's extra fields, in runc's order (scripts match its lines).
 type OCIState struct {
-	specs.State
-	Rootfs  string    `json:"rootfs"`
-	Created time.Time `json:"created"`
-	Owner   string    `json:"owner"`
+	Version     string            `json:"ociVersion"`
+	ID          string            `json:"id"`
+	Pid         int               `json:"pid"`
+	Status      Status            `json:"status"`
+	Bundle      string            `json:"bundle"`
+	Rootfs      string            `json:"rootfs"`
+	Created     time.Time         `json:"created"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Owner       string            `json:"owner"`
 }
 
 // OCIState reports the container's state; a stopped container has pid 0.
@@ -152,27 +157,31 @@ func (c *Container) OCIState() *OCIState {
 		pid = 0
 	}
 	return &OCIState{
-		State: specs.State{
-			Version:     specs.Version,
-			ID:          c.State.ID,
-			Status:      specs.ContainerState(st),
-			Pid:         pid,
-			Bundle:      c.State.Bundle,
-			Annotations: c.State.meta.Annotations,
-		},
-		Rootfs:  c.State.Rootfs,
-		Created: c.State.Created,
-		Owner:   c.State.Owner,
+		Version:     specs.Version,
+		ID:          c.State.ID,
+		Pid:         pid,
+		Status:      st,
+		Bundle:      c.State.Bundle,
+		Rootfs:      c.State.Rootfs,
+		Created:     c.State.Created,
+		Annotations: c.State.meta.Annotations,
+		Owner:       c.State.Owner,
 	}
 }
 
+// hookState is the state hooks get on stdin, as status st.
 func (c *Container) hookState(st Status) *specs.State {
-	s := c.OCIState().State
-	s.Status = specs.ContainerState(st)
+	s := &specs.State{
+		Version:     specs.Version,
+		ID:          c.State.ID,
+		Status:      specs.ContainerState(st),
+		Bundle:      c.State.Bundle,
+		Annotations: c.State.meta.Annotations,
+	}
 	if st != Stopped {
 		s.Pid = c.State.Pid
 	}
-	return &s
+	return s
 }
 
 // Start releases a created container's init to exec the user process. It
@@ -254,11 +263,17 @@ func (c *Container) readFifo(f *os.File) (string, error) {
 // container's cgroup.
 func (c *Container) Signal(sig unix.Signal, all bool) error {
 	st := c.Status()
+	if all {
+		// As runc: --all on a stopped container is no error, and what is
+		// left in its cgroup (the processes of a container without a PID
+		// namespace outlive its init) still gets the signal.
+		if st == Stopped && (c.State.CgroupPaths == nil || !c.hasProcesses()) {
+			return nil
+		}
+		return c.signalAll(sig)
+	}
 	if st == Stopped {
 		return ErrNotRunning
-	}
-	if all {
-		return c.signalAll(sig)
 	}
 	if err := signalProcess(c.State.Pid, c.State.PidStart, sig); err != nil {
 		if errors.Is(err, errGone) {
