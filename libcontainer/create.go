@@ -435,26 +435,13 @@ func cgroupsPath(s *specs.Spec, id string) string {
 }
 
 func resources(s *specs.Spec) *specs.LinuxResources {
-	r := s.Linux.Resources
-	if r == nil {
-		r = &specs.LinuxResources{}
+	// The device rules are the spec's alone (and the cgroup manager's
+	// defaults): as with runc, a node from linux.devices is created but is
+	// usable only if linux.resources.devices allows it.
+	if s.Linux.Resources == nil {
+		return &specs.LinuxResources{}
 	}
-	// The nodes of linux.devices must stay usable whatever the spec's rules
-	// say; the cgroup manager adds the default nodes' rules itself.
-	out := *r
-	out.Devices = append([]specs.LinuxDeviceCgroup{}, r.Devices...)
-	for _, d := range s.Linux.Devices {
-		typ := d.Type
-		switch typ {
-		case "p":
-			continue // fifos have no device rule
-		case "u":
-			typ = "c"
-		}
-		major, minor := d.Major, d.Minor
-		out.Devices = append(out.Devices, specs.LinuxDeviceCgroup{Allow: true, Type: typ, Major: &major, Minor: &minor, Access: "rwm"})
-	}
-	return &out
+	return s.Linux.Resources
 }
 
 // rootUID is the host uid of the container's root, which must be able to

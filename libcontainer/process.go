@@ -63,6 +63,17 @@ func prepareProcess(cfg *stageConfig) (*userProcess, error) {
 	if err := lsm.ApplyExecLabels(p.ApparmorProfile, p.SelinuxLabel); err != nil {
 		return nil, err
 	}
+	// The cwd is entered first while the stage is still privileged, as runc
+	// does: a directory the stage may enter and the user may not (a 0700
+	// /root for another uid) is no error. Refused now, it is tried again as
+	// the user, who may own it.
+	inCwd := false
+	switch err := enterCwd(p.Cwd); {
+	case err == nil:
+		inCwd = true
+	case !errors.Is(err, unix.EACCES) && !errors.Is(err, unix.EPERM):
+		return nil, err
+	}
 	// Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which
 	// the capability sets may be about to drop: load it now. With it, load
 	// it last, so it constrains only the user's program.
@@ -84,6 +95,9 @@ func prepareProcess(cfg *stageConfig) (*userProcess, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := chownStdio(u.Uid, p.Terminal); err != nil {
+		return nil, err
+	}
 	if err := switchUser(u, p.User.AdditionalGids); err != nil {
 		return nil, err
 	}
@@ -95,8 +109,10 @@ func prepareProcess(cfg *stageConfig) (*userProcess, error) {
 			return nil, fmt.Errorf("set no_new_privs: %w", err)
 		}
 	}
-	if err := enterCwd(p.Cwd); err != nil {
-		return nil, err
+	if !inCwd {
+		if err := enterCwd(p.Cwd); err != nil {
+			return nil, err
+		}
 	}
 	if len(p.Args) == 0 {
 		return nil, errors.New("process.args must not be empty")
@@ -194,6 +210,44 @@ func resolveUser(p *specs.Process, name string) (*user.ExecUser, error) {
 		return nil, fmt.Errorf("resolve user %q: %w", spec, err)
 	}
 	return u, nil
+}
+
+// chownStdio gives the process's user its stdio, as runc does: its pty, or
+// a pipe or socket from the caller, owned by root and mode 0600 or 0620,
+// would otherwise be closed to a non-root user reopening /dev/stdout or its
+// tty. Only the uid changes (devpts names the tty group). Unlike runc, a
+// device is changed only when it is the container's own pty (tty): a host
+// terminal passed as stdio is not handed to a host user of the same uid.
+// Files and directories are the host's and stay as they are.
+func chownStdio(uid int, tty bool) error {
+	for fd := 0; fd <= 2; fd++ {
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil {
+			if errors.Is(err, unix.EBADF) {
+				continue
+			}
+			return fmt.Errorf("stat fd %d: %w", fd, err)
+		}
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFCHR:
+			if !tty {
+				continue
+			}
+		case unix.S_IFIFO, unix.S_IFSOCK:
+		default:
+			continue
+		}
+		if int(st.Uid) == uid {
+			continue
+		}
+		// EINVAL: the gid isn't mapped in the user namespace; EPERM: the
+		// owner isn't; EROFS: a read-only /dev. Then the stdio stays as is.
+		if err := unix.Fchown(fd, uid, int(st.Gid)); err != nil &&
+			!errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.EPERM) && !errors.Is(err, unix.EROFS) {
+			return fmt.Errorf("chown fd %d to uid %d: %w", fd, uid, err)
+		}
+	}
+	return nil
 }
 
 func switchUser(u *user.ExecUser, extra []uint32) error {

@@ -27,7 +27,7 @@ func (r *rootDir) refuseSymlinkedProcSys() error {
 			return fmt.Errorf("stat rootfs /%s: %w", name, err)
 		}
 		if st.Mode&unix.S_IFMT == unix.S_IFLNK {
-			return fmt.Errorf("rootfs /%s is a symlink", name)
+			return fmt.Errorf("rootfs /%s is a symlink: %s must be mounted on ordinary directory", name, name)
 		}
 	}
 	return nil
