@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -45,7 +46,7 @@ func main() {
 
 func run(args []string) int {
 	app := newApp()
-	err := app.Run(args)
+	err := app.Run(flagsFirst(app, args))
 	if err == nil {
 		return 0
 	}
@@ -210,4 +211,74 @@ func requireID(ctx *cli.Context, extra int) (string, error) {
 		return "", err
 	}
 	return id, nil
+}
+
+// idCommands take only a container id (and kill a signal) besides flags.
+var idCommands = map[string]bool{
+	"delete": true, "events": true, "kill": true, "pause": true, "resume": true,
+	"start": true, "state": true, "update": true,
+}
+
+// flagsFirst moves a command's flags that follow the container id in front
+// of it: runc's urfave/cli v1 parses "runc update ID --memory 1M" that way,
+// and scripts (runc's own tests among them) rely on it; v2 stops at the
+// first argument. Only the commands above, only flags they define, and
+// nothing after "--".
+func flagsFirst(app *cli.App, args []string) []string {
+	i := 1
+	for i < len(args) && strings.HasPrefix(args[i], "-") {
+		if takesValue(app.Flags, args[i]) {
+			i++
+		}
+		i++
+	}
+	if i >= len(args) || !idCommands[args[i]] {
+		return args
+	}
+	cmd := app.Command(args[i])
+	if cmd == nil {
+		return args
+	}
+	var flags, rest []string
+	tail := args[i+1:]
+	for j := 0; j < len(tail); j++ {
+		a := tail[j]
+		if a == "--" {
+			rest = append(rest, tail[j:]...)
+			break
+		}
+		if !strings.HasPrefix(a, "-") || a == "-" || lookupFlag(cmd.Flags, a) == nil {
+			rest = append(rest, a)
+			continue
+		}
+		flags = append(flags, a)
+		if takesValue(cmd.Flags, a) && j+1 < len(tail) {
+			j++
+			flags = append(flags, tail[j])
+		}
+	}
+	out := append(append([]string{}, args[:i+1]...), flags...)
+	return append(out, rest...)
+}
+
+// lookupFlag finds the flag an argument such as "--memory", "-m" or
+// "--memory=1M" names.
+func lookupFlag(flags []cli.Flag, arg string) cli.Flag {
+	name, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+	for _, f := range flags {
+		if slices.Contains(f.Names(), name) {
+			return f
+		}
+	}
+	return nil
+}
+
+// takesValue tells whether arg is a flag whose value is the next argument.
+func takesValue(flags []cli.Flag, arg string) bool {
+	f := lookupFlag(flags, arg)
+	if f == nil || strings.Contains(arg, "=") {
+		return false
+	}
+	_, isBool := f.(*cli.BoolFlag)
+	return !isBool
 }

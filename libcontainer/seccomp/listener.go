@@ -30,7 +30,7 @@ func Connect(s *specs.LinuxSeccomp) (*os.File, error) {
 	}
 	if err := retryEINTR(func() error { return unix.Connect(sock, &unix.SockaddrUnix{Name: s.ListenerPath}) }); err != nil {
 		unix.Close(sock)
-		return nil, fmt.Errorf("linux.seccomp.listenerPath: connect to %s: %w", s.ListenerPath, err)
+		return nil, fmt.Errorf("linux.seccomp.listenerPath: failed to connect with seccomp agent at %s: %w", s.ListenerPath, err)
 	}
 	return os.NewFile(uintptr(sock), s.ListenerPath), nil
 }
