@@ -14,6 +14,12 @@ import (
 func (r *rootDir) mountEntry(c *Config, i int, m specs.Mount) error {
 	dest := cleanPath(m.Destination)
 	o := spec.ParseMountOptions(m.Options)
+	// A read-only /dev is made read-only last (Finalize), as runc does:
+	// the default nodes, /dev/pts and /dev/shm go in it first.
+	if dest == "/dev" && o.Flags&unix.MS_RDONLY != 0 {
+		o.Flags &^= unix.MS_RDONLY
+		c.devReadonly = true
+	}
 	idmapped, _ := IDMapOf(m)
 	var err error
 	switch {

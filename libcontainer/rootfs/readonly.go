@@ -53,3 +53,18 @@ func remountRootReadonly() error {
 	}
 	return nil
 }
+
+// remountDevReadonly makes the container's /dev mount read-only, after
+// pivot_root; /dev is the tmpfs husk mounted there (nothing of the
+// container's has run yet), opened without following a symlink.
+func remountDevReadonly() error {
+	dev, err := os.OpenFile("/dev", unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open /dev: %w", err)
+	}
+	defer dev.Close()
+	if err := remountBind(dev, unix.MS_RDONLY, 0); err != nil {
+		return fmt.Errorf("make /dev read-only: %w", err)
+	}
+	return nil
+}

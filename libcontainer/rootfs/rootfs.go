@@ -33,6 +33,8 @@ type Config struct {
 	// and removes that mount on delete; the init mounts inside it, leaves
 	// the host's propagation alone and uses chroot instead of pivot_root.
 	SharedMountNS bool
+
+	devReadonly bool // the spec mounts /dev read-only; Finalize does it
 }
 
 // Prepare builds the rootfs before pivot_root: the propagation of "/"
@@ -110,6 +112,11 @@ func Finalize(c *Config) error {
 			return err
 		}
 		if err := protectPaths(s.Linux); err != nil {
+			return err
+		}
+	}
+	if c.devReadonly {
+		if err := remountDevReadonly(); err != nil {
 			return err
 		}
 	}
