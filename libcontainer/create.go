@@ -284,6 +284,11 @@ func (c *Container) newCgroup(o *CreateOpts) (cgroups.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cgroup: %w", err)
 	}
+	// The preamble joining a frozen cgroup would freeze there, and create
+	// with it.
+	if frozen, err := cg.Paused(); err == nil && frozen {
+		return nil, fmt.Errorf("linux.cgroupsPath %q: container's cgroup unexpectedly frozen", cgroupsPath(s, o.ID))
+	}
 	// A cgroup in use is runc's warning, not an error: some setups share
 	// one between containers. Delete then spares the others (SharedCgroup).
 	// But a cgroup that holds husk itself (a hierarchy's root, husk's own
