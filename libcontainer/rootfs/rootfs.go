@@ -87,7 +87,15 @@ func Prepare(c *Config) error {
 	if err := r.setupDev(s); err != nil {
 		return err
 	}
-	return r.createCwd(s.Process)
+	if err := r.createCwd(s.Process); err != nil {
+		return err
+	}
+	// createContainer hooks run next, from the rootfs as runc runs them:
+	// hooks written for runc use paths relative to it.
+	if err := unix.Fchdir(int(r.f.Fd())); err != nil {
+		return fmt.Errorf("chdir to the rootfs: %w", err)
+	}
+	return nil
 }
 
 // createCwd makes a missing process.cwd, as runc does, so images whose
