@@ -66,6 +66,11 @@ func Validate(s *specs.LinuxSeccomp) error {
 		if act == def {
 			notes = append(notes, fmt.Sprintf("%s: %s is the default action: rule left out", field, sc.Action))
 		}
+		// The init writes to husk (the ready message, the exec fifo) after
+		// the filter is loaded and before the agent can act on its fd.
+		if act == libseccomp.ActNotify && slices.Contains(sc.Names, "write") {
+			return fmt.Errorf("%s: SCMP_ACT_NOTIFY cannot be used for the write syscall", field)
+		}
 		for _, name := range sc.Names {
 			if _, err := libseccomp.GetSyscallFromName(name); err != nil {
 				unknown = append(unknown, name)
