@@ -1,0 +1,160 @@
+package integration
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Behaviour scripts written for runc rely on, as runc's own integration
+// suite exercises it.
+
+// A second container in a cgroup already in use starts with runc's warning;
+// deleting it leaves the first container, and the cgroup, alone.
+func TestCompatSharedCgroup(t *testing.T) {
+	t.Parallel()
+	requireCgroupV1(t, "pids")
+	first := newBundle(t)
+	first.startContainer()
+	second := newBundle(t)
+	second.spec.Linux.CgroupsPath = first.cgroup
+	r := second.create()
+	if r.Code != 0 {
+		t.Fatalf("create in a cgroup in use: %s", r)
+	}
+	mustContain(t, r.Stderr, "container's cgroup is not empty", "create's warning")
+	second.mustRT("delete", "--force", second.id)
+	if st := first.state(); st.Status != "running" {
+		t.Fatalf("deleting the second container left the first %s", st.Status)
+	}
+	if _, err := os.Stat(first.cgroupDir("pids")); err != nil {
+		t.Fatalf("deleting the second container removed the shared cgroup: %v", err)
+	}
+}
+
+// A frozen cgroup is refused: the init would freeze joining it.
+func TestCompatFrozenCgroupRefused(t *testing.T) {
+	t.Parallel()
+	requireCgroupV1(t, "freezer")
+	b := newBundle(t)
+	dir := b.cgroupDir("freezer")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(dir, "freezer.state")
+	if err := os.WriteFile(state, []byte("FROZEN"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.WriteFile(state, []byte("THAWED"), 0o644) })
+	r := b.createOpts(opts{timeout: 20 * time.Second})
+	if r.Code == 0 || r.Code == -1 {
+		t.Fatalf("create in a frozen cgroup should fail at once: %s", r)
+	}
+	mustContain(t, r.Stderr, "unexpectedly frozen", "create's error")
+	if _, err := os.Stat(filepath.Join(b.root, b.id)); err == nil {
+		t.Error("state dir left behind")
+	}
+	_ = os.WriteFile(state, []byte("THAWED"), 0o644)
+	_ = os.Remove(dir)
+}
+
+// exec --ignore-paused waits in the frozen cgroup and runs on resume.
+func TestCompatExecIgnorePaused(t *testing.T) {
+	t.Parallel()
+	requireControllers(t, "freezer")
+	b := newBundle(t)
+	b.startContainer()
+	b.mustRT("pause", b.id)
+	if r := b.execIn(nil, "/helper", "pid"); r.Code == 0 {
+		t.Fatalf("exec in a paused container without --ignore-paused: %s", r)
+	}
+	go func() {
+		time.Sleep(time.Second)
+		runtimeCmd(t, b.root, opts{}, "resume", b.id)
+	}()
+	start := time.Now()
+	out := b.mustExec([]string{"--ignore-paused"}, "/helper", "pid")
+	if time.Since(start) < 500*time.Millisecond {
+		t.Errorf("exec --ignore-paused ran before the resume")
+	}
+	if strings.TrimSpace(out) == "" {
+		t.Errorf("exec --ignore-paused printed nothing")
+	}
+}
+
+// kill --all of a stopped container succeeds; signal 0 is accepted.
+func TestCompatKillAllStopped(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t)
+	b.startContainer()
+	b.mustRT("kill", b.id, "0")
+	b.mustRT("kill", b.id, "KILL")
+	b.waitStatus("stopped")
+	if r := b.rt("kill", b.id, "0"); r.Code == 0 {
+		t.Errorf("kill without --all of a stopped container succeeded: %s", r)
+	}
+	b.mustRT("kill", "--all", b.id, "0")
+}
+
+// Flags after the id are parsed as runc's command line parses them.
+func TestCompatFlagsAfterID(t *testing.T) {
+	t.Parallel()
+	requireCgroupV1(t, "pids")
+	b := newBundle(t)
+	b.startContainer()
+	b.mustRT("update", b.id, "--pids-limit", "42")
+	if got := readTrim(t, filepath.Join(b.cgroupDir("pids"), "pids.max")); got != "42" {
+		t.Fatalf("update ID --pids-limit 42: pids.max = %s", got)
+	}
+	b.mustRT("delete", b.id, "--force")
+}
+
+// A cwd only root may enter is entered before the switch to process.user.
+func TestCompatCwdOfAnotherUser(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, "/helper", "cwd")
+	dir := filepath.Join(b.rootfs, "private")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	b.spec.Process.Cwd = "/private"
+	b.spec.Process.User = specs.User{UID: 1000, GID: 1000}
+	if out := strings.TrimSpace(b.mustRun()); out != "/private" {
+		t.Fatalf("cwd = %q, want /private", out)
+	}
+}
+
+// A read-only /dev still gets its nodes and mounts, and is read-only.
+func TestCompatReadonlyDev(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t)
+	b.shell("/helper stat /dev/null; /helper write /dev/x y || echo refused")
+	for i, m := range b.spec.Mounts {
+		if m.Destination == "/dev" {
+			b.spec.Mounts[i].Options = append(m.Options, "ro")
+		}
+	}
+	out := b.mustRun()
+	mustContain(t, out, "dev=1:3", "/dev/null in a read-only /dev")
+	mustContain(t, out, "refused", "a write to a read-only /dev")
+}
+
+// createContainer hooks run from the rootfs.
+func TestCompatCreateContainerHookCwd(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, "/helper", "cat", "/hook-cwd")
+	b.spec.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{
+		Path: "/bin/sh", Args: []string{"sh", "-c", "pwd > ./hook-cwd"},
+	}}}
+	want, err := filepath.EvalSymlinks(b.rootfs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := strings.TrimSpace(b.mustRun()); out != want {
+		t.Fatalf("createContainer hook ran in %q, want the rootfs %q", out, want)
+	}
+}
