@@ -368,6 +368,11 @@ func (c *Container) destroy() error {
 		}
 		waitGone(c.State.Pid, c.State.PidStart, 5*time.Second)
 	}
+	// Anything the namespace did not take with it (a process put in the
+	// cgroup from outside) would keep the cgroup from going.
+	if c.State.CgroupPaths != nil && !c.State.SharedCgroup && !killAll && c.hasProcesses() {
+		_ = c.signalAll(unix.SIGKILL)
+	}
 	// A shared cgroup (runc warns at create and lets containers share) is
 	// left to whoever is still in it.
 	if c.State.CgroupPaths != nil && !(c.State.SharedCgroup && c.hasProcesses()) {

@@ -2,7 +2,9 @@ package integration
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -156,5 +158,35 @@ func TestCompatCreateContainerHookCwd(t *testing.T) {
 	}
 	if out := strings.TrimSpace(b.mustRun()); out != want {
 		t.Fatalf("createContainer hook ran in %q, want the rootfs %q", out, want)
+	}
+}
+
+// delete kills only the init of a container with its own PID namespace;
+// a process put in the container's cgroup from outside would keep the
+// cgroup from going, so it is killed too.
+func TestCompatDeleteKillsProcessJoinedFromOutside(t *testing.T) {
+	t.Parallel()
+	requireCgroupV1(t, "pids")
+	b := newBundle(t)
+	b.startContainer()
+	outsider := exec.Command("/bin/sleep", "600")
+	if err := outsider.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- outsider.Wait() }()
+	t.Cleanup(func() { _ = outsider.Process.Kill() })
+	procs := filepath.Join(b.cgroupDir("pids"), "cgroup.procs")
+	if err := os.WriteFile(procs, []byte(strconv.Itoa(outsider.Process.Pid)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.mustRT("delete", "--force", b.id)
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the process moved into the container's cgroup survived delete --force")
+	}
+	if _, err := os.Stat(b.cgroupDir("pids")); err == nil {
+		t.Error("the cgroup remains after delete --force")
 	}
 }
