@@ -40,6 +40,7 @@ exits 255.`,
 		&cli.StringFlag{Name: "apparmor", Usage: "AppArmor profile for the process"},
 		&cli.StringFlag{Name: "process-label", Usage: "SELinux label for the process"},
 		&cli.BoolFlag{Name: "ignore-paused", Usage: "exec in a paused container too (the process starts frozen, and runs once the container is resumed)"},
+		&cli.StringSliceFlag{Name: "cgroup", Usage: "join `[CONTROLLER[,CONTROLLER]:]PATH`, a cgroup below the container's, instead of the container's own"},
 	},
 	Action: func(ctx *cli.Context) error {
 		err := execProcess(ctx)
@@ -84,6 +85,7 @@ func execProcess(ctx *cli.Context) error {
 		PreserveFDs:  ctx.Int("preserve-fds"),
 		Stdio:        [3]*os.File{os.Stdin, os.Stdout, os.Stderr},
 		IgnorePaused: ctx.Bool("ignore-paused"),
+		SubCgroups:   ctx.StringSlice("cgroup"),
 	}
 	var console *os.File
 	if p.Terminal {

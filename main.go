@@ -123,9 +123,11 @@ func newApp() *cli.App {
 		OnUsageError: usageError,
 		// run() reports every error, exit codes included, so --log gets
 		// its line; urfave/cli would otherwise print and exit by itself.
-		ExitErrHandler:       func(*cli.Context, error) {},
-		HideHelpCommand:      true,
-		EnableBashCompletion: true,
+		ExitErrHandler:  func(*cli.Context, error) {},
+		HideHelpCommand: true,
+		// As runc's command line: "-e A=1,2" is one value, not two.
+		DisableSliceFlagSeparator: true,
+		EnableBashCompletion:      true,
 		CommandNotFound: func(ctx *cli.Context, name string) {
 			fmt.Fprintf(os.Stderr, "husk: %q is not a husk command; see husk --help\n", name)
 			os.Exit(1)

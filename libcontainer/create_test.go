@@ -1,6 +1,8 @@
 package libcontainer
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -63,5 +65,32 @@ func TestResourcesAddNoDeviceRules(t *testing.T) {
 	}
 	if r := resources(&specs.Spec{Linux: &specs.Linux{}}); r == nil {
 		t.Fatal("resources of a spec without any = nil, want empty")
+	}
+}
+
+func TestSubCgroups(t *testing.T) {
+	base := t.TempDir()
+	for _, d := range []string{"memory/c", "memory/c/sub", "cpu/c"} {
+		if err := os.MkdirAll(filepath.Join(base, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(base, d, "cgroup.procs"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	paths := map[string]string{"memory": filepath.Join(base, "memory/c"), "cpu": filepath.Join(base, "cpu/c")}
+	got, err := subCgroups(paths, []string{"memory:sub"})
+	if err != nil || got["memory"] != filepath.Join(base, "memory/c/sub") || got["cpu"] != paths["cpu"] {
+		t.Fatalf("memory:sub = %v, %v", got, err)
+	}
+	for v, want := range map[string]string{
+		"..":        "not a sub cgroup path",
+		"a/../../b": "not a sub cgroup path",
+		"nope:/":    "unknown controller",
+		"sub":       "no such file", // not below cpu/c
+	} {
+		if _, err := subCgroups(paths, []string{v}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("subCgroups(%q) = %v, want an error with %q", v, err, want)
+		}
 	}
 }

@@ -2,10 +2,15 @@ package libcontainer
 
 import (
 	"errors"
+	"fmt"
 	"io"
+	"maps"
 	"os"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 
@@ -24,6 +29,9 @@ type ExecOpts struct {
 	// IgnorePaused (exec --ignore-paused): a paused container is no error;
 	// the process joins its frozen cgroup and waits for the resume there.
 	IgnorePaused bool
+	// SubCgroups (exec --cgroup): "PATH" or "CONTROLLER[,CONTROLLER]:PATH",
+	// a cgroup below the container's for the process to join instead.
+	SubCgroups []string
 }
 
 // Exec starts a new process in the container's namespaces and cgroup and
@@ -59,6 +67,10 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 		join |= nsFlags[ns.Type]
 	}
 	userns := hasNamespace(spec, specs.UserNamespace)
+	paths, err := subCgroups(c.cgroupPaths(), o.SubCgroups)
+	if err != nil {
+		return 0, err
+	}
 	so := &stageOpts{
 		Mode:      "exec",
 		Dir:       "/",
@@ -69,11 +81,11 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	so.Env = append([]string{
 		"_HUSK_JOIN_PIDFD=" + strconv.Itoa(so.internalFD(0)),
 		"_HUSK_JOIN_FLAGS=" + strconv.FormatUint(uint64(join), 10),
-	}, joinSettings(c.cgroupPaths(), !userns, o.Process.OOMScoreAdj)...)
+	}, joinSettings(paths, !userns, o.Process.OOMScoreAdj)...)
 	if userns {
 		// Joining the directories is all: with the systemd driver too,
 		// whose scope exists (and Apply would start another).
-		so.Setup = cgroups.Load(c.cgroupPaths()).Apply
+		so.Setup = cgroups.Load(paths).Apply
 	}
 	cfg := &stageConfig{
 		Exec:        true,
@@ -142,4 +154,40 @@ func startExecStage(so *stageOpts, cfg *stageConfig, p *specs.Process) (*stage, 
 	}()
 	r := <-ch
 	return r.st, r.err
+}
+
+// subCgroups applies exec --cgroup values to the container's cgroup paths.
+// A path is relative to the container's cgroup and must stay below it; a
+// value without controllers applies to every hierarchy.
+func subCgroups(paths map[string]string, values []string) (map[string]string, error) {
+	if len(values) == 0 {
+		return paths, nil
+	}
+	out := maps.Clone(paths)
+	for _, v := range values {
+		ctrls, sub, found := strings.Cut(v, ":")
+		if !found {
+			ctrls, sub = "", v
+		}
+		clean := filepath.Clean("/" + sub)
+		if rel := filepath.Join(".", sub); rel == ".." || strings.HasPrefix(rel, "../") {
+			return nil, fmt.Errorf("exec --cgroup: %s is not a sub cgroup path", sub)
+		}
+		keys := slices.Collect(maps.Keys(paths))
+		if found {
+			keys = strings.Split(ctrls, ",")
+		}
+		for _, k := range keys {
+			base, ok := paths[k]
+			if !ok {
+				return nil, fmt.Errorf("exec --cgroup: unknown controller %q", k)
+			}
+			dir := filepath.Join(base, clean)
+			if _, err := os.Stat(filepath.Join(dir, "cgroup.procs")); err != nil {
+				return nil, fmt.Errorf("exec --cgroup: adding pid to %s: %w", dir, err)
+			}
+			out[k] = dir
+		}
+	}
+	return out, nil
 }

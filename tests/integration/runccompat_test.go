@@ -190,3 +190,20 @@ func TestCompatDeleteKillsProcessJoinedFromOutside(t *testing.T) {
 		t.Error("the cgroup remains after delete --force")
 	}
 }
+
+// exec --cgroup joins a cgroup below the container's, and nothing above it.
+func TestCompatExecSubCgroup(t *testing.T) {
+	t.Parallel()
+	requireCgroupV1(t, "memory")
+	b := newBundle(t)
+	b.startContainer()
+	if err := os.Mkdir(filepath.Join(b.cgroupDir("memory"), "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out := b.mustExec([]string{"--cgroup", "memory:sub"}, "/helper", "cgroup")
+	mustContain(t, out, ":memory:"+b.cgroup+"/sub", "the exec'd process's cgroups")
+	mustContain(t, out, ":pids:"+b.cgroup+"\n", "the exec'd process's cgroups")
+	if r := b.execIn([]string{"--cgroup", ".."}, "/helper", "cgroup"); r.Code == 0 {
+		t.Fatalf("exec --cgroup .. succeeded: %s", r)
+	}
+}
