@@ -43,9 +43,9 @@ func Run(name string, hooks []specs.Hook, state *specs.State) error {
 			continue
 		}
 		if out != "" {
-			return fmt.Errorf("error running %s hook #%d (%s): %w: %s", name, i, h.Path, err, out)
+			return fmt.Errorf("error running hook #%d: %s hook %s: %w: %s", i, name, h.Path, err, out)
 		}
-		return fmt.Errorf("error running %s hook #%d (%s): %w", name, i, h.Path, err)
+		return fmt.Errorf("error running hook #%d: %s hook %s: %w", i, name, h.Path, err)
 	}
 	return nil
 }

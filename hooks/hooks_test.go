@@ -121,7 +121,7 @@ func TestRunFailureIncludesOutput(t *testing.T) {
 		t.Fatal("want an error from a hook exiting 3")
 	}
 	msg := err.Error()
-	for _, want := range []string{"createContainer hook #1", bad, "exit status 3", "progress; cannot frobnicate"} {
+	for _, want := range []string{"error running hook #1: createContainer hook", bad, "exit status 3", "progress; cannot frobnicate"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error %q lacks %q", msg, want)
 		}
@@ -167,7 +167,7 @@ func TestRunTimeoutKillsHook(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("error = %v, want a timeout", err)
 	}
-	if !strings.Contains(err.Error(), "startContainer hook #0") {
+	if !strings.Contains(err.Error(), "error running hook #0: startContainer hook") {
 		t.Errorf("error %q does not name the hook", err)
 	}
 	if elapsed < time.Second || elapsed > 2*time.Second {
@@ -231,7 +231,7 @@ func TestRunKeepsOrderAndStopsAtFirstFailure(t *testing.T) {
 		hs = append(hs, specs.Hook{Path: script(t, dir, "hook"+n, "echo "+n+" >> "+log+"\nexit "+strconv.Itoa(code))})
 	}
 	err := Run("prestart", hs, testState())
-	if err == nil || !strings.Contains(err.Error(), "prestart hook #3") {
+	if err == nil || !strings.Contains(err.Error(), "error running hook #3: prestart hook") {
 		t.Fatalf("error = %v, want hook #3 to fail", err)
 	}
 	if got := readFile(t, log); got != "0\n1\n2\n3\n" {
@@ -252,7 +252,7 @@ func TestRunRejectsBadHooks(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := Run("poststop", []specs.Hook{tc.hook}, testState())
-			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "poststop hook #0") {
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "error running hook #0: poststop hook") {
 				t.Errorf("error = %v, want one naming the hook and %q", err, tc.want)
 			}
 		})
