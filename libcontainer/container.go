@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -374,8 +375,9 @@ func (c *Container) destroy() error {
 		_ = c.signalAll(unix.SIGKILL)
 	}
 	// A shared cgroup (runc warns at create and lets containers share) is
-	// left to whoever is still in it.
-	if c.State.CgroupPaths != nil && !(c.State.SharedCgroup && c.hasProcesses()) {
+	// left to whoever is still in it: someone other than this container's
+	// init, which may linger there a moment as it exits.
+	if c.State.CgroupPaths != nil && !(c.State.SharedCgroup && c.othersInCgroup()) {
 		if err := c.cgroup().Destroy(); err != nil {
 			return fmt.Errorf("remove cgroup: %w", err)
 		}
@@ -412,6 +414,11 @@ func (c *Container) ownPIDNamespace() bool {
 		}
 	}
 	return false
+}
+
+func (c *Container) othersInCgroup() bool {
+	pids, err := c.cgroup().Pids()
+	return err == nil && slices.ContainsFunc(pids, func(p int) bool { return p != c.State.Pid })
 }
 
 func (c *Container) hasProcesses() bool {

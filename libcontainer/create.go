@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -300,6 +301,7 @@ func (c *Container) newCgroup(o *CreateOpts) (cgroups.Manager, error) {
 		}
 		warnf("container's cgroup is not empty: %d process(es) found", len(pids))
 		c.State.SharedCgroup = true
+		c.markSharedWith(cg.Paths())
 	}
 	err = cg.Apply(-1)
 	c.State.CgroupPaths = cg.Paths()
@@ -307,6 +309,29 @@ func (c *Container) newCgroup(o *CreateOpts) (cgroups.Manager, error) {
 		return nil, fmt.Errorf("create cgroup: %w", err)
 	}
 	return cg, nil
+}
+
+// markSharedWith records the sharing in the state of the containers under
+// the same root already in this cgroup, so that their delete spares this
+// one too. A container still being created has no state yet and is not
+// locked here, so two creates can't wait on each other.
+func (c *Container) markSharedWith(paths map[string]string) {
+	root := filepath.Dir(c.dir)
+	others, _ := List(root)
+	for _, o := range others {
+		if o.State.SharedCgroup || !maps.Equal(o.State.CgroupPaths, paths) {
+			continue
+		}
+		other, err := LoadLocked(root, o.State.ID)
+		if err != nil {
+			continue
+		}
+		other.State.SharedCgroup = true
+		if err := other.State.save(other.dir); err != nil {
+			warnf("mark container %s as sharing its cgroup: %v", o.State.ID, err)
+		}
+		other.Release()
+	}
 }
 
 // setupFunc is what husk does while the preamble waits in its user

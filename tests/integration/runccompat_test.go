@@ -36,6 +36,20 @@ func TestCompatSharedCgroup(t *testing.T) {
 	if _, err := os.Stat(first.cgroupDir("pids")); err != nil {
 		t.Fatalf("deleting the second container removed the shared cgroup: %v", err)
 	}
+	// The other way round: the first container's delete spares a later one.
+	// (Sharers find each other under their --root, as under one client.)
+	third := newBundle(t)
+	third.root = first.root
+	third.spec.Linux.CgroupsPath = first.cgroup
+	third.startContainer()
+	first.mustRT("delete", "--force", first.id)
+	if st := third.state(); st.Status != "running" {
+		t.Fatalf("deleting the first container left the third %s", st.Status)
+	}
+	third.mustRT("delete", "--force", third.id)
+	if _, err := os.Stat(first.cgroupDir("pids")); err == nil {
+		t.Error("the shared cgroup remains after its last container's delete")
+	}
 }
 
 // A frozen cgroup is refused: the init would freeze joining it.
