@@ -35,10 +35,12 @@ type command struct {
 	run   func(args []string) error
 }
 
-var commands map[string]command
+// commands holds every subcommand; files other than this one add theirs
+// from their own init functions.
+var commands = map[string]command{}
 
 func init() {
-	commands = map[string]command{
+	for name, c := range map[string]command{
 		"pid":         {"", "print own pid", 0, cmdPid},
 		"hostname":    {"", "print the UTS hostname", 0, cmdHostname},
 		"id":          {"", "print uid=N gid=N groups=A,B from syscalls", 0, cmdID},
@@ -69,6 +71,8 @@ func init() {
 		"affinity":    {"", "print the CPU affinity as a list such as 0-3,7", 0, cmdAffinity},
 		"personality": {"", "print persona=0xN and machine= (uname)", 0, cmdPersonality},
 		"mempolicy":   {"", "print mode=, flags= and nodes= (get_mempolicy)", 0, cmdMempolicy},
+	} {
+		commands[name] = c
 	}
 }
 
