@@ -64,14 +64,11 @@ func (r *rootDir) mountCgroup1(c *Config, dest string, o spec.MountOptions) erro
 	if err != nil {
 		return err
 	}
-	target, rel, err := r.openTarget(dest, false)
+	target, _, err := r.openTarget(dest, false, false)
 	if err != nil {
 		return err
 	}
 	defer target.Close()
-	if err := checkProcDest(rel, false); err != nil {
-		return err
-	}
 	flags := o.Flags &^ (creationOnly | unix.MS_RDONLY)
 	if err := unix.Mount("tmpfs", fdPath(target), "tmpfs", flags, "mode=755"); err != nil {
 		return fmt.Errorf("tmpfs: %w", err)

@@ -132,13 +132,27 @@ func TestCheckProcDest(t *testing.T) {
 		{"/proc/sys/kernel", false, false},
 		{"/proc/cpuinfo", false, true},
 		{"/proc/sys/kernel/ns_last_pid", false, true},
-		{"/proc/sys/kernel", true, true},
+		{"/proc/sys/crypto/fips_enabled", false, true},
+		// runc's list does not ask what the source is.
+		{"/proc/meminfo", true, true},
+		// A procfs source below /proc is no better than any other
+		// (CVE-2025-52881): /proc/self/comm over a sysctl takes its writes.
+		{"/proc/sys/kernel/domainname", true, false},
+		{"/proc/sys/kernel", true, false},
+		{"/proc/self/attr/exec", true, false},
+		{"/proc/1/oom_score_adj", true, false},
+		{"/proc/cpuinfo/x", false, false},
 		{"/procfs", false, true},
+		{"/procfs/sys", true, true},
 		{"/dev/proc", false, true},
+		{"/", false, true},
 	} {
 		err := checkProcDest(c.rel, c.procfs)
 		if (err == nil) != c.ok {
 			t.Errorf("checkProcDest(%q, %v) = %v", c.rel, c.procfs, err)
+		}
+		if err != nil && (strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), c.rel)) {
+			t.Errorf("checkProcDest(%q, %v): the error should be one line naming the path: %q", c.rel, c.procfs, err)
 		}
 	}
 }

@@ -42,15 +42,12 @@ func (r *rootDir) attachIDMapped(mnt *os.File, dest string, o spec.MountOptions)
 	if err := unix.Fstat(int(mnt.Fd()), &st); err != nil {
 		return fmt.Errorf("idmap: stat the prepared mount: %w", err)
 	}
-	target, rel, err := r.openTarget(dest, st.Mode&unix.S_IFMT != unix.S_IFDIR)
+	// procfs refuses idmapping, so the source is never a procfs.
+	target, _, err := r.openTarget(dest, st.Mode&unix.S_IFMT != unix.S_IFDIR, false)
 	if err != nil {
 		return err
 	}
 	defer target.Close()
-	// procfs refuses idmapping, so the source is never a procfs.
-	if err := checkProcDest(rel, false); err != nil {
-		return err
-	}
 	err = unix.MoveMount(int(mnt.Fd()), "", int(target.Fd()), "",
 		unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
 	if err != nil {

@@ -140,13 +140,8 @@ func (r *rootDir) resolve(dest string) (string, error) {
 // mkdirAll creates dest and its parents inside the root and returns a
 // handle on it.
 func (r *rootDir) mkdirAll(dest string) (*os.File, error) {
-	// Most targets exist: one lookup then.
-	if f, err := r.open(dest); err == nil {
-		var st unix.Stat_t
-		if unix.Fstat(int(f.Fd()), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
-			return f, nil
-		}
-		f.Close()
+	if f := r.openExisting(dest, false); f != nil {
+		return f, nil
 	}
 	p, err := r.resolve(dest)
 	if err != nil {
@@ -155,23 +150,50 @@ func (r *rootDir) mkdirAll(dest string) (*os.File, error) {
 	return pathrs.MkdirAllHandle(r.f, p, 0o755)
 }
 
+// openExisting returns a handle on dest when something a mount can go on
+// is already there (most targets exist: one lookup then): a directory, or
+// anything when file is set, as mount(2) itself decides what fits. It
+// returns nil when the target has to be created.
+func (r *rootDir) openExisting(dest string, file bool) *os.File {
+	f, err := r.open(dest)
+	if err != nil {
+		return nil
+	}
+	var st unix.Stat_t
+	if file || unix.Fstat(int(f.Fd()), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return f
+	}
+	f.Close()
+	return nil
+}
+
 // openTarget returns a handle on a mount target inside the root, creating
 // it first when missing: a directory, or an empty regular file when file
 // is set (a bind mount of a non-directory needs a non-directory target).
 // It also returns the target's path relative to the root after symlinks
-// were followed, which decides the rules for /proc.
-func (r *rootDir) openTarget(dest string, file bool) (*os.File, string, error) {
-	var (
-		f   *os.File
-		err error
-	)
-	if file {
-		f, err = r.openOrCreateFile(dest)
-	} else {
-		f, err = r.mkdirAll(dest)
-	}
-	if err != nil {
-		return nil, "", err
+// were followed. procfs tells whether what goes there is procfs, for the
+// /proc rules (checkProcDest): they are checked on where a missing target
+// would be made before anything is made, so that a refused mount leaves
+// nothing behind in the rootfs, and again on where the handle really is,
+// which is what decides.
+func (r *rootDir) openTarget(dest string, file, procfs bool) (*os.File, string, error) {
+	f := r.openExisting(dest, file)
+	if f == nil {
+		p, err := r.resolve(dest)
+		if err != nil {
+			return nil, "", err
+		}
+		if err := checkProcDest(p, procfs); err != nil {
+			return nil, "", err
+		}
+		if file {
+			f, err = r.createFile(p)
+		} else {
+			f, err = pathrs.MkdirAllHandle(r.f, p, 0o755)
+		}
+		if err != nil {
+			return nil, "", err
+		}
 	}
 	rel, err := r.locate(f)
 	if err != nil {
@@ -182,18 +204,17 @@ func (r *rootDir) openTarget(dest string, file bool) (*os.File, string, error) {
 		f.Close()
 		return nil, "", fmt.Errorf("%s resolves to the container root itself", dest)
 	}
+	if err := checkProcDest(rel, procfs); err != nil {
+		f.Close()
+		return nil, "", err
+	}
 	return f, rel, nil
 }
 
-func (r *rootDir) openOrCreateFile(dest string) (*os.File, error) {
-	f, err := r.open(dest)
-	if !errors.Is(err, os.ErrNotExist) {
-		return f, err
-	}
-	p, err := r.resolve(dest)
-	if err != nil {
-		return nil, err
-	}
+// createFile makes an empty file at p, a path inside the root with its
+// symlinks already followed, unless something is there by then, and
+// returns a handle on what is there.
+func (r *rootDir) createFile(p string) (*os.File, error) {
 	parent, err := pathrs.MkdirAllHandle(r.f, filepath.Dir(p), 0o755)
 	if err != nil {
 		return nil, err

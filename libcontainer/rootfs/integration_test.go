@@ -651,21 +651,47 @@ func TestProcRules(t *testing.T) {
 	root, _, hostFile := buildRootfs(t)
 	must(t, os.Symlink("proc", filepath.Join(root, "fakeproc")))
 	procMount := specs.Mount{Destination: "/proc", Type: "proc", Source: "proc"}
+	inside := "is inside /proc, where only the files lxcfs emulates"
 	for _, c := range []struct {
 		m   specs.Mount
 		err string
 	}{
 		{specs.Mount{Destination: "/proc", Type: "tmpfs", Source: "tmpfs"}, "only procfs may be mounted on /proc"},
-		{specs.Mount{Destination: "/proc/sys/kernel", Type: "tmpfs", Source: "tmpfs"}, "only procfs may be mounted on /proc/sys/kernel"},
-		{specs.Mount{Destination: "/fakeproc/sys", Type: "tmpfs", Source: "tmpfs"}, "only procfs may be mounted on /proc/sys"},
+		{specs.Mount{Destination: "/proc/sys/kernel", Type: "tmpfs", Source: "tmpfs"}, "/proc/sys/kernel " + inside},
+		{specs.Mount{Destination: "/fakeproc/sys", Type: "tmpfs", Source: "tmpfs"}, "/proc/sys " + inside},
 		{specs.Mount{Destination: "/fakeproc", Type: "proc", Source: "proc"}, "resolves to /proc through a symlink"},
 		{specs.Mount{Destination: "/proc/uptime", Source: hostFile, Options: []string{"bind"}}, ""},
+		// procfs sources: the host's /proc on /proc is fine, a procfs file
+		// or a new instance below /proc is not (CVE-2025-52881).
+		{specs.Mount{Destination: "/proc", Source: "/proc", Options: []string{"rbind"}}, ""},
+		{specs.Mount{Destination: "/proc/sys/kernel/domainname", Source: "/proc/self/comm", Options: []string{"bind"}}, "/proc/sys/kernel/domainname " + inside},
+		{specs.Mount{Destination: "/proc/sys/kernel/domainname", Source: "/proc/1/comm", Options: []string{"bind"}}, "/proc/sys/kernel/domainname " + inside},
+		{specs.Mount{Destination: "/fakeproc/self/oom_score_adj", Source: "/proc/self/sched", Options: []string{"bind"}}, "/oom_score_adj " + inside},
+		{specs.Mount{Destination: "/proc/sys", Type: "proc", Source: "proc"}, "/proc/sys " + inside},
 	} {
 		s := &specs.Spec{Root: &specs.Root{Path: root}, Mounts: []specs.Mount{procMount, c.m}}
 		rep := runChild(t, childConfig{Scenario: "prepare", Spec: s}, childOpts{flags: syscall.CLONE_NEWNET})
 		if c.err == "" && rep.Err != "" || !strings.Contains(rep.Err, c.err) {
-			t.Errorf("%s on %s: err = %q, want %q", c.m.Type, c.m.Destination, rep.Err, c.err)
+			t.Errorf("%s %s on %s: err = %q, want %q", c.m.Type, c.m.Source, c.m.Destination, rep.Err, c.err)
 		}
+		if c.err != "" {
+			if m, ok := findMount(rep, filepath.Join(root, c.m.Destination)); ok && m.FSType != "proc" {
+				t.Errorf("%s on %s: refused, yet mounted: %+v", c.m.Source, c.m.Destination, m)
+			}
+		}
+	}
+
+	// Refused before /proc is mounted, the target would be created in the
+	// image's /proc directory: the rule comes first, nothing is made.
+	s := &specs.Spec{Root: &specs.Root{Path: root}, Mounts: []specs.Mount{
+		{Destination: "/proc/sys/kernel/domainname", Source: "/proc/self/comm", Options: []string{"bind"}},
+	}}
+	rep := runChild(t, childConfig{Scenario: "prepare", Spec: s}, childOpts{flags: syscall.CLONE_NEWNET})
+	if !strings.Contains(rep.Err, inside) {
+		t.Errorf("procfs file on an unmounted /proc: err = %q", rep.Err)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(root, "proc")); len(ents) != 0 {
+		t.Errorf("a refused mount left %d entries in the rootfs's /proc", len(ents))
 	}
 }
 

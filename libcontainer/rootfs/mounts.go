@@ -63,14 +63,13 @@ func (r *rootDir) bindMount(source, dest string, o spec.MountOptions) error {
 		return err
 	}
 	defer src.Close()
-	target, rel, err := r.openTarget(dest, st.Mode&unix.S_IFMT != unix.S_IFDIR)
+	// The source's filesystem is read from the open handle, the very file
+	// that gets bound: a path could be swapped in between.
+	target, _, err := r.openTarget(dest, st.Mode&unix.S_IFMT != unix.S_IFDIR, isProcfs(src))
 	if err != nil {
 		return err
 	}
 	defer target.Close()
-	if err := checkProcDest(rel, isProcfs(src)); err != nil {
-		return err
-	}
 	flags := uintptr(unix.MS_BIND)
 	if o.Recursive {
 		flags |= unix.MS_REC
@@ -83,16 +82,13 @@ func (r *rootDir) bindMount(source, dest string, o spec.MountOptions) error {
 
 // mountFS mounts a new instance of filesystem fstype on dest.
 func (r *rootDir) mountFS(source, fstype, dest string, o spec.MountOptions) error {
-	target, rel, err := r.openTarget(dest, false)
+	target, rel, err := r.openTarget(dest, false, fstype == "proc")
 	if err != nil {
 		return err
 	}
 	defer target.Close()
 	if landsExactly(fstype) && rel != dest {
 		return fmt.Errorf("%s resolves to %s through a symlink", dest, rel)
-	}
-	if err := checkProcDest(rel, fstype == "proc"); err != nil {
-		return err
 	}
 	if err := unix.Mount(source, fdPath(target), fstype, o.Flags&^creationOnly, o.Data); err != nil {
 		return err

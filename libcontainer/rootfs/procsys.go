@@ -33,31 +33,44 @@ func (r *rootDir) refuseSymlinkedProcSys() error {
 	return nil
 }
 
-// procOvermountable are the files under /proc that may be covered by
-// something other than procfs: the ones tools like lxcfs emulate. Any
-// other mount under /proc could hide or fake what the runtime writes to
-// and the container reads from (CVE-2019-16884, CVE-2019-19921).
+// procOvermountable are the only paths below /proc a mount may cover, the
+// files tools like lxcfs emulate so that top and free see the container's
+// share; runc allows the same list. Anything else below /proc could hide
+// or stand in for a file the runtime writes to (sysctls, LSM labels,
+// oom_score_adj) or the container reads its view from (CVE-2019-16884,
+// CVE-2019-19921, CVE-2025-52881), and that holds for procfs sources too:
+// /proc/self/comm or another process's /proc/<pid>/comm bound over
+// /proc/sys/kernel/domainname takes writes meant for the sysctl.
 var procOvermountable = map[string]bool{
-	"/proc/cpuinfo":                true,
-	"/proc/diskstats":              true,
-	"/proc/meminfo":                true,
-	"/proc/stat":                   true,
-	"/proc/swaps":                  true,
-	"/proc/uptime":                 true,
-	"/proc/loadavg":                true,
-	"/proc/slabinfo":               true,
-	"/proc/net/dev":                true,
-	"/proc/sys/kernel/ns_last_pid": true,
+	"/proc/cpuinfo":                 true,
+	"/proc/diskstats":               true,
+	"/proc/meminfo":                 true,
+	"/proc/stat":                    true,
+	"/proc/swaps":                   true,
+	"/proc/uptime":                  true,
+	"/proc/loadavg":                 true,
+	"/proc/slabinfo":                true,
+	"/proc/net/dev":                 true,
+	"/proc/sys/kernel/ns_last_pid":  true,
+	"/proc/sys/crypto/fips_enabled": true,
 }
 
 // checkProcDest enforces the /proc rules for a mount landing on rel (a
-// path relative to the container root, symlinks already followed).
+// path relative to the container root, symlinks already followed), as
+// runc does: /proc itself takes only procfs, a new instance or a bind
+// whose source is on procfs (procfsSource, read from the source's open
+// handle); below /proc only procOvermountable may be covered, whatever
+// the source.
 func checkProcDest(rel string, procfsSource bool) error {
-	if procfsSource || procOvermountable[rel] {
-		return nil
-	}
-	if rel == "/proc" || strings.HasPrefix(rel, "/proc/") {
-		return fmt.Errorf("only procfs may be mounted on %s", rel)
+	switch {
+	case rel == "/proc":
+		if !procfsSource {
+			return errors.New("only procfs may be mounted on /proc")
+		}
+	case strings.HasPrefix(rel, "/proc/"):
+		if !procOvermountable[rel] {
+			return fmt.Errorf("%s is inside /proc, where only the files lxcfs emulates (/proc/cpuinfo, /proc/meminfo, ...) may be mounted over", rel)
+		}
 	}
 	return nil
 }
