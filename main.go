@@ -1,3 +1,10 @@
+// The Go runtime's container-aware GOMAXPROCS opens the cgroup's CPU files
+// at start and keeps them open: in a stage that is a handle on the host's
+// cgroupfs held inside the container, and a cost on every husk command.
+//
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
+
 // Command husk is a low-level OCI container runtime with runc's command line.
 package main
 

@@ -241,7 +241,7 @@ func newUserns(uid, gid []specs.LinuxIDMapping) (*os.File, error) {
 	cmd := &exec.Cmd{
 		Path:       "/proc/self/exe",
 		Args:       []string{"husk", "userns"},
-		Env:        []string{"_HUSK_SYNCFD=3"},
+		Env:        []string{"_HUSK_SYNCFD=3", "_HUSK_NFDS=4"},
 		ExtraFiles: []*os.File{child},
 		SysProcAttr: &syscall.SysProcAttr{
 			Cloneflags:  unix.CLONE_NEWUSER,

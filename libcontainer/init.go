@@ -100,7 +100,13 @@ func initStage(conn *stageConn, cfg *stageConfig) error {
 		SharedMountNS: !hasNamespace(s, specs.MountNamespace),
 		IDMapped:      idmappedFiles(cfg.IDMappedFDs),
 	}
-	if err := rootfs.Prepare(rc); err != nil {
+	err := rootfs.Prepare(rc)
+	// The idmapped mounts are in place (or create failed): their handles
+	// reach host directories and have no business staying open.
+	for _, f := range rc.IDMapped {
+		f.Close()
+	}
+	if err != nil {
 		return err
 	}
 	if err := runCreateHooks(conn, s); err != nil {

@@ -270,6 +270,12 @@ func switchUser(u *user.ExecUser, extra []uint32) error {
 	if err := unix.Setresuid(u.Uid, u.Uid, u.Uid); err != nil {
 		return fmt.Errorf("setuid %d: %w", u.Uid, err)
 	}
+	// The uid and gid changes reset dumpability to fs.suid_dumpable: the
+	// stage stays closed to the container's processes until its execve
+	// (see libcontainer/nsenter).
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		return fmt.Errorf("make the process non-dumpable: %w", err)
+	}
 	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
 		return fmt.Errorf("clear keepcaps: %w", err)
 	}
@@ -278,7 +284,8 @@ func switchUser(u *user.ExecUser, extra []uint32) error {
 
 // enterCwd changes to the process's cwd and makes sure it is inside the
 // container's root: a cwd reached through a leaked fd would print as
-// "(unreachable)..." (CVE-2024-21626).
+// "(unreachable)..." (CVE-2024-21626). The error does not say where such a
+// cwd led: that would name a host path to whoever reads the error.
 func enterCwd(cwd string) error {
 	if cwd == "" {
 		cwd = "/"
@@ -286,9 +293,8 @@ func enterCwd(cwd string) error {
 	if err := unix.Chdir(cwd); err != nil {
 		return fmt.Errorf("chdir to cwd (%q) set in config.json: %w", cwd, err)
 	}
-	wd, err := unix.Getwd()
-	if err != nil || !strings.HasPrefix(wd, "/") {
-		return fmt.Errorf("cwd %q is outside the container (%q): %v", cwd, wd, err)
+	if wd, err := unix.Getwd(); err != nil || !strings.HasPrefix(wd, "/") {
+		return fmt.Errorf("cwd (%q) set in config.json: refused, it leads outside the container's root", cwd)
 	}
 	return nil
 }

@@ -117,7 +117,9 @@ func spawnStage(o *stageOpts) (*stage, error) {
 	defer child.Close()
 
 	// Fd layout in the stage: stdio, preserved fds, the sync socket, the
-	// internal files, and last our binary (exec'd via /proc/self/fd).
+	// internal files, and last our binary (exec'd via /proc/self/fd). The
+	// preamble closes the binary's fd and any above it (_HUSK_NFDS): fds
+	// husk's caller leaked to it without close-on-exec are open there too.
 	extra := append(append(append([]*os.File{}, o.Preserved...), child), o.Internal...)
 	extra = append(extra, self)
 	selfFD := 3 + len(extra) - 1
@@ -132,7 +134,8 @@ func spawnStage(o *stageOpts) (*stage, error) {
 		Dir: o.Dir,
 		// One P: the stage runs on one locked thread, and every extra
 		// thread the runtime starts is one more for execve to stop.
-		Env:   []string{"GOMAXPROCS=1", "_HUSK_SYNCFD=" + strconv.Itoa(3+len(o.Preserved))},
+		Env: []string{"GOMAXPROCS=1", "_HUSK_SYNCFD=" + strconv.Itoa(3+len(o.Preserved)),
+			"_HUSK_NFDS=" + strconv.Itoa(selfFD)},
 		Files: files,
 	})
 	if err != nil {

@@ -14,7 +14,16 @@
 // remaining namespaces and forks with CLONE_PARENT so the child becomes a
 // sibling (a child of husk), enters the new PID namespace, and continues into
 // Go. The intermediate reports {"type":"pid","pid":N} and exits.
+//
+// From its first step until the final execve the stage is non-dumpable
+// (PR_SET_DUMPABLE 0): the kernel then refuses ptrace and the /proc/PID
+// files that reach into a process (exe, fd, mem, environ, map_files, ...)
+// to anyone without CAP_SYS_PTRACE over the host's user namespace, so a
+// process in the container can't use the stage's handles while it runs
+// there (CVE-2019-5736, CVE-2016-9962). Credential changes reset the flag to
+// fs.suid_dumpable, so it is set again after each one (nondumpable()).
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -24,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -90,6 +100,38 @@ static void bail(const char *fmt, ...)
 	o += (size_t)snprintf(out + o, sizeof(out) - o, ": %s\"}\n", strerror(saved));
 	write_all(out, o);
 	_exit(1);
+}
+
+static void nondumpable(void)
+{
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		bail("make the process non-dumpable");
+}
+
+// close_unexpected closes every fd from first up: husk passes the stage
+// fds 0 to first-1 (stdio, preserved fds, the sync socket, its internal
+// files); anything above is an fd its caller leaked to husk without
+// close-on-exec, and closing it before any setns keeps it from ever being
+// open inside the container (CVE-2016-9962), even for the instant until
+// execve. The last fd below first, husk's binary, is closed too: the
+// kernel holds the file it exec'd, and the stage needs no handle to it.
+static void close_unexpected(int first)
+{
+	DIR *d;
+	struct dirent *e;
+
+	if (syscall(SYS_close_range, (unsigned int)first, ~0U, 0) == 0)
+		return;
+	// Kernels before 5.9: close what /proc lists.
+	d = opendir("/proc/self/fd");
+	if (d == NULL)
+		bail("list open fds");
+	while ((e = readdir(d)) != NULL) {
+		int fd = atoi(e->d_name); // 0 for "." and ".."
+		if (fd >= first && fd != dirfd(d))
+			close(fd);
+	}
+	closedir(d);
 }
 
 static void read_full(char *buf, size_t len)
@@ -271,6 +313,10 @@ __attribute__((constructor)) static void husk_nsenter(void)
 	if (fd == NULL)
 		return;
 	syncfd = atoi(fd);
+	nondumpable();
+	if (env_ulong("_HUSK_NFDS") <= (unsigned long)syncfd)
+		bail("_HUSK_NFDS unset");
+	close_unexpected((int)env_ulong("_HUSK_NFDS"));
 	read_settings();
 	join_cgroups();
 	flags = env_ulong("_HUSK_CLONEFLAGS");
@@ -289,6 +335,7 @@ __attribute__((constructor)) static void husk_nsenter(void)
 
 	if ((flags & CLONE_NEWUSER) && unshare(CLONE_NEWUSER) < 0)
 		bail("unshare user namespace");
+	nondumpable(); // entering a user namespace changed our credentials
 
 	// husk asks for a handshake when it has work to do on this process
 	// before it may go on: id maps to write, or (exec) the cgroup to join.
@@ -304,6 +351,7 @@ __attribute__((constructor)) static void husk_nsenter(void)
 			bail("setresgid to the namespace's root");
 		if (setresuid(0, 0, 0) < 0)
 			bail("setresuid to the namespace's root");
+		nondumpable();
 	}
 
 	// The cgroup namespace comes after the fork: only then is the process
@@ -313,8 +361,18 @@ __attribute__((constructor)) static void husk_nsenter(void)
 
 	// Clock offsets of a new time namespace must be set before its first
 	// process, the child below, exists.
-	if ((flags & CLONE_NEWTIME) && getenv("_HUSK_TIMENS_OFFSETS"))
+	// A non-dumpable process's /proc/self files belong to the host's root,
+	// which the root of a user namespace may not write: be dumpable for
+	// that one write. This is create's preamble; this process is still in
+	// the host's PID namespace (only its child enters the container's), so
+	// no container process can even name it, unless the container shares
+	// the host's PID namespace.
+	if ((flags & CLONE_NEWTIME) && getenv("_HUSK_TIMENS_OFFSETS")) {
+		if (((flags & CLONE_NEWUSER) || getenv("_HUSK_NS_USER")) && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+			bail("make the process dumpable to set clock offsets");
 		write_file("/proc/self/timens_offsets", getenv("_HUSK_TIMENS_OFFSETS"));
+		nondumpable();
+	}
 
 	// A fork is needed to enter a new or joined PID or time namespace;
 	// CLONE_PARENT makes the final process husk's own child, so `run` and
@@ -327,6 +385,8 @@ __attribute__((constructor)) static void husk_nsenter(void)
 			bail("unshare cgroup namespace");
 		if ((joinflags & CLONE_NEWCGROUP) && setns((int)env_ulong("_HUSK_JOIN_PIDFD"), CLONE_NEWCGROUP) < 0)
 			bail("setns into the container's cgroup namespace");
+		if (joinflags != 0)
+			close((int)env_ulong("_HUSK_JOIN_PIDFD")); // it names a process of the host's PID namespace
 		return; // on into Go, as the container's process
 	}
 

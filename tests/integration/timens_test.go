@@ -41,3 +41,24 @@ func TestTimeNamespaceOffsets(t *testing.T) {
 		t.Fatalf("boottime in the container is %.0fs ahead of the host's, want 864000s", d)
 	}
 }
+
+// With a user namespace too, the offsets are written by the namespace's
+// root into a /proc/self file of a process that is otherwise non-dumpable.
+func TestTimeNamespaceOffsetsUserns(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat("/proc/self/ns/time"); err != nil {
+		t.Skip("kernel without time namespaces")
+	}
+	b := newBundle(t, "cat", "/proc/uptime")
+	userns(t, b)
+	setNamespace(b, specs.TimeNamespace, "")
+	b.spec.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"boottime": {Secs: 10 * 86400}}
+	host, err := os.ReadFile("/proc/uptime")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inside := uptime(t, b.mustRun())
+	if d := inside - uptime(t, string(host)); d < 10*86400-60 || d > 10*86400+60 {
+		t.Fatalf("boottime in the container is %.0fs ahead of the host's, want 864000s", d)
+	}
+}
