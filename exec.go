@@ -146,6 +146,15 @@ func execSpec(ctx *cli.Context, base *specs.Process) (*specs.Process, error) {
 		if len(p.Args) == 0 {
 			return nil, fmt.Errorf("exec: %s: args must not be empty", path)
 		}
+		// A process file that names no profile or label runs under the
+		// container's, as in runc: leaving the field out must not be a
+		// way out of the container's confinement.
+		if base != nil && p.ApparmorProfile == "" {
+			p.ApparmorProfile = base.ApparmorProfile
+		}
+		if base != nil && p.SelinuxLabel == "" {
+			p.SelinuxLabel = base.SelinuxLabel
+		}
 		return &p, nil
 	}
 	if ctx.NArg() < 2 {

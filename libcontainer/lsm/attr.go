@@ -63,10 +63,23 @@ func writeProcFile(f *os.File, value string) error {
 	}
 	n, err := unix.Write(int(f.Fd()), []byte(value))
 	if err != nil {
-		return fmt.Errorf("write: %w", err)
+		return &writeError{err}
 	}
 	if n != len(value) {
 		return fmt.Errorf("short write: %d of %d bytes", n, len(value))
 	}
 	return nil
+}
+
+// writeError is the kernel's answer to the value written, as opposed to a
+// failure to reach the file: what it means depends on the LSM.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return "write: " + e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
+
+// refused tells whether err is the kernel refusing the value with errno.
+func refused(err error, errno unix.Errno) bool {
+	var w *writeError
+	return errors.As(err, &w) && errors.Is(w.err, errno)
 }

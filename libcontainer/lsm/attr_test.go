@@ -1,6 +1,7 @@
 package lsm
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -77,6 +78,24 @@ func TestApplyExecLabelsWithoutLSM(t *testing.T) {
 		if err == nil || !strings.HasPrefix(err.Error(), tc.prefix) || !strings.HasSuffix(err.Error(), tc.hint) ||
 			!strings.Contains(err.Error(), "invalid argument") {
 			t.Errorf("ApplyExecLabels(%q, %q) = %v\nwant %s...invalid argument...%s", tc.profile, tc.label, err, tc.prefix, tc.hint)
+		}
+	}
+}
+
+// Only the kernel's ENOENT for the value itself means a profile that is
+// not loaded; an ENOENT on the way to the file does not.
+func TestAppArmorHint(t *testing.T) {
+	notLoaded := `AppArmor has no profile "p" loaded; load it with apparmor_parser`
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("/proc/thread-self/attr/apparmor/exec: %w", &writeError{unix.ENOENT}), notLoaded},
+		{fmt.Errorf("/proc/thread-self/attr/exec: %w", &writeError{unix.EINVAL}), "is AppArmor enabled on this host?"},
+		{fmt.Errorf("open procfs: %w", unix.ENOENT), "is AppArmor enabled on this host?"},
+	} {
+		if got := appArmorHint("p", tc.err); got != tc.want {
+			t.Errorf("appArmorHint(%v) = %q, want %q", tc.err, got, tc.want)
 		}
 	}
 }

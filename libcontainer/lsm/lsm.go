@@ -92,7 +92,7 @@ func ApplyExecLabels(apparmorProfile, selinuxLabel string) error {
 	}
 	if apparmorProfile != "" {
 		if err := writeExecAttr(appArmorExecAttrs, "exec "+apparmorProfile); err != nil {
-			return fmt.Errorf("%s: set %q for exec: %w (is AppArmor enabled on this host?)", apparmorField, apparmorProfile, err)
+			return fmt.Errorf("%s: set %q for exec: %w (%s)", apparmorField, apparmorProfile, err, appArmorHint(apparmorProfile, err))
 		}
 	}
 	if selinuxLabel != "" {
@@ -101,6 +101,16 @@ func ApplyExecLabels(apparmorProfile, selinuxLabel string) error {
 		}
 	}
 	return nil
+}
+
+// appArmorHint guesses the cause of a failed "exec PROFILE" write. AppArmor
+// answers ENOENT for a profile it has not loaded, which without a hint
+// reads as a missing attr file.
+func appArmorHint(profile string, err error) string {
+	if refused(err, unix.ENOENT) {
+		return fmt.Sprintf("AppArmor has no profile %q loaded; load it with apparmor_parser", profile)
+	}
+	return "is AppArmor enabled on this host?"
 }
 
 // validText refuses control characters: the kernel would cut a label or a

@@ -13,7 +13,9 @@
 #   --share DIR[:ro] one more host directory, at the same path (rw unless :ro)
 #   --timeout SECS   kill the guest after SECS (default 600)
 #
-# The guest sees the host's /usr (read-only), a copy of the host's /etc, the
+# The guest runs with AppArmor enabled (securityfs at /sys/kernel/security,
+# no profile loaded) and sees the host's /usr (read-only; apparmor_parser
+# when the host has the apparmor package), a copy of the host's /etc, the
 # shares, tmpfs /, /tmp and /run, devtmpfs /dev, loopback up, no network.
 # CMD runs in the current directory when that is inside a share (otherwise in
 # --dir) with a clean environment: pass variables as `env NAME=VALUE CMD`.
@@ -267,6 +269,9 @@ done
 { printf 'exec'; printf ' %q' "$@"; printf '\n'; } >"$CTL/cmd"
 
 CMDLINE="console=ttyS0 quiet loglevel=4 panic=-1 rdinit=/init cgroup_no_v1=all mitigations=off"
+# AppArmor on whatever the kernel's default LSM: the AppArmor tests need it,
+# and fail rather than skip in the guest (suite.sh sets HUSK_REQUIRE_APPARMOR).
+CMDLINE="$CMDLINE apparmor=1 security=apparmor"
 [ "$MODE" != systemd ] ||
 	CMDLINE="$CMDLINE systemd.unified_cgroup_hierarchy=1 systemd.show_status=error"
 CMDLINE="$CMDLINE ${HUSK_V2VM_APPEND:-}"

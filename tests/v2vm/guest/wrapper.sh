@@ -29,6 +29,8 @@ if [ "$V2VM_MODE" = systemd ]; then
 fi
 say "booted in $(cut -d' ' -f1 /proc/uptime)s ($V2VM_MODE mode, kernel $(uname -r), $(nproc) vCPU)"
 say "cgroup v2 only; cgroup.controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
+aa=$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)
+say "LSMs: $(cat /sys/kernel/security/lsm 2>/dev/null || echo "none (no securityfs)"); AppArmor enabled: ${aa:-N}"
 say "cgroup.subtree_control: $(cat /sys/fs/cgroup/cgroup.subtree_control); this shell in $(cut -d: -f3 /proc/self/cgroup)"
 
 cd "$V2VM_WORKDIR" || { say "FAIL: cd $V2VM_WORKDIR"; finish 125; }
