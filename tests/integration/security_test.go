@@ -161,29 +161,37 @@ func sha256File(t *testing.T, path string) string {
 // can see. The runtime binary on the host must come out unchanged. The test
 // runs a copy of the runtime binary, so that a vulnerable runtime damages
 // only the copy. With CAP_SYS_PTRACE the attacker also gets past the
-// runtime being non-dumpable while it joins.
+// runtime being non-dumpable while it joins; with CAP_SYS_ADMIN it clears
+// the read-only flag of the mount the runtime's binary is exec'd from (a
+// detached bind mount is the container's to change). The attacker stops
+// exec'ing before it ends, so that the binary is no longer busy then.
 func TestSecurityExeOverwrite(t *testing.T) {
 	t.Parallel()
-	for _, ptrace := range []bool{false, true} {
-		name := "default-caps"
-		if ptrace {
-			name = "cap-sys-ptrace"
-		}
-		t.Run(name, func(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		caps []string
+	}{
+		{"default-caps", nil},
+		{"cap-sys-ptrace", []string{"CAP_SYS_PTRACE"}},
+		{"cap-sys-admin", []string{"CAP_SYS_ADMIN"}},
+		{"cap-sys-admin-ptrace", []string{"CAP_SYS_ADMIN", "CAP_SYS_PTRACE"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			exeAttack(t, ptrace)
+			exeAttack(t, c.caps)
 		})
 	}
 }
 
-func exeAttack(t *testing.T, ptrace bool) {
-	b := newBundle(t, "/helper", "exeattack", "8")
-	if ptrace {
-		addCap(b, "CAP_SYS_PTRACE")
+func exeAttack(t *testing.T, caps []string) {
+	b := newBundle(t, "/helper", "exeattack", "5")
+	for _, c := range caps {
+		addCap(b, c)
 	}
-	bin := filepath.Join(t.TempDir(), filepath.Base(runtimeBin))
-	copyFile(t, runtimeBin, bin, 0o755)
-	before := sha256File(t, bin)
+	// Its sha256, mtime and ctime are checked: the attacker writes back
+	// what it read, so only the times show a write.
+	bc := newBinCopy(t)
+	bin := bc.path
 
 	b.save()
 	if r := b.rtOpts(opts{binary: bin, outFile: b.outPath}, "create", "--bundle", b.dir, b.id); r.Code != 0 {
@@ -192,7 +200,9 @@ func exeAttack(t *testing.T, ptrace bool) {
 	if r := b.rtOpts(opts{binary: bin}, "start", b.id); r.Code != 0 {
 		t.Fatalf("start: %s", r)
 	}
-	deadline := time.Now().Add(6 * time.Second)
+	// The last 1.5 s of the attack without execs: a write through a held
+	// handle lands only once no runtime process runs the binary.
+	deadline := time.Now().Add(3500 * time.Millisecond)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	execs, failures := 0, 0
@@ -200,7 +210,7 @@ func exeAttack(t *testing.T, ptrace bool) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for time.Now().Before(deadline) {
+			for time.Now().Before(deadline) && !strings.Contains(b.output(), "REMOUNTED-RW ") {
 				r := b.rtOpts(opts{binary: bin}, "exec", b.id, "/helper", "pid")
 				mu.Lock()
 				execs++
@@ -214,22 +224,20 @@ func exeAttack(t *testing.T, ptrace bool) {
 	wg.Wait()
 	b.waitStatus("stopped")
 	out := b.output()
-	after := sha256File(t, bin)
-	if after != before {
-		t.Errorf("the runtime binary was modified from inside the container (sha256 %s -> %s)", before, after)
-	}
+	bc.check(t)
+	var wrote []string
 	for _, l := range lines(out) {
 		if strings.HasPrefix(l, "WROTE ") {
-			t.Errorf("the container wrote to a host binary: %s", l)
+			wrote = append(wrote, l)
 		}
+	}
+	if len(wrote) > 0 {
+		t.Errorf("the container wrote to a host binary %d times, first: %s", len(wrote), wrote[0])
 	}
 	mustContain(t, out, "done tries=", "attacker output")
 	t.Logf("%d execs (%d failed) during the attack; attacker saw:\n%s", execs, failures, head(out, 20))
 	if execs == 0 || failures == execs {
 		t.Errorf("no exec succeeded during the attack: the test proved nothing")
-	}
-	if after2 := sha256File(t, runtimeBin); after2 != before {
-		t.Errorf("the runtime under test %s changed during the suite", runtimeBin)
 	}
 }
 
