@@ -64,7 +64,7 @@ func (r *rootDir) mountCgroup1(c *Config, dest string, o spec.MountOptions) erro
 	if err != nil {
 		return err
 	}
-	target, _, err := r.openTarget(dest, false, false)
+	target, _, err := r.openTarget(dest, false, procRule(false))
 	if err != nil {
 		return err
 	}

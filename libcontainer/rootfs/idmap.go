@@ -43,7 +43,7 @@ func (r *rootDir) attachIDMapped(mnt *os.File, dest string, o spec.MountOptions)
 		return fmt.Errorf("idmap: stat the prepared mount: %w", err)
 	}
 	// procfs refuses idmapping, so the source is never a procfs.
-	target, _, err := r.openTarget(dest, st.Mode&unix.S_IFMT != unix.S_IFDIR, false)
+	target, _, err := r.openTarget(dest, st.Mode&unix.S_IFMT != unix.S_IFDIR, procRule(false))
 	if err != nil {
 		return err
 	}

@@ -167,23 +167,32 @@ func (r *rootDir) openExisting(dest string, file bool) *os.File {
 	return nil
 }
 
+// mountRule tells whether a mount may land on rel, a path relative to the
+// root with its symlinks followed.
+type mountRule func(rel string) error
+
+// procRule is the /proc rule (checkProcDest) for a mount whose source is
+// procfs or not.
+func procRule(procfs bool) mountRule {
+	return func(rel string) error { return checkProcDest(rel, procfs) }
+}
+
 // openTarget returns a handle on a mount target inside the root, creating
 // it first when missing: a directory, or an empty regular file when file
 // is set (a bind mount of a non-directory needs a non-directory target).
 // It also returns the target's path relative to the root after symlinks
-// were followed. procfs tells whether what goes there is procfs, for the
-// /proc rules (checkProcDest): they are checked on where a missing target
-// would be made before anything is made, so that a refused mount leaves
-// nothing behind in the rootfs, and again on where the handle really is,
-// which is what decides.
-func (r *rootDir) openTarget(dest string, file, procfs bool) (*os.File, string, error) {
+// were followed. allowed is checked on where a missing target would be
+// made before anything is made, so that a refused mount leaves nothing
+// behind (in the rootfs, or in a volume a symlink leads into), and again
+// on where the handle really is, which is what decides.
+func (r *rootDir) openTarget(dest string, file bool, allowed mountRule) (*os.File, string, error) {
 	f := r.openExisting(dest, file)
 	if f == nil {
 		p, err := r.resolve(dest)
 		if err != nil {
 			return nil, "", err
 		}
-		if err := checkProcDest(p, procfs); err != nil {
+		if err := allowed(p); err != nil {
 			return nil, "", err
 		}
 		if file {
@@ -204,7 +213,7 @@ func (r *rootDir) openTarget(dest string, file, procfs bool) (*os.File, string, 
 		f.Close()
 		return nil, "", fmt.Errorf("%s resolves to the container root itself", dest)
 	}
-	if err := checkProcDest(rel, procfs); err != nil {
+	if err := allowed(rel); err != nil {
 		f.Close()
 		return nil, "", err
 	}

@@ -693,6 +693,18 @@ func TestProcRules(t *testing.T) {
 	if ents, _ := os.ReadDir(filepath.Join(root, "proc")); len(ents) != 0 {
 		t.Errorf("a refused mount left %d entries in the rootfs's /proc", len(ents))
 	}
+
+	// Nor is the directory a procfs mount would have been led to through
+	// a symlink made before it is refused.
+	must(t, os.Symlink("elsewhere/proc", filepath.Join(root, "linkedproc")))
+	s = &specs.Spec{Root: &specs.Root{Path: root}, Mounts: []specs.Mount{{Destination: "/linkedproc", Type: "proc", Source: "proc"}}}
+	rep = runChild(t, childConfig{Scenario: "prepare", Spec: s}, childOpts{flags: syscall.CLONE_NEWNET})
+	if !strings.Contains(rep.Err, "resolves to /elsewhere/proc through a symlink") {
+		t.Errorf("proc through a symlink to a missing directory: err = %q", rep.Err)
+	}
+	if _, err := os.Lstat(filepath.Join(root, "elsewhere")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused procfs mount created its symlink's target: %v", err)
+	}
 }
 
 // TestDevNullSwap: masking refuses a /dev/null that is not the null device

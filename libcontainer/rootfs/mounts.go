@@ -65,7 +65,7 @@ func (r *rootDir) bindMount(source, dest string, o spec.MountOptions) error {
 	defer src.Close()
 	// The source's filesystem is read from the open handle, the very file
 	// that gets bound: a path could be swapped in between.
-	target, _, err := r.openTarget(dest, st.Mode&unix.S_IFMT != unix.S_IFDIR, isProcfs(src))
+	target, _, err := r.openTarget(dest, st.Mode&unix.S_IFMT != unix.S_IFDIR, procRule(isProcfs(src)))
 	if err != nil {
 		return err
 	}
@@ -82,14 +82,17 @@ func (r *rootDir) bindMount(source, dest string, o spec.MountOptions) error {
 
 // mountFS mounts a new instance of filesystem fstype on dest.
 func (r *rootDir) mountFS(source, fstype, dest string, o spec.MountOptions) error {
-	target, rel, err := r.openTarget(dest, false, fstype == "proc")
+	allowed := func(rel string) error {
+		if landsExactly(fstype) && rel != dest {
+			return fmt.Errorf("%s resolves to %s through a symlink", dest, rel)
+		}
+		return checkProcDest(rel, fstype == "proc")
+	}
+	target, _, err := r.openTarget(dest, false, allowed)
 	if err != nil {
 		return err
 	}
 	defer target.Close()
-	if landsExactly(fstype) && rel != dest {
-		return fmt.Errorf("%s resolves to %s through a symlink", dest, rel)
-	}
 	if err := unix.Mount(source, fdPath(target), fstype, o.Flags&^creationOnly, o.Data); err != nil {
 		return err
 	}
