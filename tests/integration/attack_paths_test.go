@@ -229,30 +229,32 @@ func TestAttackFakeProcMountRefused(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
 		name  string
-		mount func(fake string) specs.Mount
+		mount func(fake, fake2 string) specs.Mount
 	}{
-		{"bind", func(fake string) specs.Mount { return bindMount(fake, "/proc") }},
-		{"tmpfs", func(string) specs.Mount { return specs.Mount{Destination: "/proc", Type: "tmpfs", Source: "tmpfs"} }},
+		{"bind", func(fake, _ string) specs.Mount { return bindMount(fake, "/proc") }},
+		{"tmpfs", func(_, _ string) specs.Mount {
+			return specs.Mount{Destination: "/proc", Type: "tmpfs", Source: "tmpfs"}
+		}},
 		// A source path on procfs does not make a mount procfs.
-		{"overlay-proc-source", func(fake string) specs.Mount {
+		{"overlay-proc-source", func(fake, fake2 string) specs.Mount {
 			return specs.Mount{Destination: "/proc", Type: "overlay", Source: "/proc",
-				Options: []string{"lowerdir=" + fake + ":" + filepath.Join(fake, "self")}}
+				Options: []string{"lowerdir=" + fake + ":" + fake2}}
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			b := newBundle(t, "/helper", "statfs", "/proc")
-			fake := t.TempDir()
+			fake, fake2 := t.TempDir(), t.TempDir()
 			makeFakeProc(t, fake)
 			before := tree(t, fake)
-			replaceMount(b, c.mount(fake))
+			replaceMount(b, c.mount(fake, fake2))
 			b.spec.Linux.MaskedPaths, b.spec.Linux.ReadonlyPaths = nil, nil
 			b.spec.Linux.Sysctl = map[string]string{"kernel.shmmax": "12345678"}
 			b.spec.Process.OOMScoreAdj = ptr(5)
 			r := b.create()
+			checkTree(t, fake, before, "the fake /proc")
 			checkCreateFailedClean(t, b, r)
 			mustContain(t, r.Stderr, "/proc", "the refusal names the mount")
-			checkTree(t, fake, before, "the fake /proc")
 			t.Logf("refused with: %s", strings.TrimSpace(r.Stderr))
 		})
 	}
@@ -318,9 +320,9 @@ func TestAttackSymlinkedProcSys(t *testing.T) {
 				t.Fatal(err)
 			}
 			r := b.create()
+			checkTree(t, host, before, "the directory the symlink points to")
 			checkCreateFailedClean(t, b, r)
 			mustContain(t, r.Stderr, "/"+c.dir, "the refusal names the path")
-			checkTree(t, host, before, "the directory the symlink points to")
 			t.Logf("refused with: %s", strings.TrimSpace(r.Stderr))
 		})
 	}
@@ -580,13 +582,13 @@ func TestAttackProcfsBindOverProc(t *testing.T) {
 			b.spec.Linux.Sysctl = map[string]string{"kernel.domainname": "husk-" + randHex(3)}
 			before, _ := os.ReadFile(comm)
 			r := b.create()
+			if after, _ := os.ReadFile(comm); string(after) != string(before) {
+				t.Errorf("the host process's comm changed from %q to %q", before, after)
+			}
 			checkCreateFailedClean(t, b, r)
 			msg := lines(r.Stderr)
 			if len(msg) != 1 || !strings.Contains(msg[0], dest) {
 				t.Errorf("want a one-line error naming %s, got:\n%s", dest, r.Stderr)
-			}
-			if after, _ := os.ReadFile(comm); string(after) != string(before) {
-				t.Errorf("the host process's comm changed from %q to %q", before, after)
 			}
 			t.Logf("refused with: %s", strings.TrimSpace(r.Stderr))
 		})
@@ -621,9 +623,9 @@ func TestAttackSysctlRedirect(t *testing.T) {
 					t.Fatal(err)
 				}
 				r := v.create()
+				checkTree(t, dummy, before, "the dummy sysctl directory")
 				checkCreateFailedClean(t, v, r)
 				mustContain(t, r.Stderr, "/proc/sys/kernel", "the refusal names where the mount would land")
-				checkTree(t, dummy, before, "the dummy sysctl directory")
 				t.Logf("refused with: %s", strings.TrimSpace(r.Stderr))
 				return
 			}
