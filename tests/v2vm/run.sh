@@ -83,6 +83,8 @@ ensure_packages() {
 	command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
 	installed busybox-static || need+=(busybox-static)
 	command -v xz >/dev/null || need+=(xz-utils)
+	# The guest's apparmor_parser is the host's, through /usr.
+	installed apparmor || need+=(apparmor)
 	[ ${#need[@]} -gt 0 ] || return 0
 	note "installing ${need[*]} (apt-get) ..."
 	local log
