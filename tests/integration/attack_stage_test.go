@@ -37,6 +37,9 @@ type binCopy struct {
 	sum          string
 	mtime, ctime syscall.Timespec
 	runtimeSum   string
+	// victim is "-victim DEV:INO" for helper stagerace: the only file it
+	// may write to.
+	victim []string
 }
 
 func newBinCopy(t *testing.T) *binCopy {
@@ -50,6 +53,7 @@ func newBinCopy(t *testing.T) *binCopy {
 		t.Fatal(err)
 	}
 	c.mtime, c.ctime = st.Mtim, st.Ctim
+	c.victim = []string{"-victim", fmt.Sprintf("%d:%d", st.Dev, st.Ino)}
 	return c
 }
 
@@ -165,14 +169,20 @@ var heldWritable = regexp.MustCompile(`(?m)^SETATTR \d+ ok`)
 func checkExeAttack(t *testing.T, bin *binCopy, out string) {
 	t.Helper()
 	bin.check(t)
-	var wrote []string
+	var wrote, writable []string
 	for _, l := range lines(out) {
-		if strings.HasPrefix(l, "WROTE ") {
+		switch {
+		case strings.HasPrefix(l, "WROTE "):
 			wrote = append(wrote, l)
+		case strings.HasPrefix(l, "WRITABLE "):
+			writable = append(writable, l)
 		}
 	}
 	if len(wrote) > 0 {
 		t.Errorf("the container wrote to the runtime's binary through %d handles, first: %s", len(wrote), wrote[0])
+	}
+	if len(writable) > 0 {
+		t.Errorf("the container opened %d host files mapped into a runtime stage for writing (nothing written), first: %s", len(writable), writable[0])
 	}
 	d := raceDone(t, out)
 	t.Logf("attacker: %v; its output:\n%s", d, head(out, 20))
@@ -220,9 +230,9 @@ func TestStageExecExeOverwrite(t *testing.T) {
 	for _, c := range exeCases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			b := newBundle(t, "/helper", "stagerace", "-exe", "-secs", "2.5", "-grace", "1.5")
-			c.apply(t, b)
 			bin := newBinCopy(t)
+			b := newBundle(t, append([]string{"/helper", "stagerace", "-exe", "-secs", "2.5", "-grace", "1.5"}, bin.victim...)...)
+			c.apply(t, b)
 			b.save()
 			o := opts{binary: bin.path}
 			if r := b.rtOpts(opts{binary: bin.path, outFile: b.outPath}, "create", "--bundle", b.dir, b.id); r.Code != 0 {
@@ -273,8 +283,8 @@ func TestStageInitExeOverwrite(t *testing.T) {
 				t.Fatalf("create: %s", r)
 			}
 			attackOut := filepath.Join(t.TempDir(), "attack.out")
-			if r := b.rtOpts(opts{binary: bin.path, outFile: attackOut}, "exec", "-d", b.id,
-				"/helper", "stagerace", "-exe", "-secs", "1", "-grace", "2"); r.Code != 0 {
+			if r := b.rtOpts(opts{binary: bin.path, outFile: attackOut}, append([]string{"exec", "-d", b.id,
+				"/helper", "stagerace", "-exe", "-secs", "1", "-grace", "2"}, bin.victim...)...); r.Code != 0 {
 				t.Fatalf("exec the attacker into the created container: %s", r)
 			}
 			// Give it the init stage for a while (it is there from the
@@ -292,9 +302,9 @@ func TestStageInitExeOverwrite(t *testing.T) {
 	// through create and start.
 	t.Run("run-shared-pidns", func(t *testing.T) {
 		t.Parallel()
-		a := newBundle(t, "/helper", "stagerace", "-exe", "-secs", "2.5", "-grace", "1.5")
-		setCaps(a, capsSysAdmin)
 		bin := newBinCopy(t)
+		a := newBundle(t, append([]string{"/helper", "stagerace", "-exe", "-secs", "2.5", "-grace", "1.5"}, bin.victim...)...)
+		setCaps(a, capsSysAdmin)
 		a.save()
 		o := opts{binary: bin.path}
 		if r := a.rtOpts(opts{binary: bin.path, outFile: a.outPath}, "create", "--bundle", a.dir, a.id); r.Code != 0 {
@@ -362,6 +372,15 @@ func leakedFiles(t *testing.T) (files []*os.File, dir string, secrets []string) 
 	return files, dir, []string{name, content}
 }
 
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
 // checkNoLeak asserts that the container's output shows nothing of the
 // leaked host directory.
 func checkNoLeak(t *testing.T, out, dir string, secrets []string) {
@@ -379,6 +398,12 @@ func checkNoLeak(t *testing.T, out, dir string, secrets []string) {
 		// a writable handle of a file outside it.
 		if strings.HasPrefix(l, "LEAK-WRITABLE ") {
 			t.Errorf("the container opened a host file for writing through a stage's fd: %s", l)
+		}
+		if f := strings.Fields(l); len(f) > 2 && f[0] == "LEAK" && (f[2] == "root" || f[2] == "cwd") {
+			if len(l) > 400 {
+				l = l[:400] + "..."
+			}
+			t.Errorf("the container reached a host directory through a stage's %s: %s", f[2], l)
 		}
 	}
 }
@@ -410,12 +435,12 @@ func TestStageLeakedFds(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			leaked, dir, secrets := leakedFiles(t)
-			b := newBundle(t, "/helper", "stagerace", "-fds", "-secs", "2", "-grace", "0")
+			b := newBundle(t, "/helper", "stagerace", "-fds", "-secs", "2", "-grace", "0", "-hostpath", dir)
 			c.apply(t, b)
 			b.startContainer()
 			b.waitOutput("ready")
 			execs, ok := execLoop(b, opts{extraFiles: leaked}, 1800*time.Millisecond, func() bool {
-				return strings.Contains(b.output(), "LEAK ")
+				return containsAny(b.output(), secrets)
 			}, "/helper", "pid")
 			b.waitStatus("stopped")
 			t.Logf("%d execs, %d succeeded", execs, ok)
@@ -442,7 +467,7 @@ func TestStageLeakedFds(t *testing.T) {
 			}
 			attackOut := filepath.Join(t.TempDir(), "attack.out")
 			if r := b.rtOpts(opts{outFile: attackOut}, "exec", "-d", b.id,
-				"/helper", "stagerace", "-fds", "-secs", "0.5", "-grace", "0"); r.Code != 0 {
+				"/helper", "stagerace", "-fds", "-secs", "0.5", "-grace", "0", "-hostpath", dir); r.Code != 0 {
 				t.Fatalf("exec the attacker into the created container: %s", r)
 			}
 			out, _ := waitFile(attackOut, "\ndone ", 10*time.Second)
@@ -451,33 +476,46 @@ func TestStageLeakedFds(t *testing.T) {
 		})
 	}
 	// run: the new container's init stage appears in the PID namespace
-	// of an attacker's container that it joins.
-	t.Run("run-shared-pidns", func(t *testing.T) {
-		t.Parallel()
-		leaked, dir, secrets := leakedFiles(t)
-		a := newBundle(t, "/helper", "stagerace", "-fds", "-secs", "2", "-grace", "0")
-		a.startContainer()
-		a.waitOutput("ready")
-		b := newBundle(t, "/helper", "pid")
-		setNamespace(b, specs.PIDNamespace, fmt.Sprintf("/proc/%d/ns/pid", a.state().Pid))
-		runs, ok := 0, 0
-		deadline := time.Now().Add(1800 * time.Millisecond)
-		for time.Now().Before(deadline) && !strings.Contains(a.output(), "LEAK ") {
-			r := b.runOpts(opts{extraFiles: leaked})
-			runs++
-			if r.Code == 0 {
-				ok++
-			} else if runs == 1 {
-				t.Logf("run in the attacker's PID namespace: %s", r)
+	// of an attacker's container that it joins (as in a pod that shares
+	// its PID namespace). Both use the same rootfs, so that only what
+	// leads out of it counts. With CAP_SYS_PTRACE over the host's user
+	// namespace the attacker gets past a non-dumpable stage: then the
+	// stage's root and cwd, which are the host's until pivot_root, must
+	// not lead it anywhere either.
+	for _, c := range []attackCase{
+		{"run-shared-pidns", nil, false},
+		{"run-shared-pidns-cap-sys-ptrace", []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_SYS_PTRACE"}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			leaked, dir, secrets := leakedFiles(t)
+			a := newBundle(t, "/helper", "stagerace", "-fds", "-secs", "2", "-grace", "0", "-hostpath", dir)
+			c.apply(t, a)
+			a.startContainer()
+			a.waitOutput("ready")
+			b := newBundle(t, "/helper", "pid")
+			c.apply(t, b)
+			b.spec.Root.Path = a.rootfs
+			setNamespace(b, specs.PIDNamespace, fmt.Sprintf("/proc/%d/ns/pid", a.state().Pid))
+			runs, ok := 0, 0
+			deadline := time.Now().Add(1800 * time.Millisecond)
+			for time.Now().Before(deadline) && !containsAny(a.output(), secrets) {
+				r := b.runOpts(opts{extraFiles: leaked})
+				runs++
+				if r.Code == 0 {
+					ok++
+				} else if runs == 1 {
+					t.Logf("run in the attacker's PID namespace: %s", r)
+				}
 			}
-		}
-		a.waitStatus("stopped")
-		t.Logf("%d runs, %d succeeded", runs, ok)
-		if ok == 0 {
-			t.Errorf("no run succeeded during the attack: it proved nothing")
-		}
-		checkFdAttack(t, a.output(), dir, secrets)
-	})
+			a.waitStatus("stopped")
+			t.Logf("%d runs, %d succeeded", runs, ok)
+			if ok == 0 {
+				t.Errorf("no run succeeded during the attack: it proved nothing")
+			}
+			checkFdAttack(t, a.output(), dir, secrets)
+		})
+	}
 }
 
 // cwdFdMax is the highest fd number tried as /proc/self/fd/N: the stage
