@@ -184,7 +184,7 @@ func TestSecurityExeOverwrite(t *testing.T) {
 }
 
 func exeAttack(t *testing.T, caps []string) {
-	b := newBundle(t, "/helper", "exeattack", "5")
+	b := newBundle(t, "/helper", "exeattack", "4")
 	for _, c := range caps {
 		addCap(b, c)
 	}
@@ -202,7 +202,7 @@ func exeAttack(t *testing.T, caps []string) {
 	}
 	// The last 1.5 s of the attack without execs: a write through a held
 	// handle lands only once no runtime process runs the binary.
-	deadline := time.Now().Add(3500 * time.Millisecond)
+	deadline := time.Now().Add(2500 * time.Millisecond)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	execs, failures := 0, 0
