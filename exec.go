@@ -147,8 +147,9 @@ func execSpec(ctx *cli.Context, base *specs.Process) (*specs.Process, error) {
 			return nil, fmt.Errorf("exec: %s: args must not be empty", path)
 		}
 		// A process file that names no profile or label runs under the
-		// container's, as in runc: leaving the field out must not be a
-		// way out of the container's confinement.
+		// container's: leaving the field out must not be a way out of the
+		// container's confinement. runc does so for the SELinux label
+		// only, and runs such a process without an AppArmor profile.
 		if base != nil && p.ApparmorProfile == "" {
 			p.ApparmorProfile = base.ApparmorProfile
 		}
