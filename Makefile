@@ -29,8 +29,10 @@ LDFLAGS += -linkmode external -extldflags -static
 
 all: husk
 
+# OUT: where to put the binary (the integration tests build their own).
+OUT ?= husk
 husk:
-	$(HUSKGO) build -trimpath -tags "$(TAGS)" -ldflags "$(LDFLAGS)" -o husk .
+	$(HUSKGO) build -trimpath -tags "$(TAGS)" -ldflags "$(LDFLAGS)" -o $(OUT) .
 
 # Unit tests everywhere plus the root-only integration tests.
 # Unit and integration tests, then husk under podman and containerd

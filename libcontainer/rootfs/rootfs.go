@@ -106,7 +106,15 @@ func (r *rootDir) createCwd(p *specs.Process) error {
 	}
 	d, err := r.mkdirAll(p.Cwd)
 	if err != nil {
-		return fmt.Errorf("create cwd %s: %w", p.Cwd, err)
+		// Only the errno: the path where the lookup failed may be the text
+		// of a magic link, naming a host directory (CVE-2024-21626).
+		var errno unix.Errno
+		if errors.As(err, &errno) {
+			err = errno
+		} else {
+			err = errors.New("cannot be made inside the container's root")
+		}
+		return fmt.Errorf("create cwd (%q) set in config.json: %w", p.Cwd, err)
 	}
 	return d.Close()
 }

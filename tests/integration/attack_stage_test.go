@@ -478,13 +478,11 @@ func TestStageLeakedFds(t *testing.T) {
 	// run: the new container's init stage appears in the PID namespace
 	// of an attacker's container that it joins (as in a pod that shares
 	// its PID namespace). Both use the same rootfs, so that only what
-	// leads out of it counts. With CAP_SYS_PTRACE over the host's user
-	// namespace the attacker gets past a non-dumpable stage: then the
-	// stage's root and cwd, which are the host's until pivot_root, must
-	// not lead it anywhere either.
+	// leads out of it counts. Not with CAP_SYS_PTRACE over the host's user
+	// namespace: that attacker may ptrace the stage, which is the host's
+	// root until it confines itself (docs/security.md, out of scope).
 	for _, c := range []attackCase{
 		{"run-shared-pidns", nil, false},
-		{"run-shared-pidns-cap-sys-ptrace", []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_SYS_PTRACE"}, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
