@@ -163,7 +163,7 @@ func TestCgroupsOOMEvent(t *testing.T) {
 	b := newBundle(t, "/bin/sh", "-c", `x=$(head -c 200m /dev/zero | tr '\0' a)`)
 	// Swap limited as well, so that a host with swap still runs out.
 	b.spec.Linux.Resources = &specs.LinuxResources{Memory: &specs.LinuxMemory{
-		Limit: ptr(int64(32 << 20)), Swap: ptr(int64(32 << 20)),
+		Limit: ptr(int64(16 << 20)), Swap: ptr(int64(16 << 20)),
 	}}
 	b.mustCreate()
 	ev := startEvents(t, b, "--interval", "200ms")
@@ -173,7 +173,8 @@ func TestCgroupsOOMEvent(t *testing.T) {
 		t.Errorf("stats event id = %v, want %s", stats["id"], b.id)
 	}
 	b.mustRT("start", b.id)
-	oom := ev.next(t, "oom", 20*time.Second)
+	// Filling the limit takes about 20 s in the v2 guest under emulation.
+	oom := ev.next(t, "oom", 2*outputTimeout)
 	if oom["id"] != b.id {
 		t.Errorf("oom event id = %v, want %s", oom["id"], b.id)
 	}
