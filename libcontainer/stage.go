@@ -254,10 +254,20 @@ func (s *stage) next() (*syncMsg, error) {
 		return nil, fmt.Errorf("read from the container process: %w", err)
 	}
 	if m.Type == msgError {
+		// An empty message would leave the user with no cause at all.
+		if m.Msg == "" {
+			m.Msg = "container process reported an error without saying what"
+		}
 		if m.Hook {
 			return nil, &hookError{errors.New(m.Msg)}
 		}
 		return nil, errors.New(m.Msg)
+	}
+	// husk signals, waits for and records this pid: 0 or a negative one
+	// would reach kill(2) and wait4(2) as a process group or as every
+	// process.
+	if m.Type == msgPid && m.Pid <= 0 {
+		return nil, fmt.Errorf("container process sent an invalid pid %d", m.Pid)
 	}
 	return &m, nil
 }
