@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -205,12 +206,25 @@ func resolveUser(p *specs.Process, name string) (*user.ExecUser, error) {
 	if spec == "" {
 		spec = strconv.Itoa(int(p.User.UID)) + ":" + strconv.Itoa(int(p.User.GID))
 	}
-	u, err := user.GetExecUserPath(spec, defaults, "/etc/passwd", "/etc/group")
+	u, err := user.GetExecUserPath(spec, defaults, passwdPath, groupPath)
 	if err != nil {
 		return nil, fmt.Errorf("resolve user %q: %w", spec, err)
 	}
+	// The files are the image's, and their ids are taken as written: -1
+	// would make setresuid(2) keep root, and anything past 32 bits would
+	// be cut down to another id, 0 among them.
+	for _, id := range append([]int{u.Uid, u.Gid}, u.Sgids...) {
+		if id < 0 || id > math.MaxUint32-1 {
+			return nil, fmt.Errorf("resolve user %q: id %d in the container's %s or %s is not a valid uid or gid", spec, id, passwdPath, groupPath)
+		}
+	}
 	return u, nil
 }
+
+// passwdPath and groupPath are the container's user and group files, as
+// the stage sees them from inside the container's mounts; tests point
+// them at files of their own.
+var passwdPath, groupPath = "/etc/passwd", "/etc/group"
 
 // chownStdio gives the process's user its stdio, as runc does: its pty, or
 // a pipe or socket from the caller, owned by root and mode 0600 or 0620,
