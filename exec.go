@@ -65,6 +65,11 @@ func execProcess(ctx *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	// A state.json damaged by hand or by a full disk can hold a spec
+	// without the section the exec stage joins the container by.
+	if spec.Linux == nil {
+		return fmt.Errorf("exec: the saved spec of %s has no linux section", id)
+	}
 	p, err := execSpec(ctx, spec.Process)
 	if err != nil {
 		return err
@@ -160,6 +165,9 @@ func execSpec(ctx *cli.Context, base *specs.Process) (*specs.Process, error) {
 	}
 	if ctx.NArg() < 2 {
 		return nil, errors.New("exec: missing command")
+	}
+	if base == nil {
+		return nil, errors.New("exec: the container's saved spec has no process to start from: give one with --process")
 	}
 	p := *base
 	p.Args = ctx.Args().Slice()[1:]
