@@ -25,7 +25,7 @@ LDFLAGS := -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
 TAGS    := urfave_cli_no_docs netgo osusergo
 LDFLAGS += -linkmode external -extldflags -static
 
-.PHONY: all husk test clients clients-runc unit integration install uninstall bench demo clean vet fmt-check help
+.PHONY: all husk test clients clients-runc unit integration install uninstall bench demo clean vet fmt-check help fuzz stress
 
 all: husk
 
@@ -84,9 +84,26 @@ clean:
 conformance: husk
 	RUNTIME=$${RUNTIME:-$(CURDIR)/husk} bash tests/conformance/run.sh
 
+# Every Go fuzz target (func FuzzXxx outside tests/), one after the other,
+# FUZZTIME each; FUZZ=REGEXP runs only the matching ones. See
+# tests/fuzz/run.sh.
+FUZZTIME ?= 30s
+FUZZ ?= .
+fuzz:
+	GO="$(GO)" FUZZTIME="$(FUZZTIME)" FUZZ="$(FUZZ)" TIMEOUT="$(TIMEOUT)" bash tests/fuzz/run.sh
+
+# Lifecycles, parallel bursts and races against delete --force with the
+# husk built here, then a leak check (as root); STRESS_N and STRESS_P set
+# the counts. See tests/stress/main.go.
+STRESS_N ?= 1000
+STRESS_P ?= 100
+stress: husk
+	STRESS_N=$(STRESS_N) STRESS_P=$(STRESS_P) $(HUSKGO) run ./tests/stress -husk $(CURDIR)/husk
+
 help:
-	@echo "targets: all husk test clients clients-runc v2vm-test conformance unit integration install uninstall bench demo vet fmt-check clean"
+	@echo "targets: all husk test clients clients-runc v2vm-test conformance unit integration install uninstall bench demo vet fmt-check clean fuzz stress"
 	@echo "vars:    PREFIX=$(PREFIX) BINDIR=$(BINDIR) DESTDIR= TIMEOUT=$(TIMEOUT) BENCH_N=50"
+	@echo "         FUZZTIME=$(FUZZTIME) (per fuzz target) FUZZ=$(FUZZ) (target regexp) STRESS_N=$(STRESS_N) (lifecycles) STRESS_P=$(STRESS_P) (burst size)"
 
 # cgroup v2 tests in a throw-away QEMU guest booted with cgroup v2 only (this
 # host is hybrid): see tests/v2vm/README.md. The binaries are built here and
