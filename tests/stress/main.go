@@ -233,7 +233,9 @@ func (s *stress) run(ctx context.Context) error {
 			return fmt.Errorf("husk events: %w", err)
 		}
 	}
-	if self1 := minFDs(os.Getpid()); self1 > self0 {
+	self1 := minFDs(os.Getpid())
+	fmt.Printf("stress: fds of the driver: %d at start, %d at end\n", self0, self1)
+	if self1 > self0 {
 		s.fail("leak: the driver's own fds grew from %d to %d (husk's children kept some?)", self0, self1)
 	}
 	return nil
@@ -557,9 +559,9 @@ func raceExpected(r *result) (string, bool) {
 	case strings.Contains(r.out, "container not running"):
 		return "not running", true
 	case strings.Contains(r.out, "cannot exec in a stopped container"):
-		return "exec: stopped", true
+		return "stopped", true
 	case r.args[0] == "exec" && r.code > 128 && strings.TrimSpace(r.out) == "":
-		return "exec: process killed", true
+		return "process killed", true
 	}
 	return "", false
 }
@@ -609,7 +611,7 @@ func (s *stress) race(ctx context.Context, _ string) error {
 						r := s.huskResult(ctx, args...)
 						kind, ok := raceExpected(r)
 						if !ok && s.lostRace(ctx, r, id) {
-							kind, ok = "exec: stage failed as the container went", true
+							kind, ok = "stage failed as the container went", true
 							s.mu.Lock()
 							s.lostMsgs[normalize(r.out, id)]++
 							s.mu.Unlock()
