@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -25,10 +27,11 @@ import (
 type Status string
 
 const (
-	Created Status = "created"
-	Running Status = "running"
-	Paused  Status = "paused"
-	Stopped Status = "stopped"
+	Creating Status = "creating"
+	Created  Status = "created"
+	Running  Status = "running"
+	Paused   Status = "paused"
+	Stopped  Status = "stopped"
 )
 
 // ErrNotRunning is returned when signalling a container without processes;
@@ -37,9 +40,10 @@ var ErrNotRunning = errors.New("container not running")
 
 // Container is one container's state directory, loaded.
 type Container struct {
-	dir   string
-	lock  *os.File
-	State *State
+	dir      string
+	lock     *os.File
+	State    *State
+	recordMu sync.Mutex // create's record
 }
 
 // Load reads a container's state without locking, for read-only commands.
@@ -124,16 +128,44 @@ func (c *Container) cgroupPaths() map[string]string {
 
 // Status derives the status from the live process, never from a stored value.
 func (c *Container) Status() Status {
+	// A create that was killed left what it recorded: the container
+	// never was, and delete removes it.
+	if c.State.Creating {
+		if alive(c.State.Creator, c.State.CreatorStart) {
+			return Creating
+		}
+		return Stopped
+	}
 	if !alive(c.State.Pid, c.State.PidStart) {
 		return Stopped
 	}
-	if _, err := os.Lstat(filepath.Join(c.dir, fifoName)); err == nil {
-		return Created
+	if fifo, err := os.Stat(filepath.Join(c.dir, fifoName)); err == nil {
+		// A start killed after the init went past the fifo left it behind.
+		if c.initHolds(fifo) {
+			return Created
+		}
+		return Running
 	}
 	if paused, err := c.cgroup().Paused(); err == nil && paused {
 		return Paused
 	}
 	return Running
+}
+
+// initHolds tells whether the init still has file open, as it has the exec
+// fifo until it execs the user's process.
+func (c *Container) initHolds(file os.FileInfo) bool {
+	dir := "/proc/" + strconv.Itoa(c.State.Pid) + "/fd/"
+	fds, err := os.ReadDir(dir)
+	if err != nil {
+		return true // can't tell: the fifo says created
+	}
+	for _, fd := range fds {
+		if fi, err := os.Stat(dir + fd.Name()); err == nil && os.SameFile(fi, file) {
+			return true
+		}
+	}
+	return false
 }
 
 // OCIState is what state and list print: the runtime-spec state plus
@@ -264,6 +296,9 @@ func (c *Container) readFifo(f *os.File) (string, error) {
 // container's cgroup.
 func (c *Container) Signal(sig unix.Signal, all bool) error {
 	st := c.Status()
+	if st == Creating {
+		return errors.New("cannot signal a container that is being created")
+	}
 	if all {
 		// As runc: --all on a stopped container is no error, and what is
 		// left in its cgroup (the processes of a container without a PID
@@ -382,9 +417,13 @@ func (c *Container) destroy() error {
 			return fmt.Errorf("remove cgroup: %w", err)
 		}
 	}
+	// The bind is ours if the rootfs is on another mount than it was on
+	// before create made it (a killed create may not have).
 	if c.State.SharedRootfs {
-		if err := rootfs.UnbindShared(c.State.Rootfs); err != nil {
-			return err
+		if id, err := mountID(c.State.Rootfs); err == nil && id != c.State.RootfsMountID {
+			if err := rootfs.UnbindShared(c.State.Rootfs); err != nil {
+				return err
+			}
 		}
 	}
 	return removeStateDir(c.dir)

@@ -114,6 +114,22 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 		Owner:   "",
 	}}
 	c.State.setSpec(s)
+	sharedRootfs := !hasNamespace(s, specs.MountNamespace)
+	if err := c.record(func(st *State) (err error) {
+		st.Creating, st.Creator = true, os.Getpid()
+		if _, st.CreatorStart, err = procStat(st.Creator); err != nil {
+			return fmt.Errorf("create: %w", err)
+		}
+		if sharedRootfs {
+			st.SharedRootfs = true
+			st.RootfsMountID, err = mountID(s.Root.Path)
+		}
+		return err
+	}); err != nil {
+		lock.Close()
+		_ = removeStateDir(dir)
+		return nil, err
+	}
 	// The cgroup is made while husk spawns the stage, which takes about as
 	// long; only once the id is known to be new, so it can't be another
 	// container's cgroup.
@@ -139,11 +155,10 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	// needs the paths the goroutine writes.
 	defer cgroup.close()
 
-	if !hasNamespace(s, specs.MountNamespace) {
+	if sharedRootfs {
 		if err := rootfs.BindShared(s.Root.Path); err != nil {
 			return c, err
 		}
-		c.State.SharedRootfs = true
 	}
 
 	fifo, err := makeFifo(dir, rootUID(s))
@@ -212,9 +227,14 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	if err := st.configure(so, cfg); err != nil {
 		return c, startError(err)
 	}
-	c.State.Pid = st.pid
-	if _, c.State.PidStart, err = procStat(st.pid); err != nil {
-		return c, fmt.Errorf("container init: %w", err)
+	if err := c.record(func(s *State) (err error) {
+		s.Pid = st.pid
+		if _, s.PidStart, err = procStat(st.pid); err != nil {
+			return fmt.Errorf("container init: %w", err)
+		}
+		return nil
+	}); err != nil {
+		return c, err
 	}
 	if err := moveNetDevices(s.Linux.NetDevices, st.pid); err != nil {
 		return c, err
@@ -222,11 +242,35 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	if err := c.awaitInit(st); err != nil {
 		return c, startError(err)
 	}
+	c.State.Creating, c.State.Creator, c.State.CreatorStart = false, 0, 0
 	if err := c.State.save(dir); err != nil {
 		return c, err
 	}
 	st.close()
 	return c, nil
+}
+
+// record saves what create has made, or is about to make, once change has
+// set it, as a state.json without the spec: encoding that is the final
+// save's work. The cgroup's goroutine records too, hence the lock.
+func (c *Container) record(change func(*State) error) error {
+	c.recordMu.Lock()
+	defer c.recordMu.Unlock()
+	if err := change(c.State); err != nil {
+		return err
+	}
+	r := *c.State
+	r.spec, r.Config = nil, nil
+	return r.save(c.dir)
+}
+
+// mountID names the mount path is on.
+func mountID(path string) (uint64, error) {
+	var stx unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, path, 0, unix.STATX_MNT_ID, &stx); err != nil {
+		return 0, fmt.Errorf("root.path: %w", err)
+	}
+	return stx.Mnt_id, nil
 }
 
 // pendingCgroup is newCgroup running beside the rest of create.
@@ -274,12 +318,16 @@ func (p *pendingCgroup) close() {
 func (c *Container) newCgroup(o *CreateOpts) (cgroups.Manager, error) {
 	s := o.Spec
 	if o.SystemdCgroup {
-		return systemd.New(systemd.Config{
+		m, err := systemd.New(systemd.Config{
 			CgroupsPath: s.Linux.CgroupsPath,
 			ID:          o.ID,
 			Resources:   resources(s),
 			Annotations: s.Annotations,
 		})
+		if err != nil {
+			return nil, err
+		}
+		return m, c.record(func(st *State) error { st.CgroupPaths = m.Paths(); return nil })
 	}
 	cg, err := cgroups.New(cgroupsPath(s, o.ID))
 	if err != nil {
@@ -300,8 +348,13 @@ func (c *Container) newCgroup(o *CreateOpts) (cgroups.Manager, error) {
 			return nil, fmt.Errorf("linux.cgroupsPath %q: the cgroup holds the host's processes, husk's among them", cgroupsPath(s, o.ID))
 		}
 		warnf("container's cgroup is not empty: %d process(es) found", len(pids))
-		c.State.SharedCgroup = true
 		c.markSharedWith(cg.Paths())
+		if err := c.record(func(st *State) error { st.SharedCgroup = true; return nil }); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.record(func(st *State) error { st.CgroupPaths = cg.Paths(); return nil }); err != nil {
+		return nil, err
 	}
 	err = cg.Apply(-1)
 	c.State.CgroupPaths = cg.Paths()

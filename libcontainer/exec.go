@@ -40,6 +40,8 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	switch st := c.Status(); st {
 	case Stopped:
 		return 0, errors.New("cannot exec in a stopped container")
+	case Creating:
+		return 0, errors.New("cannot exec in a container that is being created")
 	case Paused:
 		if !o.IgnorePaused {
 			return 0, errors.New("cannot exec in a paused container")

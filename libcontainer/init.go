@@ -143,10 +143,27 @@ func initStage(conn *stageConn, cfg *stageConfig) error {
 	}
 	// From here husk's create has returned: errors go to stderr, or to
 	// start through the fifo.
+	err = awaitStart(cfg, s)
+	// start was killed between opening the fifo and reading it: the
+	// container stays created, for the next start.
+	for errors.Is(err, unix.EPIPE) {
+		err = awaitStart(cfg, s)
+	}
+	if err != nil {
+		return err
+	}
+	return p.exec()
+}
+
+// awaitStart waits for start to open the exec fifo, runs the
+// startContainer hooks and tells start, through the fifo, that the process
+// is about to be exec'd ("0") or why it is not.
+func awaitStart(cfg *stageConfig, s *specs.Spec) error {
 	fifo, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(cfg.FifoFD), unix.O_WRONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open exec fifo: %w", err)
 	}
+	defer fifo.Close()
 	if h := s.Hooks; h != nil && len(h.StartContainer) > 0 {
 		state := &specs.State{Version: specs.Version, ID: cfg.ID, Status: "created", Pid: 1, Annotations: s.Annotations}
 		if err := hooks.Run("startContainer", h.StartContainer, state); err != nil {
@@ -157,7 +174,7 @@ func initStage(conn *stageConn, cfg *stageConfig) error {
 	if _, err := fifo.WriteString("0"); err != nil {
 		return fmt.Errorf("write exec fifo: %w", err)
 	}
-	return p.exec()
+	return nil
 }
 
 // runCreateHooks has husk run prestart and createRuntime hooks in the

@@ -42,9 +42,20 @@ type State struct {
 	// never mistaken for the container.
 	PidStart    uint64            `json:"pid_start"`
 	CgroupPaths map[string]string `json:"cgroup_paths"`
-	// SharedRootfs: the container has no mount namespace and husk bound its
-	// rootfs onto itself (rootfs.BindShared); delete removes that mount.
-	SharedRootfs bool `json:"shared_rootfs,omitempty"`
+	// SharedRootfs: the container has no mount namespace and husk binds its
+	// rootfs onto itself (rootfs.BindShared); delete removes that mount if
+	// the rootfs is on another mount than RootfsMountID, the one it was on
+	// before, so a create killed before the bind leaves the mount alone.
+	SharedRootfs  bool   `json:"shared_rootfs,omitempty"`
+	RootfsMountID uint64 `json:"rootfs_mount_id,omitempty"`
+	// Creating: create has not finished. It records what it is about to
+	// make before making it, so a create killed at any step leaves a state
+	// that list shows (as creating while Creator runs, stopped after) and
+	// delete --force removes. Creator and CreatorStart name the husk
+	// process that creates it.
+	Creating     bool   `json:"creating,omitempty"`
+	Creator      int    `json:"creator,omitempty"`
+	CreatorStart uint64 `json:"creator_start,omitempty"`
 	// SharedCgroup: the cgroup held other processes when the container was
 	// made; delete kills only the container's init and leaves the cgroup to
 	// whoever is still in it.
@@ -155,14 +166,24 @@ func (s *State) save(dir string) error {
 func loadState(dir string) (*State, error) {
 	data, err := os.ReadFile(filepath.Join(dir, stateFile))
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
+		if !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("read state: %w", err)
+		}
+		// A state dir without a state: create was killed before it
+		// recorded anything, which it does before making anything else.
+		// It is shown as a stopped container for delete to remove.
+		if _, err := os.Stat(dir); err != nil {
 			return nil, ErrNotExist
 		}
-		return nil, fmt.Errorf("read state: %w", err)
+		return &State{ID: filepath.Base(dir), Creating: true}, nil
 	}
 	var s State
 	if err := json.Unmarshal(data, &s); err != nil {
 		return nil, fmt.Errorf("parse %s: %w", filepath.Join(dir, stateFile), err)
+	}
+	// A create that was killed may have recorded no spec yet.
+	if len(s.Config) == 0 && s.Creating {
+		return &s, nil
 	}
 	if err := json.Unmarshal(s.Config, &s.meta); err != nil {
 		return nil, fmt.Errorf("parse %s: spec: %w", filepath.Join(dir, stateFile), err)
