@@ -225,7 +225,7 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 		}
 	}
 	if err := st.configure(so, cfg); err != nil {
-		return c, startError(err)
+		return c, startError(c.oomCause(err))
 	}
 	if err := c.record(func(s *State) (err error) {
 		s.Pid = st.pid
@@ -476,6 +476,34 @@ func (e *hookError) Unwrap() error { return e.err }
 
 // startError prefixes failures of the container process the way runc does,
 // which is what clients show and match ("no such file or directory" -> 127).
+// oomCause names the memory limit when the OOM killer ended the stage
+// during setup: a limit below what the stage itself needs kills it before
+// it can say anything.
+func (c *Container) oomCause(err error) error {
+	r := c.State.spec.Linux.Resources
+	if r == nil || r.Memory == nil || r.Memory.Limit == nil || !oomKilled(c.State.CgroupPaths) {
+		return err
+	}
+	return fmt.Errorf("linux.resources.memory.limit %d is too low: the OOM killer ended the container's process during setup (%w)", *r.Memory.Limit, err)
+}
+
+// oomKilled tells whether the OOM killer has killed a process of the
+// cgroup: memory.oom_control on cgroup v1, memory.events on v2.
+func oomKilled(paths map[string]string) bool {
+	for key, file := range map[string]string{"memory": "memory.oom_control", "": "memory.events"} {
+		data, err := os.ReadFile(filepath.Join(paths[key], file))
+		if paths[key] == "" || err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(data), "\n") {
+			if n, ok := strings.CutPrefix(l, "oom_kill "); ok && n != "0" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func startError(err error) error {
 	return fmt.Errorf("unable to start container process: %w", err)
 }

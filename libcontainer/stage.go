@@ -59,6 +59,9 @@ type stageConfig struct {
 	HostPid   int          `json:"host_pid,omitempty"` // the stage's pid as husk sees it
 }
 
+// errExited: the stage closed its end of the socket without a message.
+var errExited = errors.New("container process exited")
+
 // stageOpts describes a stage to start.
 type stageOpts struct {
 	Mode  string   // "init" or "exec"
@@ -159,7 +162,7 @@ func (s *stage) waitPreamble() error {
 		case err != nil:
 			return err
 		case ws.Signaled():
-			return fmt.Errorf("killed by %v", ws.Signal())
+			return fmt.Errorf("killed by %s", unix.SignalName(ws.Signal()))
 		case ws.ExitStatus() != 0:
 			return fmt.Errorf("exit status %d", ws.ExitStatus())
 		}
@@ -197,6 +200,12 @@ func (s *stage) configure(o *stageOpts, cfg *stageConfig) error {
 	}
 	m, err := s.expect(msgPid)
 	if err != nil {
+		// Say how the preamble ended, when it did without a word.
+		if s.preamble > 0 && errors.Is(err, errExited) {
+			if werr := s.waitPreamble(); werr != nil {
+				err = fmt.Errorf("%w: %v", err, werr)
+			}
+		}
 		return s.fail(err)
 	}
 	s.pid = m.Pid
@@ -275,7 +284,7 @@ func (s *stage) next() (*syncMsg, error) {
 func (s *stage) expect(typ string) (*syncMsg, error) {
 	m, err := s.next()
 	if err == io.EOF {
-		return nil, fmt.Errorf("container process exited before sending %q", typ)
+		return nil, fmt.Errorf("%w before sending %q", errExited, typ)
 	}
 	if err != nil {
 		return nil, err

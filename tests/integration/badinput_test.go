@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // checkCreateFailedClean asserts that a failed create left no trace: no
@@ -320,4 +322,17 @@ func TestBadCgroupsPathInUse(t *testing.T) {
 	if !pidAlive(os.Getpid()) || !pidAlive(os.Getppid()) {
 		t.Fatal("the failed create killed processes outside the container")
 	}
+}
+
+// A memory limit below what the runtime's own setup needs ends the stage
+// at the OOM killer's hand before it can report anything: the error names
+// the limit, as runc's does.
+func TestBadInputMemoryLimitTooLow(t *testing.T) {
+	t.Parallel()
+	requireControllers(t, "memory")
+	b := newBundle(t)
+	b.spec.Linux.Resources = &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: ptr(int64(4096))}}
+	r := b.create()
+	checkCreateFailedClean(t, b, r)
+	mustContain(t, r.Stderr, "linux.resources.memory.limit", "the error")
 }
