@@ -63,6 +63,14 @@ func execProcess(ctx *cli.Context) error {
 	}
 	spec, err := c.State.Spec()
 	if err != nil {
+		// A create that was killed, or a delete that has already removed
+		// state.json, leaves no spec: the status is what is wrong.
+		switch c.Status() {
+		case libcontainer.Stopped:
+			return errors.New("cannot exec in a stopped container")
+		case libcontainer.Creating:
+			return errors.New("cannot exec in a container that is being created")
+		}
 		return err
 	}
 	// A state.json damaged by hand or by a full disk can hold a spec
