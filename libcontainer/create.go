@@ -366,13 +366,13 @@ func (c *Container) newCgroup(o *CreateOpts) (cgroups.Manager, error) {
 
 // markSharedWith records the sharing in the state of the containers under
 // the same root already in this cgroup, so that their delete spares this
-// one too. A container still being created has no state yet and is not
-// locked here, so two creates can't wait on each other.
+// one too. A container still being created is skipped, not locked: two
+// creates must not wait on each other.
 func (c *Container) markSharedWith(paths map[string]string) {
 	root := filepath.Dir(c.dir)
 	others, _ := List(root)
 	for _, o := range others {
-		if o.State.SharedCgroup || !maps.Equal(o.State.CgroupPaths, paths) {
+		if o.State.Creating || o.State.SharedCgroup || !maps.Equal(o.State.CgroupPaths, paths) {
 			continue
 		}
 		other, err := LoadLocked(root, o.State.ID)
@@ -474,8 +474,6 @@ type hookError struct{ err error }
 func (e *hookError) Error() string { return e.err.Error() }
 func (e *hookError) Unwrap() error { return e.err }
 
-// startError prefixes failures of the container process the way runc does,
-// which is what clients show and match ("no such file or directory" -> 127).
 // oomCause names the memory limit when the OOM killer ended the stage
 // during setup: a limit below what the stage itself needs kills it before
 // it can say anything.
@@ -504,6 +502,8 @@ func oomKilled(paths map[string]string) bool {
 	return false
 }
 
+// startError prefixes failures of the container process the way runc does,
+// which is what clients show and match ("no such file or directory" -> 127).
 func startError(err error) error {
 	return fmt.Errorf("unable to start container process: %w", err)
 }

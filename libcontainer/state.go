@@ -79,6 +79,9 @@ type specMeta struct {
 // Spec returns the container's whole spec, decoding it on first use.
 func (s *State) Spec() (*specs.Spec, error) {
 	if s.spec == nil {
+		if len(s.Config) == 0 {
+			return nil, fmt.Errorf("container %s has no saved spec: its create did not finish", s.ID)
+		}
 		var spec specs.Spec
 		if err := json.Unmarshal(s.Config, &spec); err != nil {
 			return nil, fmt.Errorf("parse saved spec of %s: %w", s.ID, err)
