@@ -28,6 +28,9 @@ container (killing it) and succeeds for an id that does not exist.`,
 }
 
 func deleteContainer(root, id string, force bool) error {
+	if force {
+		libcontainer.SweepTemp(root)
+	}
 	c, err := libcontainer.LoadLocked(root, id)
 	if err != nil {
 		if force && errors.Is(err, libcontainer.ErrNotExist) {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -430,8 +431,16 @@ func (c *Container) destroy() error {
 }
 
 // removeStateDir removes the files husk keeps in dir, then dir; RemoveAll's
-// walk only if something else is there.
+// walk only if something else is there. dir first goes out of the id's way
+// under a temporary name, at once: a delete killed half-way leaves no
+// state dir without a state, only a temporary one that a later delete
+// --force sweeps.
 func removeStateDir(dir string) error {
+	gone := filepath.Join(filepath.Dir(dir), tmpPrefix+"gone-"+strconv.FormatInt(time.Now().UnixNano(), 36))
+	if err := os.Rename(dir, gone); err != nil {
+		return fmt.Errorf("remove state dir: %w", err)
+	}
+	dir = gone
 	for _, name := range []string{stateFile, fifoName} {
 		if err := unix.Unlink(filepath.Join(dir, name)); err != nil && err != unix.ENOENT {
 			return fmt.Errorf("remove state dir: %w", &os.PathError{Op: "unlink", Path: filepath.Join(dir, name), Err: err})
@@ -444,6 +453,34 @@ func removeStateDir(dir string) error {
 		return fmt.Errorf("remove state dir: %w", err)
 	}
 	return nil
+}
+
+// SweepTemp removes the temporary state dirs under root that no husk is
+// using any more: those of a create killed before it named its container,
+// or of a delete killed half-way.
+func SweepTemp(root string) {
+	entries, _ := os.ReadDir(root)
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), tmpPrefix) {
+			continue
+		}
+		dir := filepath.Join(root, e.Name())
+		// A create locks its dir a moment after making it, and writes
+		// in it only then: an empty one may be that moment.
+		if names, err := os.ReadDir(dir); strings.HasPrefix(e.Name(), newPrefix) && (err != nil || len(names) == 0) {
+			if fi, err := e.Info(); err != nil || time.Since(fi.ModTime()) < 10*time.Second {
+				continue
+			}
+		}
+		f, err := os.OpenFile(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			continue
+		}
+		if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil {
+			_ = os.RemoveAll(dir)
+		}
+		f.Close()
+	}
 }
 
 func (c *Container) ownPIDNamespace() bool {

@@ -94,19 +94,25 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, fmt.Errorf("create state root: %w", err)
 	}
+	// The state dir appears under its id with its first record in it: it
+	// is made and recorded under a temporary name, then renamed without
+	// replacing anything, which is also the atomic "already exists" check.
+	// A create killed before the rename leaves only a temporary dir, which
+	// names no container and which delete --force sweeps.
 	dir := stateDir(root, o.ID)
-	if err := os.Mkdir(dir, 0o711); err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return nil, fmt.Errorf("container with id %q already exists", o.ID)
-		}
+	tmp, err := os.MkdirTemp(root, newPrefix)
+	if err != nil {
 		return nil, fmt.Errorf("create state dir: %w", err)
 	}
-	lock, err := lockDir(dir)
+	lock, err := lockDir(tmp)
+	if err == nil {
+		err = os.Chmod(tmp, 0o711)
+	}
 	if err != nil {
-		os.Remove(dir)
+		os.Remove(tmp)
 		return nil, err
 	}
-	c = &Container{dir: dir, lock: lock, State: &State{
+	c = &Container{dir: tmp, lock: lock, State: &State{
 		ID:      o.ID,
 		Bundle:  o.Bundle,
 		Rootfs:  s.Root.Path,
@@ -115,7 +121,7 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	}}
 	c.State.setSpec(s)
 	sharedRootfs := !hasNamespace(s, specs.MountNamespace)
-	if err := c.record(func(st *State) (err error) {
+	err = c.record(func(st *State) (err error) {
 		st.Creating, st.Creator = true, os.Getpid()
 		if _, st.CreatorStart, err = procStat(st.Creator); err != nil {
 			return fmt.Errorf("create: %w", err)
@@ -125,11 +131,21 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 			st.RootfsMountID, err = mountID(s.Root.Path)
 		}
 		return err
-	}); err != nil {
+	})
+	if err == nil {
+		err = unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, dir, unix.RENAME_NOREPLACE)
+		if errors.Is(err, unix.EEXIST) {
+			err = fmt.Errorf("container with id %q already exists", o.ID)
+		} else if err != nil {
+			err = fmt.Errorf("create state dir: %w", err)
+		}
+	}
+	if err != nil {
 		lock.Close()
-		_ = removeStateDir(dir)
+		_ = os.RemoveAll(tmp)
 		return nil, err
 	}
+	c.dir = dir
 	// The cgroup is made while husk spawns the stage, which takes about as
 	// long; only once the id is known to be new, so it can't be another
 	// container's cgroup.

@@ -16,6 +16,10 @@ import (
 const (
 	stateFile = "state.json"
 	fifoName  = "exec.fifo"
+	// tmpPrefix starts the names of state dirs being made or removed:
+	// '~' is no id's character, so they never name a container.
+	tmpPrefix = "~"
+	newPrefix = tmpPrefix + "new-" // a create's, until it is named
 )
 
 // ErrNotExist is returned for an id with no state directory; clients match
@@ -169,16 +173,10 @@ func (s *State) save(dir string) error {
 func loadState(dir string) (*State, error) {
 	data, err := os.ReadFile(filepath.Join(dir, stateFile))
 	if err != nil {
-		if !errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("read state: %w", err)
-		}
-		// A state dir without a state: create was killed before it
-		// recorded anything, which it does before making anything else.
-		// It is shown as a stopped container for delete to remove.
-		if _, err := os.Stat(dir); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
 			return nil, ErrNotExist
 		}
-		return &State{ID: filepath.Base(dir), Creating: true}, nil
+		return nil, fmt.Errorf("read state: %w", err)
 	}
 	var s State
 	if err := json.Unmarshal(data, &s); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -79,6 +80,7 @@ func TestCrashCreateEveryStep(t *testing.T) {
 					t.Fatalf("killed at %s #%d: delete --force: %s", sc, n, r)
 				}
 				checkNothingLeft(t, b)
+				checkNoTempDirs(t, b)
 				b.mustCreate()
 				b.mustRT("delete", "--force", b.id)
 				if t.Failed() || code == 0 {
@@ -157,6 +159,7 @@ func TestCrashDeleteEveryStep(t *testing.T) {
 					t.Fatalf("killed at %s #%d: delete --force again: %s", sc, n, r)
 				}
 				checkNothingLeft(t, b)
+				checkNoTempDirs(t, b)
 				if t.Failed() || code == 0 {
 					break
 				}
@@ -167,5 +170,18 @@ func TestCrashDeleteEveryStep(t *testing.T) {
 			}
 			t.Logf("delete killed at %d points (each thread's n-th %s)", kills, sc)
 		})
+	}
+}
+
+// checkNoTempDirs fails if the state root holds a directory that is not a
+// container's: a state dir being made or removed that delete --force did
+// not sweep.
+func checkNoTempDirs(t *testing.T, b *bundle) {
+	t.Helper()
+	entries, _ := os.ReadDir(b.root)
+	for _, e := range entries {
+		if e.Name() != b.id {
+			t.Errorf("the state root holds %s after delete --force", e.Name())
+		}
 	}
 }
