@@ -36,13 +36,7 @@ func TestReadOnlyViewCannotBeWritten(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var st unix.Statfs_t
-	if err := unix.Fstatfs(int(f.Fd()), &st); err != nil {
-		t.Fatal(err)
-	}
-	if st.Type != unix.OVERLAYFS_SUPER_MAGIC {
-		t.Errorf("the view should be on overlayfs, got fs type %#x", st.Type)
-	}
+	assertOverlay(t, f)
 	assertUnwritable(t, f, exe)
 	if err := os.Chmod("/proc/self/fd/"+strconv.Itoa(int(f.Fd())), 0o777); err == nil {
 		t.Error("changed the binary's mode through the handle")
@@ -65,13 +59,7 @@ func TestSealedSelfIsOverlay(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var st unix.Statfs_t
-	if err := unix.Fstatfs(int(f.Fd()), &st); err != nil {
-		t.Fatal(err)
-	}
-	if st.Type != unix.OVERLAYFS_SUPER_MAGIC {
-		t.Fatalf("as root the binary should be on a read-only overlayfs, got fs type %#x", st.Type)
-	}
+	assertOverlay(t, f)
 	exe, err := os.ReadFile("/proc/self/exe")
 	if err != nil {
 		t.Fatal(err)
@@ -117,5 +105,16 @@ func assertUnwritable(t *testing.T, f *os.File, want []byte) {
 	}
 	if err := os.Truncate(path, 0); err == nil {
 		t.Fatal("truncated the binary through the handle")
+	}
+}
+
+func assertOverlay(t *testing.T, f *os.File) {
+	t.Helper()
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(int(f.Fd()), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Type != unix.OVERLAYFS_SUPER_MAGIC {
+		t.Fatalf("the binary should be on a read-only overlayfs, got fs type %#x", st.Type)
 	}
 }
