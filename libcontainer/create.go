@@ -334,16 +334,14 @@ func (p *pendingCgroup) close() {
 func (c *Container) newCgroup(o *CreateOpts) (cgroups.Manager, error) {
 	s := o.Spec
 	if o.SystemdCgroup {
-		m, err := systemd.New(systemd.Config{
+		// The unit is recorded once it is started (setupFunc): a name
+		// taken by another unit must not become this container's to stop.
+		return systemd.New(systemd.Config{
 			CgroupsPath: s.Linux.CgroupsPath,
 			ID:          o.ID,
 			Resources:   resources(s),
 			Annotations: s.Annotations,
 		})
-		if err != nil {
-			return nil, err
-		}
-		return m, c.record(func(st *State) error { st.CgroupPaths = m.Paths(); return nil })
 	}
 	cg, err := cgroups.New(cgroupsPath(s, o.ID))
 	if err != nil {
@@ -425,7 +423,11 @@ func (c *Container) setupFunc(cg cgroups.Manager, unit *systemd.Manager, cfg *st
 			return fmt.Errorf("create cgroup: %w", err)
 		}
 		// The paths reach the init with cfg, sent after this handshake.
-		c.State.CgroupPaths = unit.Paths()
+		// A create killed before this record leaves a scope whose
+		// processes die with it, and systemd removes an empty scope.
+		if err := c.record(func(st *State) error { st.CgroupPaths = unit.Paths(); return nil }); err != nil {
+			return err
+		}
 		cfg.CgroupPaths = systemd.CgroupfsPaths(c.State.CgroupPaths)
 		if err := unit.Set(resources(s)); err != nil {
 			return fmt.Errorf("set cgroup limits: %w", err)
