@@ -370,9 +370,7 @@ func (c *Container) newCgroup(o *CreateOpts) (cgroups.Manager, error) {
 	if err := c.record(func(st *State) error { st.CgroupPaths = cg.Paths(); return nil }); err != nil {
 		return nil, err
 	}
-	err = cg.Apply(-1)
-	c.State.CgroupPaths = cg.Paths()
-	if err != nil {
+	if err := cg.Apply(-1); err != nil {
 		return nil, fmt.Errorf("create cgroup: %w", err)
 	}
 	return cg, nil
