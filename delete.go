@@ -31,7 +31,7 @@ func deleteContainer(root, id string, force bool) error {
 	if force {
 		libcontainer.SweepTemp(root)
 	}
-	c, err := libcontainer.LoadLocked(root, id)
+	c, err := libcontainer.LoadForDelete(root, id)
 	if err != nil {
 		if force && errors.Is(err, libcontainer.ErrNotExist) {
 			return nil

@@ -33,6 +33,9 @@ const (
 	Running  Status = "running"
 	Paused   Status = "paused"
 	Stopped  Status = "stopped"
+	// Broken is no OCI status: list says it of a container whose
+	// state.json is lost or damaged.
+	Broken Status = "broken"
 )
 
 // ErrNotRunning is returned when signalling a container without processes;
@@ -49,34 +52,47 @@ type Container struct {
 
 // Load reads a container's state without locking, for read-only commands.
 func Load(root, id string) (*Container, error) {
-	if err := ValidateID(id); err != nil {
-		return nil, err
-	}
-	dir := stateDir(root, id)
-	s, err := loadState(dir)
-	if err != nil {
-		return nil, err
-	}
-	return &Container{dir: dir, State: s}, nil
+	return load(root, id, false, false)
 }
 
 // LoadLocked is Load holding the container's lock until Release, for
 // commands that change the container.
 func LoadLocked(root, id string) (*Container, error) {
+	return load(root, id, true, false)
+}
+
+// LoadForDelete is LoadLocked that also returns a broken container (its
+// state.json lost or damaged), for delete to remove what its record names.
+func LoadForDelete(root, id string) (*Container, error) {
+	return load(root, id, true, true)
+}
+
+func load(root, id string, locked, broken bool) (*Container, error) {
 	if err := ValidateID(id); err != nil {
 		return nil, err
 	}
-	dir := stateDir(root, id)
-	lock, err := lockDir(dir)
+	c := &Container{dir: stateDir(root, id)}
+	if locked {
+		lock, err := lockDir(c.dir)
+		if err != nil {
+			return nil, err
+		}
+		c.lock = lock
+	}
+	s, err := loadState(c.dir)
+	if err == nil && s.broken != nil && !broken {
+		err = c.brokenError(s)
+	}
 	if err != nil {
+		c.Release()
 		return nil, err
 	}
-	s, err := loadState(dir)
-	if err != nil {
-		lock.Close()
-		return nil, err
-	}
-	return &Container{dir: dir, lock: lock, State: s}, nil
+	c.State = s
+	return c, nil
+}
+
+func (c *Container) brokenError(s *State) error {
+	return fmt.Errorf("container %s is broken: %w; delete --force removes it", s.ID, s.broken)
 }
 
 // Release drops the lock taken by LoadLocked or Create.
@@ -101,9 +117,9 @@ func List(root string) ([]*Container, error) {
 		if !e.IsDir() {
 			continue
 		}
-		c, err := Load(root, e.Name())
+		c, err := load(root, e.Name(), false, true)
 		if err != nil {
-			continue // being created or deleted right now
+			continue // not an id, or deleted right now
 		}
 		out = append(out, c)
 	}
@@ -189,6 +205,9 @@ func (c *Container) OCIState() *OCIState {
 	pid := c.State.Pid
 	if st == Stopped {
 		pid = 0
+	}
+	if c.State.broken != nil {
+		st = Broken
 	}
 	return &OCIState{
 		Version:     specs.Version,
@@ -364,6 +383,10 @@ func (c *Container) Delete(force bool) error {
 	if err := c.destroy(); err != nil {
 		return err
 	}
+	if c.State.broken != nil {
+		warnf("container %s: poststop hooks not run: %v", c.State.ID, c.State.broken)
+		return nil
+	}
 	c.runPoststop()
 	return nil
 }
@@ -376,8 +399,8 @@ func (c *Container) runPoststop() {
 		return
 	}
 	state := c.hookState(Stopped)
-	for _, hook := range h.Poststop {
-		if err := hooks.Run("poststop", []specs.Hook{hook}, state); err != nil {
+	for i, hook := range h.Poststop {
+		if err := hooks.RunAt("poststop", i, hook, state); err != nil {
 			warnf("%v", err)
 		}
 	}
@@ -441,10 +464,8 @@ func removeStateDir(dir string) error {
 		return fmt.Errorf("remove state dir: %w", err)
 	}
 	dir = gone
-	for _, name := range []string{stateFile, fifoName} {
-		if err := unix.Unlink(filepath.Join(dir, name)); err != nil && err != unix.ENOENT {
-			return fmt.Errorf("remove state dir: %w", &os.PathError{Op: "unlink", Path: filepath.Join(dir, name), Err: err})
-		}
+	for _, name := range []string{stateFile, recordFile, fifoName} {
+		_ = unix.Unlink(filepath.Join(dir, name))
 	}
 	if unix.Rmdir(dir) == nil {
 		return nil

@@ -262,22 +262,23 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	if err := c.State.save(dir); err != nil {
 		return c, err
 	}
+	if err := c.State.saveRecord(dir); err != nil {
+		return c, err
+	}
 	st.close()
 	return c, nil
 }
 
 // record saves what create has made, or is about to make, once change has
-// set it, as a state.json without the spec: encoding that is the final
-// save's work. The cgroup's goroutine records too, hence the lock.
+// set it, in record.json; state.json comes with the final save, once the
+// container is whole. The cgroup's goroutine records too, hence the lock.
 func (c *Container) record(change func(*State) error) error {
 	c.recordMu.Lock()
 	defer c.recordMu.Unlock()
 	if err := change(c.State); err != nil {
 		return err
 	}
-	r := *c.State
-	r.spec, r.Config = nil, nil
-	return r.save(c.dir)
+	return c.State.saveRecord(c.dir)
 }
 
 // mountID names the mount path is on.
@@ -392,7 +393,11 @@ func (c *Container) markSharedWith(paths map[string]string) {
 			continue
 		}
 		other.State.SharedCgroup = true
-		if err := other.State.save(other.dir); err != nil {
+		err = other.State.save(other.dir)
+		if err == nil {
+			err = other.State.saveRecord(other.dir)
+		}
+		if err != nil {
 			warnf("mark container %s as sharing its cgroup: %v", o.State.ID, err)
 		}
 		other.Release()

@@ -15,12 +15,22 @@ import (
 
 const (
 	stateFile = "state.json"
-	fifoName  = "exec.fifo"
+	// recordFile is state.json without the spec: what create made, written
+	// as it makes it. It is never rewritten after create, so a state.json
+	// that was lost or damaged later still leaves what delete --force needs.
+	recordFile = "record.json"
+	fifoName   = "exec.fifo"
 	// tmpPrefix starts the names of state dirs being made or removed:
 	// '~' is no id's character, so they never name a container.
 	tmpPrefix = "~"
 	newPrefix = tmpPrefix + "new-" // a create's, until it is named
 )
+
+// stateVersion is the format of state.json and record.json. Version 0
+// (no field) is husk 0.1's, which this husk reads as it is. A node
+// upgrades husk while containers run, so a format change must keep
+// reading the older ones; a newer format than this husk knows is refused.
+const stateVersion = 1
 
 // ErrNotExist is returned for an id with no state directory; clients match
 // its text ("does not exist").
@@ -35,6 +45,7 @@ var ErrNotExist = errors.New("container does not exist")
 // would cost one of these short-lived processes more than its own work
 // (encoding/json builds codecs for every type the spec reaches on first use).
 type State struct {
+	Version int       `json:"version,omitempty"`
 	ID      string    `json:"id"`
 	Bundle  string    `json:"bundle"`
 	Rootfs  string    `json:"rootfs"`
@@ -69,6 +80,9 @@ type State struct {
 
 	spec *specs.Spec // Config decoded, by Spec or given by setSpec
 	meta specMeta
+	// broken is why state.json could not be read when the state came from
+	// record.json instead (or from nothing at all).
+	broken error
 }
 
 // specMeta is the part of the spec that lifecycle commands read.
@@ -140,6 +154,7 @@ func lockDir(dir string) (*os.File, error) {
 	return f, nil
 }
 
+// save writes state.json.
 func (s *State) save(dir string) error {
 	if s.spec != nil {
 		config, err := json.Marshal(s.spec)
@@ -148,46 +163,108 @@ func (s *State) save(dir string) error {
 		}
 		s.Config = config
 	}
+	return s.write(dir, stateFile)
+}
+
+// saveRecord writes record.json: the state without its spec.
+func (s *State) saveRecord(dir string) error {
+	r := *s
+	r.spec, r.Config = nil, nil
+	return r.write(dir, recordFile)
+}
+
+// write replaces dir/name with the state at once: a reader, or a husk
+// killed half-way, sees the old file or the new one, never a part. The
+// data reaches the disk before the rename, so a crash of the machine
+// can't leave an empty file under the name either.
+func (s *State) write(dir, name string) error {
+	s.Version = stateVersion
 	data, err := json.Marshal(s)
 	if err != nil {
 		return err
 	}
 	tmp, err := os.CreateTemp(dir, ".state-")
 	if err != nil {
-		return fmt.Errorf("write state: %w", err)
+		return fmt.Errorf("write %s: %w", name, err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write state: %w", err)
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Sync()
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write state: %w", err)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
 	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, stateFile)); err != nil {
-		return fmt.Errorf("write state: %w", err)
+	if err == nil {
+		err = os.Rename(tmp.Name(), filepath.Join(dir, name))
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
 	}
 	return nil
 }
 
+// loadState reads a container's state. When state.json is missing or
+// unreadable outside a create, the state comes from record.json (or, with
+// no record either, holds only the id) and is broken: list shows it, and
+// delete --force removes what the record names.
 func loadState(dir string) (*State, error) {
-	data, err := os.ReadFile(filepath.Join(dir, stateFile))
+	s, err := readState(filepath.Join(dir, stateFile))
+	if err == nil && (len(s.Config) > 0 || s.Creating) {
+		return s, nil
+	}
+	if err == nil {
+		err = fmt.Errorf("%s holds no spec", filepath.Join(dir, stateFile))
+	}
+	if errors.Is(err, errNewer) {
+		return nil, err
+	}
+	r, rerr := readState(filepath.Join(dir, recordFile))
+	switch {
+	case rerr == nil && r.Creating && errors.Is(err, ErrNotExist):
+		return r, nil // create has not written state.json yet
+	case errors.Is(rerr, errNewer):
+		return nil, rerr
+	case rerr != nil:
+		if errors.Is(err, ErrNotExist) && errors.Is(rerr, ErrNotExist) {
+			if _, serr := os.Lstat(dir); errors.Is(serr, os.ErrNotExist) {
+				return nil, ErrNotExist
+			}
+		}
+		r = &State{ID: filepath.Base(dir)}
+	}
+	if errors.Is(err, ErrNotExist) {
+		err = fmt.Errorf("%s is missing", filepath.Join(dir, stateFile))
+	}
+	r.broken = err
+	return r, nil
+}
+
+// errNewer marks a state written by a newer husk than this one.
+var errNewer = errors.New("written by a newer husk")
+
+func readState(path string) (*State, error) {
+	data, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, ErrNotExist
 		}
-		return nil, fmt.Errorf("read state: %w", err)
+		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	var s State
 	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, fmt.Errorf("parse %s: %w", filepath.Join(dir, stateFile), err)
+		return nil, fmt.Errorf("parse %s: %w", path, err)
 	}
-	// A create that was killed may have recorded no spec yet.
-	if len(s.Config) == 0 && s.Creating {
+	if s.Version > stateVersion {
+		return nil, fmt.Errorf("%s: format %d %w (this one reads up to %d): use that husk", path, s.Version, errNewer, stateVersion)
+	}
+	// A create killed before its first full save has no spec yet; nor has
+	// a record.
+	if len(s.Config) == 0 {
 		return &s, nil
 	}
 	if err := json.Unmarshal(s.Config, &s.meta); err != nil {
-		return nil, fmt.Errorf("parse %s: spec: %w", filepath.Join(dir, stateFile), err)
+		return nil, fmt.Errorf("parse %s: spec: %w", path, err)
 	}
 	return &s, nil
 }

@@ -101,12 +101,12 @@ func FuzzLoadState(f *testing.F) {
 			return
 		}
 		s := c.State
+		if err := s.save(dir); err != nil {
+			t.Fatalf("a loaded state cannot be saved: %v", err)
+		}
 		first, err := json.Marshal(s)
 		if err != nil {
 			t.Fatalf("a loaded state does not marshal: %v", err)
-		}
-		if err := s.save(dir); err != nil {
-			t.Fatalf("a loaded state cannot be saved: %v", err)
 		}
 		again, err := loadState(dir)
 		if err != nil {

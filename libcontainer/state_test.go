@@ -62,15 +62,94 @@ func TestStateSaveLoad(t *testing.T) {
 }
 
 func TestLoadStateMissingAndCorrupt(t *testing.T) {
-	dir := t.TempDir()
+	root := t.TempDir()
+	dir := filepath.Join(root, "c1")
 	if _, err := loadState(dir); !errors.Is(err, ErrNotExist) {
-		t.Fatalf("missing state: %v, want ErrNotExist", err)
+		t.Fatalf("no state dir: %v, want ErrNotExist", err)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// A dir under an id with neither file is damage: broken, not absent.
+	s, err := loadState(dir)
+	if err != nil || s.broken == nil || s.ID != "c1" || s.Pid != 0 {
+		t.Fatalf("empty state dir: %+v, %v; want a broken state of c1", s, err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, stateFile), []byte("{"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := loadState(dir); err == nil || !strings.Contains(err.Error(), stateFile) {
-		t.Fatalf("corrupt state: %v, want an error naming %s", err, stateFile)
+	if s, err = loadState(dir); err != nil || s.broken == nil || !strings.Contains(s.broken.Error(), stateFile) {
+		t.Fatalf("corrupt state: %+v, %v; want broken, naming %s", s, err, stateFile)
+	}
+}
+
+// A create writes only record.json until its final save; a state.json that
+// is lost or damaged after that leaves the record to name what to remove.
+func TestLoadStateFromRecord(t *testing.T) {
+	dir := t.TempDir()
+	rec := &State{ID: "c1", Pid: 42, PidStart: 7, Creating: true, Creator: 9,
+		CgroupPaths: map[string]string{"pids": "/sys/fs/cgroup/pids/husk/c1"}}
+	if err := rec.saveRecord(dir); err != nil {
+		t.Fatal(err)
+	}
+	s, err := loadState(dir)
+	if err != nil || s.broken != nil || !s.Creating || s.Pid != 42 {
+		t.Fatalf("record of a create: %+v, %v; want the record, not broken", s, err)
+	}
+	rec.Creating = false
+	if err := rec.saveRecord(dir); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string]string{
+		"missing":   "",
+		"truncated": `{"id":"c1","pid":4`,
+		"garbage":   "\x00\xff",
+		"mistyped":  `{"id":"c1","pid":"42","spec":{}}`,
+		"no spec":   `{"id":"c1","pid":42}`,
+	} {
+		path := filepath.Join(dir, stateFile)
+		os.Remove(path)
+		if data != "" {
+			if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s, err := loadState(dir)
+		if err != nil || s.broken == nil || s.Pid != 42 || s.CgroupPaths["pids"] != rec.CgroupPaths["pids"] {
+			t.Errorf("%s state.json: %+v, %v; want broken with the record's pid and cgroups", name, s, err)
+			continue
+		}
+		if !strings.Contains(s.broken.Error(), stateFile) {
+			t.Errorf("%s state.json: %v does not name %s", name, s.broken, stateFile)
+		}
+	}
+}
+
+func TestStateVersion(t *testing.T) {
+	dir := t.TempDir()
+	s := &State{ID: "c1"}
+	s.setSpec(&specs.Spec{Version: "1.3.0"})
+	if err := s.save(dir); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, stateFile))
+	if !strings.Contains(string(data), `"version":1,`) {
+		t.Fatalf("state.json %s has no format version 1", data)
+	}
+	// husk 0.1 wrote no version: read as it is.
+	old := strings.Replace(string(data), `"version":1,`, "", 1)
+	if err := os.WriteFile(filepath.Join(dir, stateFile), []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := loadState(dir); err != nil || s.broken != nil {
+		t.Fatalf("version 0 state: %v, %v; want it read", err, s.broken)
+	}
+	newer := strings.Replace(string(data), `"version":1,`, `"version":99,`, 1)
+	if err := os.WriteFile(filepath.Join(dir, stateFile), []byte(newer), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadState(dir); err == nil || !strings.Contains(err.Error(), "newer husk") {
+		t.Fatalf("version 99 state: %v, want refused as written by a newer husk", err)
 	}
 }
 
