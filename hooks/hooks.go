@@ -38,16 +38,55 @@ func Run(name string, hooks []specs.Hook, state *specs.State) error {
 		return fmt.Errorf("%s hooks: encode state: %w", name, err)
 	}
 	for i, h := range hooks {
-		out, err := run(h, input)
-		if err == nil {
-			continue
+		if err := runNumbered(name, i, h, input); err != nil {
+			return err
 		}
-		if out != "" {
-			return fmt.Errorf("error running hook #%d: %s hook %s: %w: %s", i, name, h.Path, err, out)
-		}
-		return fmt.Errorf("error running hook #%d: %s hook %s: %w", i, name, h.Path, err)
 	}
 	return nil
+}
+
+// RunAt runs one hook, the one at index in its stage's list, for callers
+// that go on after a failure (poststop): its error numbers it as Run would.
+func RunAt(name string, index int, hook specs.Hook, state *specs.State) error {
+	input, err := json.Marshal(state)
+	if err != nil {
+		return fmt.Errorf("%s hooks: encode state: %w", name, err)
+	}
+	return runNumbered(name, index, hook, input)
+}
+
+// runNumbered runs hook number i of stage name. Its error reads as runc's
+// ("error running prestart hook #1: ...", i counted from 0, as runc
+// counts), then names the hook's path, why it failed and what it printed.
+func runNumbered(name string, i int, h specs.Hook, input []byte) error {
+	out, err := run(h, input)
+	switch {
+	case err == nil:
+		return nil
+	case out != "":
+		return fmt.Errorf("error running %s hook #%d: %s: %w: %s", name, i, h.Path, err, out)
+	default:
+		return fmt.Errorf("error running %s hook #%d: %s: %w", name, i, h.Path, err)
+	}
+}
+
+// WithDefaultEnv returns hooks with env as the environment of each one
+// that sets none (no env, or an empty one). runc runs its startContainer
+// hooks so, with the container process's environment: not in the
+// runtime-spec, but what hooks written for runc expect. hooks itself is
+// left as it is.
+func WithDefaultEnv(hooks []specs.Hook, env []string) []specs.Hook {
+	if len(hooks) == 0 {
+		return hooks
+	}
+	out := make([]specs.Hook, len(hooks))
+	for i, h := range hooks {
+		if len(h.Env) == 0 {
+			h.Env = append([]string(nil), env...)
+		}
+		out[i] = h
+	}
+	return out
 }
 
 // run executes one hook and, when it fails, returns what it printed, on one

@@ -121,7 +121,7 @@ func TestRunFailureIncludesOutput(t *testing.T) {
 		t.Fatal("want an error from a hook exiting 3")
 	}
 	msg := err.Error()
-	for _, want := range []string{"error running hook #1: createContainer hook", bad, "exit status 3", "progress; cannot frobnicate"} {
+	for _, want := range []string{"error running createContainer hook #1: " + bad + ": exit status 3", "exit status 3", "progress; cannot frobnicate"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error %q lacks %q", msg, want)
 		}
@@ -167,7 +167,7 @@ func TestRunTimeoutKillsHook(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("error = %v, want a timeout", err)
 	}
-	if !strings.Contains(err.Error(), "error running hook #0: startContainer hook") {
+	if !strings.Contains(err.Error(), "error running startContainer hook #0: ") {
 		t.Errorf("error %q does not name the hook", err)
 	}
 	if elapsed < time.Second || elapsed > 2*time.Second {
@@ -231,7 +231,7 @@ func TestRunKeepsOrderAndStopsAtFirstFailure(t *testing.T) {
 		hs = append(hs, specs.Hook{Path: script(t, dir, "hook"+n, "echo "+n+" >> "+log+"\nexit "+strconv.Itoa(code))})
 	}
 	err := Run("prestart", hs, testState())
-	if err == nil || !strings.Contains(err.Error(), "error running hook #3: prestart hook") {
+	if err == nil || !strings.Contains(err.Error(), "error running prestart hook #3: ") {
 		t.Fatalf("error = %v, want hook #3 to fail", err)
 	}
 	if got := readFile(t, log); got != "0\n1\n2\n3\n" {
@@ -252,7 +252,7 @@ func TestRunRejectsBadHooks(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := Run("poststop", []specs.Hook{tc.hook}, testState())
-			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "error running hook #0: poststop hook") {
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "error running poststop hook #0: ") {
 				t.Errorf("error = %v, want one naming the hook and %q", err, tc.want)
 			}
 		})
@@ -262,5 +262,62 @@ func TestRunRejectsBadHooks(t *testing.T) {
 func TestRunNoHooks(t *testing.T) {
 	if err := Run("prestart", nil, nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Every kind of hook reads as runc 1.5 words it: the kind before "hook",
+// the index counted from 0 in the kind's list.
+func TestRunErrorNamesKindAsRunc(t *testing.T) {
+	for _, kind := range []string{"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"} {
+		err := Run(kind, []specs.Hook{{Path: "/bin/true"}, {Path: "/bin/false"}}, testState())
+		want := "error running " + kind + " hook #1: /bin/false: exit status 1"
+		if err == nil || err.Error() != want {
+			t.Errorf("%s: error = %v, want %q", kind, err, want)
+		}
+	}
+}
+
+func TestRunAtNumbersTheHook(t *testing.T) {
+	err := RunAt("poststop", 2, specs.Hook{Path: "/bin/false"}, testState())
+	if want := "error running poststop hook #2: /bin/false: exit status 1"; err == nil || err.Error() != want {
+		t.Errorf("error = %v, want %q", err, want)
+	}
+	if err := RunAt("poststop", 0, specs.Hook{Path: "/bin/true"}, testState()); err != nil {
+		t.Errorf("a hook that succeeds: %v", err)
+	}
+}
+
+func TestWithDefaultEnv(t *testing.T) {
+	env := []string{"ONE=two", "HOME=/root"}
+	in := []specs.Hook{
+		{Path: "/a"},
+		{Path: "/b", Env: []string{}},
+		{Path: "/c", Env: []string{"OWN=1"}},
+	}
+	out := WithDefaultEnv(in, env)
+	if len(out) != 3 {
+		t.Fatalf("got %d hooks, want 3", len(out))
+	}
+	for i, want := range [][]string{env, env, {"OWN=1"}} {
+		if strings.Join(out[i].Env, ",") != strings.Join(want, ",") {
+			t.Errorf("hook %s: env %q, want %q", out[i].Path, out[i].Env, want)
+		}
+	}
+	if in[0].Env != nil || len(in[1].Env) != 0 {
+		t.Errorf("the caller's hooks were changed: %+v", in)
+	}
+	out[0].Env[0] = "CHANGED=1"
+	if env[0] != "ONE=two" {
+		t.Errorf("a hook's env shares the caller's slice")
+	}
+	// A hook given the env sees it.
+	dir := t.TempDir()
+	o := filepath.Join(dir, "out")
+	hook := script(t, dir, "hook", `echo "$ONE" > `+o)
+	if err := Run("startContainer", WithDefaultEnv([]specs.Hook{{Path: hook}}, env), testState()); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, o); got != "two\n" {
+		t.Errorf("hook saw ONE=%q, want two", got)
 	}
 }

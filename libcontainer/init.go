@@ -143,11 +143,11 @@ func initStage(conn *stageConn, cfg *stageConfig) error {
 	}
 	// From here husk's create has returned: errors go to stderr, or to
 	// start through the fifo.
-	err = awaitStart(cfg, s)
+	err = awaitStart(cfg, s, p.env)
 	// start was killed between opening the fifo and reading it: the
 	// container stays created, for the next start.
 	for errors.Is(err, unix.EPIPE) {
-		err = awaitStart(cfg, s)
+		err = awaitStart(cfg, s, p.env)
 	}
 	if err != nil {
 		return err
@@ -157,8 +157,9 @@ func initStage(conn *stageConn, cfg *stageConfig) error {
 
 // awaitStart waits for start to open the exec fifo, runs the
 // startContainer hooks and tells start, through the fifo, that the process
-// is about to be exec'd ("0") or why it is not.
-func awaitStart(cfg *stageConfig, s *specs.Spec) error {
+// is about to be exec'd ("0") or why it is not. Hooks without an env of
+// their own get env, the process's environment, as in runc.
+func awaitStart(cfg *stageConfig, s *specs.Spec, env []string) error {
 	fifo, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(cfg.FifoFD), unix.O_WRONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open exec fifo: %w", err)
@@ -166,7 +167,7 @@ func awaitStart(cfg *stageConfig, s *specs.Spec) error {
 	defer fifo.Close()
 	if h := s.Hooks; h != nil && len(h.StartContainer) > 0 {
 		state := &specs.State{Version: specs.Version, ID: cfg.ID, Status: "created", Pid: 1, Annotations: s.Annotations}
-		if err := hooks.Run("startContainer", h.StartContainer, state); err != nil {
+		if err := hooks.Run("startContainer", hooks.WithDefaultEnv(h.StartContainer, env), state); err != nil {
 			_, _ = fifo.WriteString(err.Error())
 			return err
 		}
