@@ -77,8 +77,8 @@ func TestFeaturesLists(t *testing.T) {
 	if !slices.Equal(f.MountOptions, KnownMountOptions()) {
 		t.Errorf("mountOptions differ from what ParseMountOptions recognises")
 	}
-	if slices.Contains(f.MountOptions, "tmpcopyup") {
-		t.Errorf("mountOptions claim unsupported options: %q", f.MountOptions)
+	if !slices.Contains(f.MountOptions, "tmpcopyup") {
+		t.Errorf("mountOptions lack tmpcopyup: %q", f.MountOptions)
 	}
 	for _, want := range []string{"CAP_CHOWN", "CAP_SYS_ADMIN", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"} {
 		if !slices.Contains(f.Linux.Capabilities, want) {

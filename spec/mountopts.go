@@ -32,6 +32,10 @@ type MountOptions struct {
 	// Bind is set by "bind" or "rbind", Recursive by "rbind".
 	Bind      bool
 	Recursive bool
+	// TmpCopyUp is set by "tmpcopyup" (runc's extension, which podman
+	// passes for every tmpfs): a tmpfs starts as a copy of what the
+	// rootfs has at its destination. Other filesystems ignore it.
+	TmpCopyUp bool
 }
 
 type optionKind int
@@ -43,6 +47,7 @@ const (
 	setAttr
 	clearAttr
 	atimeAttr // select one value of the MOUNT_ATTR__ATIME enum
+	copyUp    // tmpcopyup: never passed to mount(2)
 )
 
 type mountOption struct {
@@ -87,6 +92,7 @@ var mountOptionTable = map[string]mountOption{
 	"suid":          {kind: clearFlag, flag: unix.MS_NOSUID},
 	"symfollow":     {kind: clearFlag, flag: unix.MS_NOSYMFOLLOW},
 	"sync":          {kind: setFlag, flag: unix.MS_SYNCHRONOUS},
+	"tmpcopyup":     {kind: copyUp},
 
 	"private":     {kind: propagation, flag: unix.MS_PRIVATE},
 	"rprivate":    {kind: propagation, flag: unix.MS_PRIVATE | unix.MS_REC},
@@ -151,6 +157,8 @@ func ParseMountOptions(opts []string) (m MountOptions) {
 		case atimeAttr:
 			m.RecAttrSet = m.RecAttrSet&^unix.MOUNT_ATTR__ATIME | opt.attr
 			m.RecAttrClr |= unix.MOUNT_ATTR__ATIME
+		case copyUp:
+			m.TmpCopyUp = true
 		}
 	}
 	m.Bind = m.Flags&unix.MS_BIND != 0

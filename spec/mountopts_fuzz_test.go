@@ -54,6 +54,7 @@ func FuzzParseMountOptions(f *testing.F) {
 			want.RecAttrSet = want.RecAttrSet&^one.RecAttrClr | one.RecAttrSet
 			want.RecAttrClr = want.RecAttrClr&^one.RecAttrSet | one.RecAttrClr
 			want.PropagationFlags = append(want.PropagationFlags, one.PropagationFlags...)
+			want.TmpCopyUp = want.TmpCopyUp || one.TmpCopyUp
 		}
 		if got.Flags != want.Flags || got.ClearFlags != want.ClearFlags {
 			t.Errorf("flags %#x clear %#x, want %#x clear %#x", got.Flags, got.ClearFlags, want.Flags, want.ClearFlags)
@@ -63,6 +64,9 @@ func FuzzParseMountOptions(f *testing.F) {
 		}
 		if !slices.Equal(got.PropagationFlags, want.PropagationFlags) {
 			t.Errorf("propagation %#x, want %#x", got.PropagationFlags, want.PropagationFlags)
+		}
+		if got.TmpCopyUp != want.TmpCopyUp || got.TmpCopyUp != slices.Contains(opts, "tmpcopyup") {
+			t.Errorf("tmpcopyup %v, want %v", got.TmpCopyUp, want.TmpCopyUp)
 		}
 		if d := strings.Join(data, ","); got.Data != d {
 			t.Errorf("data %q, want %q", got.Data, d)

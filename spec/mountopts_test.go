@@ -25,7 +25,7 @@ func TestParseMountOptions(t *testing.T) {
 			Flags: unix.MS_NOSUID,
 			Data:  "gid=5,mode=0620,ptmxmode=0666,newinstance",
 		}},
-		{"tmpcopyup is data", []string{"tmpcopyup"}, MountOptions{Data: "tmpcopyup"}},
+		{"tmpcopyup", []string{"mode=755", "tmpcopyup", "size=1m"}, MountOptions{Data: "mode=755,size=1m", TmpCopyUp: true}},
 		{"set flags", []string{"ro", "nosuid", "nodev", "noexec", "noatime", "nodiratime", "dirsync", "sync", "mand", "iversion", "lazytime", "silent", "relatime", "nosymfollow", "remount"}, MountOptions{
 			Flags: unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_NOATIME |
 				unix.MS_NODIRATIME | unix.MS_DIRSYNC | unix.MS_SYNCHRONOUS | unix.MS_MANDLOCK |
@@ -132,7 +132,7 @@ func TestKnownMountOptions(t *testing.T) {
 		"shared", "silent", "slave", "strictatime", "suid", "symfollow", "sync", "unbindable",
 		"rro", "rrw", "rnosuid", "rsuid", "rnodev", "rdev", "rnoexec", "rexec", "rnoatime", "ratime",
 		"rrelatime", "rnorelatime", "rnodiratime", "rdiratime", "rstrictatime", "rnostrictatime",
-		"rnosymfollow", "rsymfollow", "idmap", "ridmap",
+		"rnosymfollow", "rsymfollow", "idmap", "ridmap", "tmpcopyup",
 	}
 	slices.Sort(want)
 	if !slices.Equal(names, want) {

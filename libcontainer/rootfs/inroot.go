@@ -186,14 +186,22 @@ func procRule(procfs bool) mountRule {
 // behind (in the rootfs, or in a volume a symlink leads into), and again
 // on where the handle really is, which is what decides.
 func (r *rootDir) openTarget(dest string, file bool, allowed mountRule) (*os.File, string, error) {
-	f := r.openExisting(dest, file)
+	f, rel, _, err := r.openOrMakeTarget(dest, file, allowed)
+	return f, rel, err
+}
+
+// openOrMakeTarget is openTarget that also reports whether it made the
+// target (a missing directory or file), rather than finding it there.
+func (r *rootDir) openOrMakeTarget(dest string, file bool, allowed mountRule) (f *os.File, rel string, made bool, err error) {
+	f = r.openExisting(dest, file)
 	if f == nil {
+		made = true
 		p, err := r.resolve(dest)
 		if err != nil {
-			return nil, "", err
+			return nil, "", false, err
 		}
 		if err := allowed(p); err != nil {
-			return nil, "", err
+			return nil, "", false, err
 		}
 		if file {
 			f, err = r.createFile(p)
@@ -201,23 +209,23 @@ func (r *rootDir) openTarget(dest string, file bool, allowed mountRule) (*os.Fil
 			f, err = pathrs.MkdirAllHandle(r.f, p, 0o755)
 		}
 		if err != nil {
-			return nil, "", err
+			return nil, "", false, err
 		}
 	}
-	rel, err := r.locate(f)
+	rel, err = r.locate(f)
 	if err != nil {
 		f.Close()
-		return nil, "", err
+		return nil, "", false, err
 	}
 	if rel == "/" {
 		f.Close()
-		return nil, "", fmt.Errorf("%s resolves to the container root itself", dest)
+		return nil, "", false, fmt.Errorf("%s resolves to the container root itself", dest)
 	}
 	if err := allowed(rel); err != nil {
 		f.Close()
-		return nil, "", err
+		return nil, "", false, err
 	}
-	return f, rel, nil
+	return f, rel, made, nil
 }
 
 // createFile makes an empty file at p, a path inside the root with its

@@ -31,6 +31,8 @@ func (r *rootDir) mountEntry(c *Config, i int, m specs.Mount) error {
 		err = r.mountSysfs(m, dest, o)
 	case m.Type == "cgroup":
 		err = r.mountCgroup(c, m, dest, o)
+	case m.Type == "tmpfs":
+		err = r.mountTmpfs(m.Source, dest, o)
 	default:
 		err = r.mountFS(m.Source, m.Type, dest, o)
 	}
