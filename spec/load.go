@@ -7,14 +7,21 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // ConfigName is the file a bundle keeps its configuration in.
 const ConfigName = "config.json"
+
+// MaxConfigSize caps config.json: the largest an engine writes is a few
+// hundred KB (every env var and mount of a pod), and decoding costs about
+// ten times the file's size in memory.
+const MaxConfigSize = 16 << 20
 
 // Load reads and validates <bundle>/config.json. The returned spec has
 // root.path made absolute against the bundle, since engines send either
@@ -23,7 +30,7 @@ const ConfigName = "config.json"
 // mount destinations are likewise rooted at "/".
 func Load(bundle string) (*specs.Spec, error) {
 	path := filepath.Join(bundle, ConfigName)
-	data, err := os.ReadFile(path)
+	data, err := readConfig(path)
 	if err != nil {
 		return nil, err
 	}
@@ -51,6 +58,35 @@ func Load(bundle string) (*specs.Spec, error) {
 		return nil, err
 	}
 	return &s, nil
+}
+
+// readConfig reads a regular file of at most MaxConfigSize. The open does
+// not block, so a FIFO (or a device) under the name is refused rather than
+// waited on forever.
+func readConfig(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file (%s)", path, fi.Mode().Type())
+	}
+	if fi.Size() > MaxConfigSize {
+		return nil, fmt.Errorf("%s: %d bytes, more than the %d husk reads", path, fi.Size(), MaxConfigSize)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxConfigSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(data) > MaxConfigSize {
+		return nil, fmt.Errorf("%s: more than the %d bytes husk reads", path, MaxConfigSize)
+	}
+	return data, nil
 }
 
 // parseError gives a JSON decoding failure a message that points at the

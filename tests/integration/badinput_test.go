@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -335,4 +336,38 @@ func TestBadInputMemoryLimitTooLow(t *testing.T) {
 	r := b.create()
 	checkCreateFailedClean(t, b, r)
 	mustContain(t, r.Stderr, "linux.resources.memory.limit", "the error")
+}
+
+// A config.json that is a FIFO would hang a reader that waits for its
+// writer: create refuses it at once.
+func TestBadConfigFIFO(t *testing.T) {
+	t.Parallel()
+	if isRunc() {
+		t.Skip("runc waits on a FIFO config.json forever")
+	}
+	b := newBundle(t)
+	b.noSave = true
+	if err := syscall.Mkfifo(filepath.Join(b.dir, "config.json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := b.rtOpts(opts{timeout: 20 * time.Second, outFile: b.outPath}, "create", "--bundle", b.dir, b.id)
+	if r.Err != nil && strings.Contains(r.Err.Error(), "timed out") {
+		t.Fatalf("create waited on a FIFO config.json: %s", r)
+	}
+	checkCreateFailedClean(t, b, r)
+	mustContain(t, r.Stderr, "config.json: not a regular file", "error for a FIFO config.json")
+}
+
+// An oversized config.json is refused before it is read, with its size.
+func TestBadConfigTooLarge(t *testing.T) {
+	t.Parallel()
+	if isRunc() {
+		t.Skip("runc reads any size")
+	}
+	b := newBundle(t)
+	b.spec.Annotations = map[string]string{"big": strings.Repeat("x", 17<<20)}
+	r := b.create()
+	checkCreateFailedClean(t, b, r)
+	mustContain(t, r.Stderr, "config.json: ", "error for a 17 MB config.json")
+	mustContain(t, r.Stderr, "bytes, more than the 16777216 husk reads", "error for a 17 MB config.json")
 }
