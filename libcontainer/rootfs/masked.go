@@ -9,12 +9,19 @@ import (
 )
 
 // maskPaths hides each existing path: a directory under an empty
-// read-only tmpfs, anything else under the container's /dev/null.
+// read-only tmpfs, anything else under the container's /dev/null. As in
+// runc 1.5 the directories share one tmpfs, mounted on the first and bound
+// on the others (a bind keeps its source's read-only, nosuid, nodev and
+// noexec), and a path listed more than once, in whatever spelling or
+// through whatever symlink, is masked once rather than stacked.
 func (r *rootDir) maskPaths(paths []string) error {
-	var null *os.File
+	var null, shared *os.File
 	defer func() {
 		if null != nil {
 			null.Close()
+		}
+		if shared != nil {
+			shared.Close()
 		}
 	}()
 	devNull := func() (*os.File, error) {
@@ -24,6 +31,7 @@ func (r *rootDir) maskPaths(paths []string) error {
 		}
 		return null, err
 	}
+	masked := map[string]bool{}
 	for _, p := range paths {
 		f, err := r.open(p)
 		if errors.Is(err, os.ErrNotExist) {
@@ -32,7 +40,7 @@ func (r *rootDir) maskPaths(paths []string) error {
 		if err != nil {
 			return fmt.Errorf("mask %s: %w", p, err)
 		}
-		err = maskOne(f, devNull)
+		err = r.maskOnce(p, f, masked, &shared, devNull)
 		f.Close()
 		if err != nil {
 			return fmt.Errorf("mask %s: %w", p, err)
@@ -41,20 +49,45 @@ func (r *rootDir) maskPaths(paths []string) error {
 	return nil
 }
 
-// maskOne covers f; devNull is only asked for when f is not a directory.
-func maskOne(f *os.File, devNull func() (*os.File, error)) error {
+// maskOnce masks f, the handle p resolved to, unless where it is was
+// masked already (masked holds those places). *shared is the tmpfs masking
+// directories, set by the first one.
+func (r *rootDir) maskOnce(p string, f *os.File, masked map[string]bool, shared **os.File, devNull func() (*os.File, error)) error {
+	rel, err := r.locate(f)
+	if err != nil {
+		return err
+	}
+	if masked[rel] {
+		return nil
+	}
+	masked[rel] = true
 	var st unix.Stat_t
 	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
 		return err
 	}
-	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		return unix.Mount("tmpfs", fdPath(f), "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		null, err := devNull()
+		if err != nil {
+			return err
+		}
+		return unix.Mount(fdPath(null), fdPath(f), "", unix.MS_BIND, "")
 	}
-	null, err := devNull()
-	if err != nil {
+	if *shared != nil && unix.Mount(fdPath(*shared), fdPath(f), "", unix.MS_BIND, "") == nil {
+		return nil
+	}
+	// The first directory, or a bind the kernel refused: a tmpfs of its
+	// own.
+	if err := unix.Mount("tmpfs", fdPath(f), "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
 		return err
 	}
-	return unix.Mount(fdPath(null), fdPath(f), "", unix.MS_BIND, "")
+	if *shared == nil {
+		top, err := r.mounted(p, f)
+		if err != nil {
+			return err
+		}
+		*shared = top
+	}
+	return nil
 }
 
 // openDevNull returns a handle on the container's /dev/null after checking
