@@ -3,6 +3,7 @@ package rootfs
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -12,7 +13,7 @@ import (
 
 // mountEntry performs entry i of the spec's mounts list.
 func (r *rootDir) mountEntry(c *Config, i int, m specs.Mount) error {
-	dest := cleanPath(m.Destination)
+	dest := r.destination(c, m.Destination)
 	o := spec.ParseMountOptions(m.Options)
 	// A read-only /dev is made read-only last (Finalize), as runc does:
 	// the default nodes, /dev/pts and /dev/shm go in it first.
@@ -40,6 +41,24 @@ func (r *rootDir) mountEntry(c *Config, i int, m specs.Mount) error {
 		return fmt.Errorf("mount %s on %s: %w", m.Source, dest, err)
 	}
 	return nil
+}
+
+// destination makes a spec mount's destination a path inside the root:
+// lexically clean, and without the rootfs's own host path in front when it
+// has it, as runc takes it (configs that name a destination by its path on
+// the host, "<rootfs>/mnt", mean the container's "/mnt"). Only the text
+// changes: the result is resolved inside the root as any other.
+func (r *rootDir) destination(c *Config, d string) string {
+	p := cleanPath(d)
+	for _, root := range []string{r.real, filepath.Clean(c.Spec.Root.Path)} {
+		if root == "/" {
+			continue
+		}
+		if rel, ok := within(root, p); ok {
+			return rel
+		}
+	}
+	return p
 }
 
 // openSource opens the source of a bind mount. It is a host path chosen by

@@ -126,8 +126,13 @@ func TestRunc15MountTmpcopyup(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := syscall.Mkfifo(filepath.Join(data, "fifo"), 0o600); err != nil {
-		t.Fatal(err)
+	// runc's copy fails on a fifo ("lchown ...: no such file or
+	// directory"): husk's copies it.
+	fifo := !isRunc()
+	if fifo {
+		if err := syscall.Mkfifo(filepath.Join(data, "fifo"), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// A read-only copy, and a destination that is a symlink out of the
 	// rootfs (resolved inside it: nothing of the host is copied).
@@ -168,6 +173,9 @@ func TestRunc15MountTmpcopyup(t *testing.T) {
 		"/data/up":            "type=symlink ",
 		"/data/fifo":          "type=fifo mode=0600 ",
 	} {
+		if p == "/data/fifo" && !fifo {
+			continue
+		}
 		if !strings.HasPrefix(st[p], want) {
 			t.Errorf("%s in the tmpcopyup tmpfs: want %q, got %q", p, want, st[p])
 		}
@@ -382,10 +390,18 @@ func TestRunc15MountDanglingSymlink(t *testing.T) {
 		{"trailing-file", srcFile, "/tmp/hosts", [][2]string{{"etc/hosts", "/tmp/hosts"}}},
 		{"trailing-dir", srcDir, "/tmp/hosts", [][2]string{{"etc/hosts", "/tmp/hosts"}}},
 		{"relative-up", srcFile, "/tmp/rel/hosts", [][2]string{{"etc/hosts", "../../../../tmp/rel/hosts"}}},
+		// runc's own cases: sources relative to the bundle.
+		{"bundle-file", "./config.json", "/tmp/hosts", [][2]string{{"etc/hosts", "/tmp/hosts"}}},
+		{"bundle-dir", ".", "/tmp/hosts", [][2]string{{"etc/hosts", "/tmp/hosts"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			b := newBundle(t)
+			hostSrc := tc.src
+			if !filepath.IsAbs(hostSrc) {
+				hostSrc = filepath.Join(b.dir, hostSrc)
+				b.save() // config.json exists before its inode is taken
+			}
 			for _, l := range tc.links {
 				if err := os.Symlink(l[1], filepath.Join(b.rootfs, l[0])); err != nil {
 					t.Fatal(err)
@@ -394,7 +410,7 @@ func TestRunc15MountDanglingSymlink(t *testing.T) {
 			b.spec.Mounts = append(b.spec.Mounts, specs.Mount{Source: tc.src, Destination: "/etc/hosts", Options: []string{"bind"}})
 			b.shell("stat -c '%n %d:%i' -- " + tc.realDst + "; /helper mounts")
 			out := b.mustRun()
-			mustContain(t, out, tc.realDst+" "+devIno(tc.src)+"\n", "the bind mount at the symlink's target")
+			mustContain(t, out, tc.realDst+" "+devIno(hostSrc)+"\n", "the bind mount at the symlink's target")
 			if n := mountCount(out, tc.realDst); n != 1 {
 				t.Errorf("want one mount on %s, got %d:\n%s", tc.realDst, n, out)
 			}
