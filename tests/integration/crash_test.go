@@ -6,10 +6,15 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // killAt runs the runtime under strace, which SIGKILLs it on its n-th call
@@ -20,13 +25,27 @@ import (
 // is past the command's last such call.
 func killAt(t *testing.T, b *bundle, sc string, n int, args ...string) int {
 	t.Helper()
+	code, _ := killAtTraced(t, b, sc, n, args...)
+	return code
+}
+
+// cloned matches strace's record of a new process or thread, finished or
+// resumed: "clone3(...) = 123", "<... clone resumed>...) = 123".
+var cloned = regexp.MustCompile(`(?:\b(?:clone3?|fork|vfork)\(|<\.\.\. (?:clone3?|fork|vfork) resumed>).*\) = (\d+)`)
+
+// killAtTraced is killAt that also returns every pid the runtime started
+// (its stages, and its own threads), from strace's log of its clones, so
+// a test can check that none outlives the kill.
+func killAtTraced(t *testing.T, b *bundle, sc string, n int, args ...string) (int, []int) {
+	t.Helper()
 	strace, err := exec.LookPath("strace")
 	if err != nil {
 		t.Fatal("the kill-at-every-step tests need strace (apt-get install strace)")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
-	full := append([]string{"-f", "-b", "execve", "-o", "/dev/null", "-e", "trace=" + sc,
+	log := filepath.Join(t.TempDir(), "strace")
+	full := append([]string{"-f", "-b", "execve", "-o", log, "-e", "trace=clone,clone3,fork,vfork," + sc,
 		"-e", fmt.Sprintf("inject=%s:signal=KILL:when=%d", sc, n), runtimeBin, "--root", b.root}, args...)
 	cmd := exec.CommandContext(ctx, strace, full...)
 	cmd.WaitDelay = 2 * time.Second
@@ -34,11 +53,32 @@ func killAt(t *testing.T, b *bundle, sc string, n int, args ...string) int {
 	if ctx.Err() != nil {
 		t.Fatalf("%s killed at %s #%d: timed out", args[0], sc, n)
 	}
+	data, _ := os.ReadFile(log)
+	var pids []int
+	for _, m := range cloned.FindAllStringSubmatch(string(data), -1) {
+		if pid, err := strconv.Atoi(m[1]); err == nil && pid > 0 {
+			pids = append(pids, pid)
+		}
+	}
 	// strace ends as its tracee did: killed by the same signal.
 	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
-		return 137
+		return 137, pids
 	}
-	return cmd.ProcessState.ExitCode()
+	return cmd.ProcessState.ExitCode(), pids
+}
+
+// checkGone fails for each of pids still alive (and not a zombie) a moment
+// after the command that started them was killed: a stage must end when
+// the husk that drives it does.
+func checkGone(t *testing.T, what string, pids []int) {
+	t.Helper()
+	for _, pid := range pids {
+		if !waitFor(5*time.Second, func() bool { return !pidAlive(pid) }) {
+			cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+			t.Errorf("%s: process %d (%q), started by the killed command, is still alive", what, pid, cmdline)
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
 }
 
 // statusOf is the status `state` reports, "" when the id is unknown.
@@ -66,7 +106,7 @@ func TestCrashCreateEveryStep(t *testing.T) {
 			b.save()
 			kills := 0
 			for n := 1; n <= 60; n++ {
-				code := killAt(t, b, sc, n, "create", "--bundle", b.dir, b.id)
+				code, pids := killAtTraced(t, b, sc, n, "create", "--bundle", b.dir, b.id)
 				if code != 137 && code != 0 {
 					t.Fatalf("create killed at %s #%d exited %d", sc, n, code)
 				}
@@ -81,6 +121,7 @@ func TestCrashCreateEveryStep(t *testing.T) {
 				}
 				checkNothingLeft(t, b)
 				checkNoTempDirs(t, b)
+				checkGone(t, fmt.Sprintf("create killed at %s #%d", sc, n), pids)
 				b.mustCreate()
 				b.mustRT("delete", "--force", b.id)
 				if t.Failed() || code == 0 {
@@ -183,5 +224,124 @@ func checkNoTempDirs(t *testing.T, b *bundle) {
 		if e.Name() != b.id {
 			t.Errorf("the state root holds %s after delete --force", e.Name())
 		}
+	}
+}
+
+// An exec killed at any step leaves the container running as it was: no
+// stage of the exec lives on, inside the container or out, and the next
+// exec works.
+func TestCrashExecEveryStep(t *testing.T) {
+	t.Parallel()
+	// The stage (clone3), the settings and messages it is sent (write),
+	// the init's pidfd (pidfd_open).
+	for _, sc := range []string{"clone3", "write", "pidfd_open"} {
+		t.Run(sc, func(t *testing.T) {
+			t.Parallel()
+			b := newBundle(t)
+			init := b.startContainer().Pid
+			kills := 0
+			for n := 1; n <= 40; n++ {
+				code, pids := killAtTraced(t, b, sc, n, "exec", b.id, "/bin/sh", "-c", "echo ran >>/tmp/execs")
+				if code != 137 && code != 0 {
+					t.Fatalf("exec killed at %s #%d exited %d", sc, n, code)
+				}
+				what := fmt.Sprintf("exec killed at %s #%d", sc, n)
+				checkGone(t, what, pids)
+				if !waitFor(5*time.Second, func() bool { return onlyPid(b, init) }) {
+					t.Errorf("%s: the container holds more than its init: %s", what, b.mustRT("ps", "--format", "json", b.id).Stdout)
+				}
+				if st := statusOf(b); st != "running" {
+					t.Fatalf("%s: status %q, want running", what, st)
+				}
+				if out := b.mustRT("exec", b.id, "echo", "again").Stdout; out != "again\n" {
+					t.Fatalf("%s: the next exec printed %q", what, out)
+				}
+				if t.Failed() || code == 0 {
+					break
+				}
+				kills++
+			}
+			if kills == 0 {
+				t.Fatalf("exec was never killed at a %s: the test proved nothing", sc)
+			}
+			t.Logf("exec killed at %d points (each thread's n-th %s)", kills, sc)
+		})
+	}
+}
+
+// onlyPid tells whether `ps` lists pid alone.
+func onlyPid(b *bundle, pid int) bool {
+	var pids []int
+	r := b.rt("ps", "--format", "json", b.id)
+	return r.Code == 0 && json.Unmarshal([]byte(r.Stdout), &pids) == nil && len(pids) == 1 && pids[0] == pid
+}
+
+// kill, update, pause and resume killed at any step leave a container that
+// state reads, that resume (after a pause) thaws, and that delete --force
+// removes.
+func TestCrashKillUpdatePauseEveryStep(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name string
+		sc   string
+		args []string
+	}{
+		{"kill", "pidfd_send_signal", []string{"kill"}},
+		{"kill-all", "kill", []string{"kill", "--all"}},
+		// cgroup files, then the state with the new resources (renameat).
+		{"update", "write", []string{"update", "--pids-limit", "77", "--memory", "100M"}},
+		{"update", "renameat", []string{"update", "--pids-limit", "77"}},
+		// freezer.state (v1) or cgroup.freeze (v2) written and read back.
+		{"pause", "write", []string{"pause"}},
+		{"pause", "read", []string{"pause"}},
+	} {
+		t.Run(c.name+"-"+c.sc, func(t *testing.T) {
+			t.Parallel()
+			b := newBundle(t)
+			removeNamespace(b, specs.PIDNamespace) // kill --all signals each process
+			kills := 0
+			for n := 1; n <= 30; n++ {
+				b.startContainer()
+				args := append(append([]string{}, c.args...), b.id)
+				if c.name == "kill" || c.name == "kill-all" {
+					args = append(args, "KILL")
+				}
+				code := killAt(t, b, c.sc, n, args...)
+				what := fmt.Sprintf("%s killed at %s #%d", c.name, c.sc, n)
+				if code != 137 && code != 0 {
+					t.Fatalf("%s: exited %d", what, code)
+				}
+				st := statusOf(b)
+				switch {
+				case st == "paused":
+					// A pause killed half-way may leave the cgroup
+					// freezing: resume must still thaw it.
+					b.mustRT("resume", b.id)
+					if st := statusOf(b); st != "running" {
+						t.Errorf("%s: resume left it %q", what, st)
+					}
+					b.mustRT("exec", b.id, "true")
+				case st == "running":
+					if out := b.mustRT("exec", b.id, "echo", "ok").Stdout; out != "ok\n" {
+						t.Errorf("%s: exec printed %q", what, out)
+					}
+				case st != "stopped" || !strings.HasPrefix(c.name, "kill"):
+					t.Errorf("%s: status %q", what, st)
+				}
+				if r := b.rt("delete", "--force", b.id); r.Code != 0 {
+					t.Fatalf("%s: delete --force: %s", what, r)
+				}
+				checkNothingLeft(t, b)
+				checkNoTempDirs(t, b)
+				if t.Failed() || code == 0 {
+					break
+				}
+				kills++
+			}
+			if kills == 0 {
+				t.Fatalf("%s was never killed at a %s: the test proved nothing", c.name, c.sc)
+			}
+			t.Logf("%s killed at %d points (each thread's n-th %s)", c.name, kills, c.sc)
+		})
 	}
 }
