@@ -121,3 +121,15 @@ v2vm-test:
 	CGO_ENABLED=0 $(GO) build -o $(V2VM_BUILD)/helper ./tests/helper
 	HUSK_V2VM_TIMEOUT=$${HUSK_V2VM_TIMEOUT:-1800} tests/v2vm/run.sh $(V2VM_FLAGS) -- \
 		env V2VM_BUILD=$(V2VM_BUILD) V2VM_RUN='$(V2VM_RUN)' V2VM_PARALLEL=$(V2VM_PARALLEL) tests/v2vm/suite.sh
+
+# runc v1.5.1's own integration suite (bats) against ./husk, or against the
+# runc 1.5.2 it builds as the reference with RUNC_SUITE_BIN=runc; long (about
+# 300 tests), so not part of `make test` or .ci/run. RUNC_SUITE_ARGS: more
+# arguments of run.sh (-f FILTER, FILE.bats...). `tests/runcsuite/run.sh
+# compare` then lists what runc passes and husk fails; see
+# tests/runcsuite/README.md.
+RUNC_SUITE_BIN ?= husk
+RUNC_SUITE_ARGS ?=
+.PHONY: runc-suite
+runc-suite: $(if $(filter husk,$(RUNC_SUITE_BIN)),husk)
+	bash tests/runcsuite/run.sh run $(RUNC_SUITE_BIN) $(RUNC_SUITE_ARGS)
