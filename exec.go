@@ -214,6 +214,13 @@ func execSpec(ctx *cli.Context, base *specs.Process) (*specs.Process, error) {
 		c.Bounding = append(append([]string{}, c.Bounding...), caps...)
 		c.Effective = append(append([]string{}, c.Effective...), caps...)
 		c.Permitted = append(append([]string{}, c.Permitted...), caps...)
+		// As runc: ambient too, when the config has an inheritable set
+		// (even an empty one). --cap leaves inheritable as it is, and the
+		// kernel raises an ambient capability only if it is inheritable:
+		// one that isn't is left out with a warning.
+		if c.Inheritable != nil {
+			c.Ambient = append(append([]string{}, c.Ambient...), caps...)
+		}
 		p.Capabilities = &c
 	}
 	if ctx.Bool("no-new-privs") {

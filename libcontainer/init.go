@@ -24,6 +24,15 @@ func StageMain(mode string) {
 	// until execve: do all of it, and the execve, on this one thread.
 	runtime.LockOSThread()
 	conn, cfg, err := readConfig()
+	if conn != nil {
+		// Warnings (capabilities left out, ...) go to husk, which logs
+		// them: the stage's stderr is the container's.
+		Warn = func(msg string) {
+			if conn.send(&syncMsg{Type: msgWarn, Msg: msg}) != nil {
+				fmt.Fprintln(os.Stderr, msg)
+			}
+		}
+	}
 	if err == nil {
 		if mode == "exec" {
 			err = execStage(cfg)

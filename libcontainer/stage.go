@@ -33,6 +33,7 @@ const (
 	msgHooked = "hooked" // husk -> init, with the state for createContainer hooks
 	msgReady  = "ready"  // init -> husk: waiting for start
 	msgError  = "error"  // stage -> husk
+	msgWarn   = "warn"   // stage -> husk: a warning for husk's log; the stage goes on
 )
 
 // stageConfig is everything the init or exec stage needs, sent once the
@@ -256,7 +257,13 @@ func (s *stage) send(m *syncMsg) error {
 // container, not a broken pipe.
 func (s *stage) next() (*syncMsg, error) {
 	var m syncMsg
-	if err := s.dec.Decode(&m); err != nil {
+	err := s.dec.Decode(&m)
+	for err == nil && m.Type == msgWarn {
+		warnf("%s", m.Msg)
+		m = syncMsg{}
+		err = s.dec.Decode(&m)
+	}
+	if err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, io.EOF
 		}

@@ -115,25 +115,9 @@ func validateProcess(s *specs.Spec) error {
 			return fieldError(field, "soft limit %d exceeds hard limit %d", rl.Soft, rl.Hard)
 		}
 	}
-	if c := p.Capabilities; c != nil {
-		for _, set := range []struct {
-			name  string
-			names []string
-		}{
-			{"bounding", c.Bounding},
-			{"effective", c.Effective},
-			{"inheritable", c.Inheritable},
-			{"permitted", c.Permitted},
-			{"ambient", c.Ambient},
-		} {
-			for i, name := range set.names {
-				if _, ok := CapabilityValue(name); !ok {
-					return fieldError(fmt.Sprintf("process.capabilities.%s[%d]", set.name, i),
-						"unknown capability %q", name)
-				}
-			}
-		}
-	}
+	// Capability names are not checked here: one husk or the running
+	// kernel doesn't know is left out with a warning when the process
+	// starts, as runc 1.5 does (see libcontainer/capabilities.go).
 	if adj := p.OOMScoreAdj; adj != nil && (*adj < -1000 || *adj > 1000) {
 		return fieldError("process.oomScoreAdj", "%d is outside -1000..1000", *adj)
 	}

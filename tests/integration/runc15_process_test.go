@@ -1,0 +1,160 @@
+package integration
+
+// Process behaviours where today's runc (1.5) is the reference: capability
+// sets as `runc spec` writes them, unknown capability names, exec --cap.
+
+import (
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// runcSpecCaps are the capabilities `runc spec` gives the process (both
+// 1.1 and 1.5): CAP_AUDIT_WRITE (29), CAP_KILL (5), CAP_NET_BIND_SERVICE
+// (10), bit mask 0x20000420.
+var runcSpecCaps = []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
+
+// capLines returns the Cap* lines of /proc/self/status output as
+// "CapEff: 0000000020000420" (tabs folded into one space).
+func capLines(out string) map[string]string {
+	m := map[string]string{}
+	for _, l := range strings.Split(strings.ReplaceAll(out, "\r", ""), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 2 && strings.HasPrefix(f[0], "Cap") && strings.HasSuffix(f[0], ":") {
+			m[strings.TrimSuffix(f[0], ":")] = f[1]
+		}
+	}
+	return m
+}
+
+// wantCaps fails unless the container's capability sets are as given.
+func wantCaps(t *testing.T, out string, want map[string]string, what string) {
+	t.Helper()
+	got := capLines(out)
+	for set, v := range want {
+		if got[set] != v {
+			t.Errorf("%s: %s = %q, want %s\n%s", what, set, got[set], v, out)
+		}
+	}
+}
+
+// A `runc spec` config lists ambient capabilities its inheritable set
+// lacks. The kernel can't raise them, and runc runs the process without
+// them, with a warning each; husk used to fail the create with "set
+// capabilities: operation not permitted".
+func TestRunc15AmbientNotInheritable(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, "/bin/cat", "/proc/self/status")
+	b.spec.Process.User = specs.User{UID: 0, GID: 0}
+	b.spec.Process.NoNewPrivileges = true
+	b.spec.Process.Capabilities = &specs.LinuxCapabilities{
+		Bounding: runcSpecCaps, Effective: runcSpecCaps, Permitted: runcSpecCaps, Ambient: runcSpecCaps,
+	}
+	r := b.run()
+	if r.Code != 0 {
+		t.Fatalf("a runc-spec capability config should run: %s", r)
+	}
+	// What runc gives: nothing ambient or inheritable; root's execve fills
+	// permitted and effective from the bounding set (no_new_privs keeps
+	// them within the permitted set husk set).
+	wantCaps(t, r.Stdout, map[string]string{
+		"CapInh": "0000000000000000", "CapPrm": "0000000020000420", "CapEff": "0000000020000420",
+		"CapBnd": "0000000020000420", "CapAmb": "0000000000000000",
+	}, "ambient caps without inheritable")
+	for _, c := range runcSpecCaps {
+		mustContain(t, r.Stderr, "can't raise ambient capability "+c+": operation not permitted", "warnings")
+	}
+	if strings.Contains(r.Stdout, "ambient") {
+		t.Errorf("a warning reached the container's stdout: %s", r)
+	}
+}
+
+// The ambient capabilities that are inheritable and permitted are raised,
+// the others are warned about (runc's capabilities.bats case).
+func TestRunc15AmbientPartly(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, "/bin/cat", "/proc/self/status")
+	b.spec.Process.NoNewPrivileges = true
+	b.spec.Process.Capabilities = &specs.LinuxCapabilities{
+		Bounding: runcSpecCaps, Effective: runcSpecCaps, Permitted: runcSpecCaps,
+		Inheritable: []string{"CAP_KILL"}, Ambient: []string{"CAP_KILL", "CAP_CHOWN"},
+	}
+	r := b.run()
+	if r.Code != 0 {
+		t.Fatalf("run: %s", r)
+	}
+	wantCaps(t, r.Stdout, map[string]string{"CapAmb": "0000000000000020", "CapInh": "0000000000000020"}, "CAP_KILL ambient")
+	mustContain(t, r.Stderr, "can't raise ambient capability CAP_CHOWN: ", "warning for CAP_CHOWN")
+	if strings.Contains(r.Stderr, "capability CAP_KILL") {
+		t.Errorf("CAP_KILL was raised, yet warned about: %s", r)
+	}
+}
+
+// Unknown capability names are left out with a warning (runc 1.5), not an
+// error: the container runs with the known ones.
+func TestRunc15UnknownCapability(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, "/bin/cat", "/proc/self/status")
+	b.spec.Process.NoNewPrivileges = true
+	b.spec.Process.Capabilities = &specs.LinuxCapabilities{
+		Bounding:  []string{"CAP_KILL", "CAP_UNKNOWN", "UNKNOWN_CAP"},
+		Effective: []string{"CAP_KILL", "cap_kill"},
+		Permitted: []string{"CAP_KILL"},
+	}
+	r := b.run()
+	if r.Code != 0 {
+		t.Fatalf("unknown capability names should not stop the container: %s", r)
+	}
+	wantCaps(t, r.Stdout, map[string]string{
+		"CapBnd": "0000000000000020", "CapEff": "0000000000000020", "CapAmb": "0000000000000000",
+	}, "known capabilities kept")
+	for _, name := range []string{"CAP_UNKNOWN", "UNKNOWN_CAP", "cap_kill"} {
+		mustContain(t, r.Stderr, name, "warning naming the unknown capabilities")
+	}
+}
+
+// exec --cap adds to bounding, effective and permitted, and to ambient when
+// the config has an inheritable set (runc's rule: ambient can't be raised
+// without it). The second case is runc's "ambient is set from spec".
+func TestRunc15ExecCap(t *testing.T) {
+	t.Parallel()
+	t.Run("no inheritable", func(t *testing.T) {
+		t.Parallel()
+		b := newBundle(t)
+		b.spec.Process.NoNewPrivileges = true
+		b.spec.Process.Capabilities = &specs.LinuxCapabilities{}
+		b.startContainer()
+		wantCaps(t, b.mustExec(nil, "/bin/cat", "/proc/self/status"), map[string]string{
+			"CapInh": "0000000000000000", "CapPrm": "0000000000000000", "CapEff": "0000000000000000",
+			"CapBnd": "0000000000000000", "CapAmb": "0000000000000000",
+		}, "exec without --cap")
+		// CAP_KILL 0x20, CAP_AUDIT_WRITE 0x20000000.
+		wantCaps(t, b.mustExec([]string{"--cap", "CAP_KILL", "--cap", "CAP_AUDIT_WRITE"}, "/bin/cat", "/proc/self/status"), map[string]string{
+			"CapInh": "0000000000000000", "CapPrm": "0000000020000020", "CapEff": "0000000020000020",
+			"CapBnd": "0000000020000020", "CapAmb": "0000000000000000",
+		}, "exec --cap without an inheritable set")
+	})
+	t.Run("inheritable", func(t *testing.T) {
+		t.Parallel()
+		b := newBundle(t)
+		b.spec.Process.NoNewPrivileges = true
+		b.spec.Process.Capabilities = &specs.LinuxCapabilities{
+			Inheritable: []string{"CAP_CHOWN", "CAP_SYSLOG"},
+			Permitted:   []string{"CAP_KILL", "CAP_CHOWN"},
+			Effective:   []string{"CAP_KILL"},
+			Bounding:    []string{"CAP_KILL", "CAP_CHOWN", "CAP_SYSLOG"},
+			Ambient:     []string{"CAP_CHOWN"},
+		}
+		b.startContainer()
+		// CAP_CHOWN 0x1, CAP_KILL 0x20, CAP_SYSLOG 0x400000000.
+		wantCaps(t, b.mustExec(nil, "/bin/cat", "/proc/self/status"), map[string]string{
+			"CapInh": "0000000400000001", "CapPrm": "0000000000000021", "CapEff": "0000000000000021",
+			"CapBnd": "0000000400000021", "CapAmb": "0000000000000001",
+		}, "exec with the config's sets")
+		wantCaps(t, b.mustExec([]string{"--cap", "CAP_SYSLOG"}, "/bin/cat", "/proc/self/status"), map[string]string{
+			"CapInh": "0000000400000001", "CapPrm": "0000000400000021", "CapEff": "0000000400000021",
+			"CapBnd": "0000000400000021", "CapAmb": "0000000400000001",
+		}, "exec --cap CAP_SYSLOG with an inheritable set")
+	})
+}
