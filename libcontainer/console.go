@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"unsafe"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -42,6 +43,11 @@ func setupConsole(sockFD int, mountConsole bool, size *specs.Box) error {
 			return fmt.Errorf("process.consoleSize: %w", err)
 		}
 	}
+	if ownTerminal(sockFD) {
+		if err := clearONLCR(int(master.Fd())); err != nil {
+			return err
+		}
+	}
 	if mountConsole {
 		if err := rootfs.MountConsole(slave); err != nil {
 			return err
@@ -58,6 +64,37 @@ func setupConsole(sockFD int, mountConsole bool, size *specs.Box) error {
 	}
 	if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {
 		return fmt.Errorf("set controlling terminal: %w", err)
+	}
+	return nil
+}
+
+// ownTerminal tells whether the console socket is husk's own pair (run or
+// exec in the foreground: ConsolePair), whose peer is unnamed (its address
+// is the family alone), rather than a connection to a --console-socket
+// listener, whose peer has the listener's path (or abstract name).
+func ownTerminal(sockFD int) bool {
+	var sa unix.RawSockaddrUnix
+	n := uint32(unsafe.Sizeof(sa))
+	_, _, errno := unix.Syscall(unix.SYS_GETPEERNAME, uintptr(sockFD), uintptr(unsafe.Pointer(&sa)), uintptr(unsafe.Pointer(&n)))
+	return errno == 0 && sa.Family == unix.AF_UNIX && n == uint32(unsafe.Sizeof(sa.Family))
+}
+
+// clearONLCR stops the pty from turning the process's "\n" into "\r\n".
+// runc does so on the terminal it serves itself in the foreground, so what
+// its caller reads is the program's own bytes. It is done here, before the
+// process runs, so not even its first line is translated. A pty sent to a
+// --console-socket keeps the kernel's defaults, as with runc: its receiver
+// (conmon, containerd's shim) sets the modes it wants, and an interactive
+// terminal in raw mode relies on ONLCR for its carriage returns. Setting
+// the modes through the master sets the terminal's, which both ends share.
+func clearONLCR(master int) error {
+	t, err := unix.IoctlGetTermios(master, unix.TCGETS)
+	if err != nil {
+		return fmt.Errorf("get pty modes: %w", err)
+	}
+	t.Oflag &^= unix.ONLCR
+	if err := unix.IoctlSetTermios(master, unix.TCSETS, t); err != nil {
+		return fmt.Errorf("clear ONLCR on the pty: %w", err)
 	}
 	return nil
 }

@@ -1,11 +1,13 @@
 package integration
 
 // Process behaviours where today's runc (1.5) is the reference: capability
-// sets as `runc spec` writes them, unknown capability names, exec --cap.
+// sets as `runc spec` writes them, unknown capability names, exec --cap,
+// the terminal modes of a pty husk serves itself.
 
 import (
 	"strings"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -156,5 +158,57 @@ func TestRunc15ExecCap(t *testing.T) {
 			"CapInh": "0000000400000001", "CapPrm": "0000000400000021", "CapEff": "0000000400000021",
 			"CapBnd": "0000000400000021", "CapAmb": "0000000400000001",
 		}, "exec --cap CAP_SYSLOG with an inheritable set")
+	})
+}
+
+// When husk serves the terminal itself (run and exec -t in the
+// foreground), the pty doesn't turn "\n" into "\r\n", as runc's doesn't: a
+// caller reading husk's stdout gets the program's bytes. A pty sent to a
+// --console-socket keeps the kernel's default modes, as runc's does
+// (measured with runc 1.1.5; runc 1.5 sets no modes there either): its
+// receiver chooses, and an interactive client whose own terminal is raw
+// depends on ONLCR for its carriage returns.
+func TestRunc15TerminalNewlines(t *testing.T) {
+	t.Parallel()
+	if isRunc() {
+		t.Skip("runc serves a terminal in the foreground only with a controlling terminal of its own (/dev/tty)")
+	}
+	t.Run("run", func(t *testing.T) {
+		t.Parallel()
+		b := newBundle(t)
+		b.spec.Process.Terminal = true
+		b.shell("/helper isatty 1; printf 'one\\ntwo\\n'")
+		r := b.run()
+		if r.Code != 0 {
+			t.Fatalf("run with a terminal: %s", r)
+		}
+		if r.Stdout != "yes\none\ntwo\n" {
+			t.Fatalf("run with a terminal: want %q on stdout, got %q", "yes\none\ntwo\n", r.Stdout)
+		}
+	})
+	t.Run("exec", func(t *testing.T) {
+		t.Parallel()
+		b := newBundle(t)
+		b.startContainer()
+		// The first line is written right at the start: the pty's modes
+		// are set before the process runs, not after husk receives it.
+		out := b.mustExec([]string{"-t"}, "/bin/sh", "-c", "printf 'one\\n'; /helper isatty 1; printf 'two\\n'")
+		if out != "one\nyes\ntwo\n" {
+			t.Fatalf("exec -t: want %q on stdout, got %q", "one\nyes\ntwo\n", out)
+		}
+	})
+	t.Run("console-socket", func(t *testing.T) {
+		t.Parallel()
+		b := newBundle(t)
+		b.spec.Process.Terminal = true
+		b.shell("printf 'one\\ntwo\\n'; echo tty-done; /helper sleep 600")
+		cs := newConsoleSocket(t)
+		b.mustCreate("--console-socket", cs.path)
+		master := cs.wait(t)
+		b.mustRT("start", b.id)
+		out := readUntil(master, "tty-done", 10*time.Second)
+		if !strings.HasPrefix(out, "one\r\ntwo\r\n") {
+			t.Fatalf("pty sent to a console socket: want the kernel's default \\r\\n, got %q", out)
+		}
 	})
 }
