@@ -44,9 +44,12 @@ func StageMain(mode string) {
 	if conn != nil && conn.send(&syncMsg{Type: msgError, Msg: err.Error(), Hook: errors.As(err, &herr)}) == nil {
 		os.Exit(1)
 	}
-	// Nobody listens any more (after create returned): stderr is all we have.
-	fmt.Fprintln(os.Stderr, "husk: "+err.Error())
-	os.Exit(1)
+	// Nobody listens any more (after create returned): stderr is all we
+	// have, and the error goes there bare, as runc's does (`exec /run.sh:
+	// no such file or directory`), with runc's exit status for a process
+	// that never ran.
+	fmt.Fprintln(os.Stderr, err.Error())
+	os.Exit(255)
 }
 
 // stageConn is the stage's end of the sync socket.

@@ -315,7 +315,9 @@ func enterCwd(cwd string) error {
 
 // lookPath finds an executable the way execvp would, with the container's
 // PATH. Errors keep the texts clients classify ("no such file or directory",
-// "executable file not found in $PATH", "permission denied").
+// "executable file not found in $PATH", "permission denied"). It runs with
+// the process's final credentials, so it judges as execve(2) will: it must
+// never refuse a file execve would run, and what it refuses, execve would.
 func lookPath(file string, env []string) (string, error) {
 	if strings.Contains(file, "/") {
 		return file, checkExecutable(file)
@@ -333,19 +335,28 @@ func lookPath(file string, env []string) (string, error) {
 	return "", errors.New("executable file not found in $PATH")
 }
 
+// checkExecutable tells whether execve(2) of path may succeed, as far as
+// the file goes: a directory fails with EACCES ("permission denied"), as
+// execve does, and so does a file the process may not execute. The check
+// is faccessat2 with AT_EACCESS, which, like execve, uses the effective
+// ids and capabilities: access(2) would take the real ones, and for a uid
+// other than 0 none of its capabilities, refusing a process with
+// CAP_DAC_OVERRIDE what the kernel lets it run. (With CAP_DAC_OVERRIDE a
+// file still needs one execute bit, for execve and for this check alike.)
 func checkExecutable(path string) error {
-	fi, err := os.Stat(path)
-	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			return fmt.Errorf("stat %s: %w", path, pe.Err)
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return fmt.Errorf("stat %s: %w", path, err)
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return fs.ErrPermission
+	}
+	// Without faccessat2 (or where a seccomp filter loaded before this
+	// point refuses it), x/sys judges by the mode bits and ids itself.
+	if err := unix.Faccessat(unix.AT_FDCWD, path, unix.X_OK, unix.AT_EACCESS); err != nil {
+		if errors.Is(err, unix.EACCES) {
+			return fs.ErrPermission
 		}
-		return err
-	}
-	if fi.IsDir() {
-		return fmt.Errorf("%s: is a directory", path)
-	}
-	if err := unix.Access(path, unix.X_OK); err != nil {
 		return err
 	}
 	return nil

@@ -2,9 +2,11 @@ package integration
 
 // Process behaviours where today's runc (1.5) is the reference: capability
 // sets as `runc spec` writes them, unknown capability names, exec --cap,
-// the terminal modes of a pty husk serves itself.
+// the terminal modes of a pty husk serves itself, how a process that can't
+// be executed fails.
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -209,6 +211,101 @@ func TestRunc15TerminalNewlines(t *testing.T) {
 		out := readUntil(master, "tty-done", 10*time.Second)
 		if !strings.HasPrefix(out, "one\r\ntwo\r\n") {
 			t.Fatalf("pty sent to a console socket: want the kernel's default \\r\\n, got %q", out)
+		}
+	})
+}
+
+// A directory, or a file the process may not execute, fails as execve(2)
+// fails: "permission denied", which engines map to exit code 126 (podman's
+// `podman run IMAGE /etc`). It fails create, with runc's text.
+func TestRunc15ExecPermissionDenied(t *testing.T) {
+	t.Parallel()
+	for _, path := range []string{"/etc", "/etc/passwd"} {
+		t.Run(strings.Trim(path, "/"), func(t *testing.T) {
+			t.Parallel()
+			b := newBundle(t, path)
+			r := b.create()
+			checkCreateFailedClean(t, b, r)
+			if r.Code != 1 {
+				t.Errorf("create of %s: exit %d, want 1 as runc", path, r.Code)
+			}
+			wantExecDenied(t, r, path, "create's error")
+		})
+	}
+	t.Run("exec", func(t *testing.T) {
+		t.Parallel()
+		b := newBundle(t)
+		b.startContainer()
+		r := b.execIn(nil, "/etc")
+		if r.Code != 255 {
+			t.Errorf("exec of a directory: exit %d, want 255 as runc", r.Code)
+		}
+		wantExecDenied(t, r, "/etc", "exec's error")
+	})
+}
+
+// wantExecDenied checks for runc's `exec: "PATH": permission denied` (in
+// runc's text log the quotes are escaped).
+func wantExecDenied(t *testing.T, r *result, path, what string) {
+	t.Helper()
+	msg := strings.ReplaceAll(r.Stderr, `\"`, `"`)
+	mustContain(t, msg, `exec: "`+path+`": permission denied`, what)
+}
+
+// A process with CAP_DAC_OVERRIDE runs a file its ids give it no execute
+// permission on (one execute bit is enough), as execve(2) does: husk's own
+// lookup used to judge by the real uid, without the capability.
+func TestRunc15ExecDacOverride(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, "/root-only", "id")
+	copyFile(t, helperBin, filepath.Join(b.rootfs, "root-only"), 0o700)
+	b.spec.Process.User = specs.User{UID: 1000, GID: 1000}
+	b.spec.Process.NoNewPrivileges = true
+	caps := []string{"CAP_DAC_OVERRIDE"}
+	b.spec.Process.Capabilities = &specs.LinuxCapabilities{Bounding: caps, Effective: caps, Permitted: caps}
+	out := strings.TrimSpace(b.mustRun())
+	if !strings.HasPrefix(out, "uid=1000 gid=1000") {
+		t.Fatalf("uid 1000 with CAP_DAC_OVERRIDE running a 0700 root file: got %q", out)
+	}
+	// Without the capability, execve refuses, and so does husk, at create.
+	b2 := newBundle(t, "/root-only", "id")
+	copyFile(t, helperBin, filepath.Join(b2.rootfs, "root-only"), 0o700)
+	b2.spec.Process.User = specs.User{UID: 1000, GID: 1000}
+	b2.spec.Process.Capabilities = &specs.LinuxCapabilities{}
+	r := b2.create()
+	checkCreateFailedClean(t, b2, r)
+	wantExecDenied(t, r, "/root-only", "create's error without CAP_DAC_OVERRIDE")
+}
+
+// An execve that fails after the lookup (here: a script whose interpreter
+// doesn't exist) says so in runc's words, `exec /run.sh: no such file or
+// directory`, one line without a "husk:" prefix; run exits 255 as runc.
+func TestRunc15ExecveError(t *testing.T) {
+	t.Parallel()
+	const script = "#!/mmnnttbb foo bar\nsh\n"
+	t.Run("run", func(t *testing.T) {
+		t.Parallel()
+		b := newBundle(t, "/run.sh")
+		writeFile(t, filepath.Join(b.rootfs, "run.sh"), script, 0o755)
+		r := b.run()
+		if r.Code != 255 {
+			t.Errorf("run: exit %d, want 255", r.Code)
+		}
+		if got := lines(r.Stderr); len(got) != 1 || got[0] != "exec /run.sh: no such file or directory" {
+			t.Fatalf("run: want the one line %q on stderr: %s", "exec /run.sh: no such file or directory", r)
+		}
+	})
+	t.Run("exec", func(t *testing.T) {
+		t.Parallel()
+		b := newBundle(t)
+		writeFile(t, filepath.Join(b.rootfs, "run.sh"), script, 0o755)
+		b.startContainer()
+		r := b.execIn(nil, "/run.sh")
+		if r.Code == 0 {
+			t.Fatalf("exec of a script without its interpreter should fail: %s", r)
+		}
+		if got := lines(r.Stderr); len(got) != 1 || !strings.Contains(got[0], "exec /run.sh: no such file or directory") {
+			t.Fatalf("exec: want one line with %q on stderr: %s", "exec /run.sh: no such file or directory", r)
 		}
 	})
 }
