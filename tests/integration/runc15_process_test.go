@@ -3,9 +3,12 @@ package integration
 // Process behaviours where today's runc (1.5) is the reference: capability
 // sets as `runc spec` writes them, unknown capability names, exec --cap,
 // the terminal modes of a pty husk serves itself, how a process that can't
-// be executed fails.
+// be executed fails, and configs straight from `runc spec`.
 
 import (
+	"encoding/json"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -308,4 +311,187 @@ func TestRunc15ExecveError(t *testing.T) {
 			t.Fatalf("exec: want one line with %q on stderr: %s", "exec /run.sh: no such file or directory", r)
 		}
 	})
+}
+
+// runc115Spec is what `runc spec` of runc 1.1.5 writes.
+const runc115Spec = `{
+	"ociVersion": "1.0.2-dev",
+	"process": {
+		"terminal": true,
+		"user": {"uid": 0, "gid": 0},
+		"args": ["sh"],
+		"env": [
+			"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+			"TERM=xterm"
+		],
+		"cwd": "/",
+		"capabilities": {
+			"bounding": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+			"effective": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+			"permitted": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+			"ambient": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+		},
+		"rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
+		"noNewPrivileges": true
+	},
+	"root": {"path": "rootfs", "readonly": true},
+	"hostname": "runc",
+	"mounts": ` + runcSpecMounts + `,
+	"linux": {
+		"resources": {"devices": [{"allow": false, "access": "rwm"}]},
+		"namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}],
+		"maskedPaths": ` + runcSpecMasked + `,
+		"readonlyPaths": ` + runcSpecReadonly + `
+	}
+}`
+
+// runc15Spec is runc 1.5's example spec (its `runc spec`): runtime-spec
+// 1.3.0, no ambient set, and a cgroup namespace on a cgroup v2 host only
+// (CGROUPNS is replaced).
+const runc15Spec = `{
+	"ociVersion": "1.3.0",
+	"process": {
+		"terminal": true,
+		"user": {"uid": 0, "gid": 0},
+		"args": ["sh"],
+		"env": [
+			"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+			"TERM=xterm"
+		],
+		"cwd": "/",
+		"capabilities": {
+			"bounding": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+			"effective": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+			"permitted": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+		},
+		"rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
+		"noNewPrivileges": true
+	},
+	"root": {"path": "rootfs", "readonly": true},
+	"hostname": "runc",
+	"mounts": ` + runcSpecMounts + `,
+	"linux": {
+		"resources": {"devices": [{"allow": false, "access": "rwm"}]},
+		"namespaces": [{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}CGROUPNS],
+		"maskedPaths": ` + runcSpecMasked + `,
+		"readonlyPaths": ` + runcSpecReadonly + `
+	}
+}`
+
+const runcSpecMounts = `[
+		{"destination": "/proc", "type": "proc", "source": "proc"},
+		{"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+		{"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
+		{"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+		{"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]},
+		{"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]},
+		{"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}
+	]`
+
+const runcSpecMasked = `["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+		"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"]`
+
+const runcSpecReadonly = `["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]`
+
+// runcSpecConfig is the template with process.args replaced: the only
+// change to what runc writes.
+func runcSpecConfig(t *testing.T, template string, args []string) []byte {
+	t.Helper()
+	cgroupNS := ""
+	if cgroupSubsystems[0] == "" { // a cgroup v2 host
+		cgroupNS = `, {"type": "cgroup"}`
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal([]byte(strings.Replace(template, "CGROUPNS", cgroupNS, 1)), &cfg); err != nil {
+		t.Fatalf("spec template: %v", err)
+	}
+	cfg["process"].(map[string]any)["args"] = args
+	data, err := json.MarshalIndent(cfg, "", "\t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// The runc 1.1.5 template is what runc 1.1.5 writes, where it is installed.
+func TestRunc15RuncSpecTemplate(t *testing.T) {
+	t.Parallel()
+	out, err := exec.Command("/usr/sbin/runc", "--version").Output()
+	if err != nil || !strings.HasPrefix(string(out), "runc version 1.1.5") {
+		t.Skip("needs runc 1.1.5 at /usr/sbin/runc")
+	}
+	dir := t.TempDir()
+	cmd := exec.Command("/usr/sbin/runc", "spec")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("runc spec: %v\n%s", err, out)
+	}
+	written, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got, want any
+	if err := json.Unmarshal(written, &got); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(runcSpecConfig(t, runc115Spec, []string{"sh"}), &want); err != nil {
+		t.Fatal(err)
+	}
+	g, _ := json.Marshal(got)
+	w, _ := json.Marshal(want)
+	if string(g) != string(w) {
+		t.Fatalf("runc 1.1.5's spec differs from the test's template:\nrunc: %s\ntest: %s", g, w)
+	}
+}
+
+// A config exactly as `runc spec` writes it, args aside, runs unchanged:
+// terminal, read-only rootfs, no cgroupsPath, ambient capabilities that
+// can't be raised (1.1.5), runtime-spec 1.3.0 (1.5).
+func TestRunc15RuncSpecConfigs(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, template string
+		warn           bool // ambient capabilities that can't be raised
+	}{
+		{"runc-1.1.5", runc115Spec, true},
+		{"runc-1.5", runc15Spec, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := newBundle(t)
+			b.noSave = true
+			if !isRunc() {
+				b.cgroup = "/husk/" + b.id // husk's cgroup without a cgroupsPath
+			}
+			cfg := runcSpecConfig(t, tc.template, []string{"sh", "-c",
+				"cat /proc/self/status; hostname; touch /ro 2>/dev/null || echo read-only; echo spec-done"})
+			writeFile(t, filepath.Join(b.dir, "config.json"), string(cfg), 0o644)
+			cs := newConsoleSocket(t)
+			r := b.create("--console-socket", cs.path)
+			if r.Code != 0 {
+				t.Fatalf("create from %s's spec: %s", tc.name, r)
+			}
+			master := cs.wait(t)
+			b.mustRT("start", b.id)
+			out := strings.ReplaceAll(readUntil(master, "spec-done", outputTimeout), "\r", "")
+			mustContain(t, out, "spec-done", "container output")
+			wantCaps(t, out, map[string]string{
+				"CapInh": "0000000000000000", "CapPrm": "0000000020000420", "CapEff": "0000000020000420",
+				"CapBnd": "0000000020000420", "CapAmb": "0000000000000000",
+			}, tc.name+" spec")
+			mustContain(t, out, "\nrunc\n", "hostname")
+			mustContain(t, out, "\nread-only\n", "read-only rootfs")
+			mustContain(t, out, "NoNewPrivs:\t1", "no_new_privs")
+			if got := strings.Contains(r.Stderr, "can't raise ambient capability"); got != tc.warn {
+				t.Errorf("warnings about ambient capabilities: %v, want %v: %s", got, tc.warn, r)
+			}
+			b.waitStatus("stopped")
+			if tc.warn {
+				return
+			}
+			if strings.TrimSpace(r.Stderr) != "" {
+				t.Errorf("create of runc 1.5's spec should be quiet: %s", r)
+			}
+		})
+	}
 }
