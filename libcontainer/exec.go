@@ -11,8 +11,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
 	"github.com/husk-runtime/husk/libcontainer/procattr"
@@ -117,7 +119,7 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	}
 	st, err := startExecStage(so, cfg, o.Process)
 	if err != nil {
-		return 0, startError(err)
+		return 0, c.execError(err)
 	}
 	defer st.close()
 	// The stage's end of the socket closes on a successful execve; anything
@@ -127,9 +129,24 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 		if err == nil {
 			err = errors.New("exec stage sent an unexpected message")
 		}
-		return 0, startError(err)
+		return 0, c.execError(err)
 	}
 	return st.pid, nil
+}
+
+// execError names the cause when the container stopped under a starting
+// exec (a delete or kill racing it): the stage's own error then is only
+// what it tripped on (a cgroup dir gone, a pipe broken, setns ESRCH). A
+// stage that died without a word may have gone first, killed by its PID
+// namespace's init as that exits: the init gets a moment to be gone.
+func (c *Container) execError(err error) error {
+	if errors.Is(err, errExited) || errors.Is(err, unix.ECONNRESET) || errors.Is(err, unix.EPIPE) {
+		waitGone(c.State.Pid, c.State.PidStart, 500*time.Millisecond)
+	}
+	if !alive(c.State.Pid, c.State.PidStart) {
+		return fmt.Errorf("cannot exec: the container stopped while the process was starting (%w)", err)
+	}
+	return startError(err)
 }
 
 // startExecStage starts the exec stage from a thread of its own that

@@ -345,3 +345,39 @@ func TestCrashKillUpdatePauseEveryStep(t *testing.T) {
 		})
 	}
 }
+
+// An exec whose container stops while its stage starts says that this is
+// why it failed, not only what the stage tripped on.
+func TestExecWhileContainerStops(t *testing.T) {
+	t.Parallel()
+	if isRunc() {
+		t.Skip("runc reports what its stage tripped on")
+	}
+	strace, err := exec.LookPath("strace")
+	if err != nil {
+		t.Fatal("this test needs strace (apt-get install strace)")
+	}
+	b := newBundle(t)
+	init := b.startContainer().Pid
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	// The exec's socketpair, made as it starts its stage once it has
+	// the init's pidfd, returns a second late; the init is killed
+	// meanwhile.
+	cmd := exec.CommandContext(ctx, strace, "-f", "-b", "execve", "-o", "/dev/null", "-e", "trace=socketpair",
+		"-e", "inject=socketpair:delay_exit=1000000", runtimeBin, "--root", b.root, "exec", b.id, "true")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := syscall.Kill(init, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	if err == nil {
+		t.Fatalf("exec into a container killed under it succeeded: %s", out.String())
+	}
+	mustContain(t, out.String(), "the container stopped while the process was starting", "exec's error")
+}

@@ -99,11 +99,10 @@ type stress struct {
 	mu       sync.Mutex
 	failures []string
 	raced    map[string]int // outcomes of the race, by kind
-	lostMsgs map[string]int // exec's messages when delete took the container mid-exec
 }
 
 func runStress(ctx context.Context, c config) int {
-	s := &stress{cfg: c, raced: map[string]int{}, lostMsgs: map[string]int{}}
+	s := &stress{cfg: c, raced: map[string]int{}}
 	var tag [4]byte
 	if _, err := rand.Read(tag[:]); err != nil {
 		fatalf("%v", err)
@@ -546,8 +545,8 @@ func (s *stress) gone(ctx context.Context, id string) error {
 // raceExpected tells a racer's failure that only means delete --force got
 // there first from one that is a bug. exec's process dies with the
 // container: a signal exit without a word from husk is the delete's kill.
-// An exec whose stage could not start (its container died under it, its
-// cgroup went) is judged by what follows: see lostRace.
+// An exec whose stage could not start because the container went under it
+// must say so: any other message is a failure without its cause.
 func raceExpected(r *result) (string, bool) {
 	switch {
 	case r.err != nil || strings.Contains(r.out, "panic:"):
@@ -560,32 +559,12 @@ func raceExpected(r *result) (string, bool) {
 		return "not running", true
 	case strings.Contains(r.out, "cannot exec in a stopped container"):
 		return "stopped", true
+	case strings.Contains(r.out, "the container stopped while the process was starting"):
+		return "stopped while starting", true
 	case r.args[0] == "exec" && r.code > 128 && strings.TrimSpace(r.out) == "":
 		return "process killed", true
 	}
 	return "", false
-}
-
-// startFailure is how exec reports a stage that did not get to run the
-// process.
-const startFailure = "unable to start container process: "
-
-// lostRace accepts an exec whose stage failed to start if the container is
-// no longer running right after: the delete took it away mid-exec. The
-// same failure with the container still running is a bug.
-func (s *stress) lostRace(ctx context.Context, r *result, id string) bool {
-	if r.args[0] != "exec" || r.code != 255 || !strings.HasPrefix(strings.TrimSpace(r.out), startFailure) {
-		return false
-	}
-	st := s.huskResult(ctx, "state", id)
-	switch {
-	case st.code != 0:
-		return strings.Contains(st.out, "does not exist")
-	case strings.Contains(st.out, `"status": "running"`), strings.Contains(st.out, `"status":"running"`):
-		return false
-	}
-	var state specs.State
-	return json.Unmarshal([]byte(st.out), &state) == nil && state.Status == specs.StateStopped
 }
 
 // race starts containers, then runs state, kill and exec in a loop on each
@@ -610,12 +589,6 @@ func (s *stress) race(ctx context.Context, _ string) error {
 					for i, after := 0, 0; i < 200 && after < 3; i++ {
 						r := s.huskResult(ctx, args...)
 						kind, ok := raceExpected(r)
-						if !ok && s.lostRace(ctx, r, id) {
-							kind, ok = "stage failed as the container went", true
-							s.mu.Lock()
-							s.lostMsgs[normalize(r.out, id)]++
-							s.mu.Unlock()
-						}
 						if !ok {
 							errs <- fmt.Errorf("racing delete --force: %s", r)
 							return
@@ -661,9 +634,6 @@ func (s *stress) race(ctx context.Context, _ string) error {
 		kinds = append(kinds, fmt.Sprintf("%s ×%d", k, s.raced[k]))
 	}
 	fmt.Printf("stress: race outcomes: %s\n", strings.Join(kinds, ", "))
-	for _, m := range slices.Sorted(maps.Keys(s.lostMsgs)) {
-		fmt.Printf("stress:   exec lost the race with: %s (×%d)\n", m, s.lostMsgs[m])
-	}
 	return nil
 }
 
@@ -903,11 +873,6 @@ func quantiles(d []time.Duration) string {
 	slices.Sort(s)
 	q := func(p float64) time.Duration { return s[int(p*float64(len(s)-1))].Round(100 * time.Microsecond) }
 	return fmt.Sprintf("n=%d median %v, p90 %v, p99 %v, max %v", len(s), q(0.5), q(0.9), q(0.99), s[len(s)-1].Round(100*time.Microsecond))
-}
-
-// normalize makes messages about different containers comparable.
-func normalize(out, id string) string {
-	return strings.ReplaceAll(oneLine(out), id, "<id>")
 }
 
 func oneLine(s string) string {
