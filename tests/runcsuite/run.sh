@@ -52,8 +52,12 @@ else
 	CACHE=/var/cache/husk-runcsuite
 fi
 SRC=$CACHE/runc-$SUITE_VERSION        # writable copy of the suite's module
-REF_BIN=$CACHE/bin/runc-${REF_VERSION#v} # the reference runc
-IMAGES=$CACHE/images
+# The reference runc, named runc: create.bats' fd leak check allows the
+# binary's sealed copy only under the name "/runc".
+REF_BIN=$CACHE/runc-${REF_VERSION#v}-bin/runc
+# Bump the version when the images' making changes: a new directory, so a
+# run in progress keeps its images.
+IMAGES=$CACHE/images-2
 RESULTS=${RUNCSUITE_RESULTS:-$HERE/results}
 TIMEOUT=${RUNCSUITE_TIMEOUT:-1800}
 SKIPLIST=$HERE/runc-strings.txt
@@ -161,6 +165,7 @@ build_busybox_image() {
 	log "building busybox image from /bin/busybox"
 	local r
 	r=$(mktemp -d "$CACHE/busybox.XXXXXX") || exit 2
+	chmod 0755 "$r" # the tarball's "." becomes the rootfs' mode: not mktemp's 0700
 	mkdir -p "$r"/{bin,dev,etc,proc,sys,tmp,root,var/spool/mail,home,usr/bin,usr/sbin,sbin}
 	cp /bin/busybox "$r/bin/busybox"
 	# --install needs /proc/self/exe to be busybox, so run it chrooted.
@@ -213,6 +218,7 @@ build_debian_image() {
 	log "building debian image: debootstrap --variant=minbase $DEBIAN_SUITE (a few minutes)"
 	local r
 	r=$(mktemp -d "$CACHE/debian.XXXXXX") || exit 2
+	chmod 0755 "$r"
 	debootstrap --variant=minbase "$DEBIAN_SUITE" "$r" "$DEBIAN_MIRROR" >"$CACHE/debootstrap.log" 2>&1 ||
 		die "debootstrap failed, see $CACHE/debootstrap.log"
 	rm -rf "$r"/var/cache/apt/archives/*.deb "$r"/var/lib/apt/lists/*
@@ -326,6 +332,12 @@ run_suite() {
 	trap '[ -n "$CHILD" ] && kill -TERM -- "-$CHILD" 2>/dev/null; exit 130' INT TERM HUP
 	tmpdir=$(mktemp -d "/tmp/runcsuite-$label.XXXXXX")
 	chmod 0755 "$tmpdir"
+	# script's stdin: a FIFO open for reading and writing, which never
+	# reaches end of file. At the end of /dev/null, script writes the
+	# terminal's EOF character to the pty, and with the pty in raw mode
+	# (runc run of a terminal container) it arrives as a NUL ("^@") at the
+	# start of the container's output.
+	mkfifo "$tmpdir/.stdin" && exec 7<>"$tmpdir/.stdin" || die "mkfifo failed"
 	new=$(mktemp)
 	log "running ${#files[@]} file(s) with RUNC=$bin, label $label${filter:+, filter $filter}"
 	for f in "${files[@]}"; do
@@ -340,7 +352,7 @@ run_suite() {
 		local cmdline
 		cmdline=$(printf '%q ' bats "${args[@]}" "$f")
 		(cd "$SRC/tests/integration" &&
-			RUNC=$bin TMPDIR=$tmpdir exec timeout -k 30 "$TIMEOUT" script -q -e -c "$cmdline" /dev/null </dev/null) \
+			RUNC=$bin TMPDIR=$tmpdir exec timeout -k 30 "$TIMEOUT" script -q -e -c "$cmdline" /dev/null <&7) \
 			>"$tap.raw" 2>&1 &
 		# timeout leads a process group of its own: end it with this script.
 		CHILD=$!
