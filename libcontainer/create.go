@@ -445,7 +445,7 @@ func (c *Container) awaitInit(st *stage) error {
 	for {
 		m, err := st.next()
 		if err == io.EOF {
-			return errors.New("container init exited during setup")
+			return c.initGone(st, errors.New("container init closed its sync socket during setup without an error"))
 		}
 		if err != nil {
 			return err
@@ -465,12 +465,21 @@ func (c *Container) awaitInit(st *stage) error {
 				}
 			}
 			if err := st.send(&syncMsg{Type: msgHooked, State: state}); err != nil {
-				return err
+				return c.initGone(st, err)
 			}
 		default:
 			return fmt.Errorf("container init sent unexpected %q", m.Type)
 		}
 	}
+}
+
+// initGone explains a sync socket that broke during setup by how the init
+// ended (a signal, the OOM killer), which is the cause the user needs.
+func (c *Container) initGone(st *stage, err error) error {
+	if how := st.exitCause(); how != "" {
+		return c.oomCause(fmt.Errorf("container init %s during setup", how))
+	}
+	return err
 }
 
 // labelMounts gives the filesystems the container mounts itself the

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 	"syscall"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -316,6 +317,31 @@ func (s *stage) kill() {
 	var ws unix.WaitStatus
 	_, _ = unix.Wait4(s.pid, &ws, 0, nil)
 	s.pid = 0
+}
+
+// exitCause says how the stage's final process ended ("killed by
+// SIGKILL", "exit status 2") when it closed the socket without a message,
+// giving it a second to be gone; "" if it is still alive.
+func (s *stage) exitCause() string {
+	if s.pid <= 0 {
+		return ""
+	}
+	var ws unix.WaitStatus
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		pid, err := unix.Wait4(s.pid, &ws, unix.WNOHANG, nil)
+		if err == unix.EINTR || (err == nil && pid == 0) {
+			continue
+		}
+		if err != nil {
+			return ""
+		}
+		s.pid = 0
+		if ws.Signaled() {
+			return "was killed by " + unix.SignalName(ws.Signal())
+		}
+		return fmt.Sprintf("exited with status %d", ws.ExitStatus())
+	}
+	return ""
 }
 
 // close drops husk's end of the sync socket.

@@ -371,3 +371,19 @@ func TestBadConfigTooLarge(t *testing.T) {
 	mustContain(t, r.Stderr, "config.json: ", "error for a 17 MB config.json")
 	mustContain(t, r.Stderr, "bytes, more than the 16777216 husk reads", "error for a 17 MB config.json")
 }
+
+// An init killed during setup, without a word of its own, is reported
+// with how it ended.
+func TestBadInitKilledDuringSetup(t *testing.T) {
+	t.Parallel()
+	if isRunc() {
+		t.Skip("husk's own message")
+	}
+	b := newBundle(t)
+	// The prestart hook, which runs while the init waits, kills it.
+	b.spec.Hooks = &specs.Hooks{Prestart: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c",
+		`pid=$(grep -o '"pid":[0-9]*' | cut -d: -f2); kill -9 "$pid"; sleep 0.3`}}}}
+	r := b.create()
+	checkCreateFailedClean(t, b, r)
+	mustContain(t, r.Stderr, "container init was killed by SIGKILL during setup", "the error")
+}
