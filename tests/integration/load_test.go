@@ -11,7 +11,7 @@ import (
 // cause, while bursts of other containers are created, started, killed
 // and deleted beside them: the setting where the init once died during
 // setup or before start for no reason it could tell.
-func TestLifecycleUnderLoad(t *testing.T) {
+func TestUnderParallelBurst(t *testing.T) {
 	t.Parallel()
 	const burst, rounds = 8, 10
 
