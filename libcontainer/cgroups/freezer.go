@@ -38,9 +38,12 @@ func thawV1(d cgroupDir) error {
 	return d.write("freezer.state", "THAWED")
 }
 
+// pausedV1 counts FREEZING as paused: the kernel goes on freezing after
+// a write of FROZEN, so a pause killed half-way still ends frozen, and
+// resume must be able to thaw it.
 func pausedV1(d cgroupDir) (bool, error) {
 	s, err := d.read("freezer.state")
-	return s == "FROZEN", err
+	return s == "FROZEN" || s == "FREEZING", err
 }
 
 func freezeV2(d cgroupDir) error {
@@ -76,6 +79,15 @@ func thawV2(d cgroupDir) error {
 		return fmt.Errorf("thaw %s: still frozen after %v", d.path, freezeTimeout)
 	}
 	return nil
+}
+
+// pausedV2 is frozen, or asked to be: the kernel finishes a freeze that
+// a killed pause asked for.
+func pausedV2(d cgroupDir) (bool, error) {
+	if s, err := d.read("cgroup.freeze"); err == nil && s == "1" {
+		return true, nil
+	}
+	return frozenV2(d)
 }
 
 // frozenV2 reads the effective state from cgroup.events rather than the

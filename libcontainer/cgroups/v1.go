@@ -201,7 +201,7 @@ func (m *v1Manager) Paused() (bool, error) {
 	case d.path == "":
 		return false, nil
 	}
-	return frozenV2(d)
+	return pausedV2(d)
 }
 
 func (m *v1Manager) Destroy() error {

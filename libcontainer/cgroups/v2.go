@@ -167,7 +167,7 @@ func (m *v2Manager) Thaw() error {
 }
 
 func (m *v2Manager) Paused() (bool, error) {
-	return frozenV2(m.cg())
+	return pausedV2(m.cg())
 }
 
 func (m *v2Manager) Destroy() error {
