@@ -445,3 +445,35 @@ func TestRunc15MountRootfsPropagationShared(t *testing.T) {
 		t.Errorf("a mount of the container's appeared on the host: %s", l)
 	}
 }
+
+// TestRunc15MountTmpcopyupUserns: the copy in a user namespace keeps the
+// owners as the container sees them (podman's rootless --tmpfs).
+func TestRunc15MountTmpcopyupUserns(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t)
+	data := filepath.Join(b.rootfs, "data")
+	mkdirMode(t, filepath.Join(data, "sub"), 0o755, 1000, 2000)
+	fileMode(t, filepath.Join(data, "sub/file"), "userns-copy\n", 0o644, 1000, 2000)
+	if err := os.Symlink("/etc/passwd", filepath.Join(data, "link")); err != nil {
+		t.Fatal(err)
+	}
+	userns(t, b) // shifts the rootfs's owners by 100000
+	b.spec.Mounts = append(b.spec.Mounts,
+		specs.Mount{Destination: "/data", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "nodev", "tmpcopyup"}})
+	b.shell(statScript("/data/sub", "/data/sub/file", "/data/link") + "echo file: $(/helper cat /data/sub/file); /helper mounts")
+	out := b.mustRun()
+	st := statLines(out)
+	for p, want := range map[string]string{
+		"/data/sub":      "type=dir mode=0755 dev=0:0 uid=1000 gid=2000",
+		"/data/sub/file": "type=file mode=0644 dev=0:0 uid=1000 gid=2000",
+		"/data/link":     "type=symlink mode=0777 dev=0:0 uid=0 gid=0",
+	} {
+		if st[p] != want {
+			t.Errorf("%s: want %q, got %q", p, want, st[p])
+		}
+	}
+	mustContain(t, out, "file: userns-copy\n", "content copied in a user namespace")
+	if mountPoints(out)["/data"] != "tmpfs" {
+		t.Errorf("/data: want a tmpfs:\n%s", out)
+	}
+}
