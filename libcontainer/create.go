@@ -86,6 +86,10 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	if err := labelMounts(s); err != nil {
 		return nil, err
 	}
+	filter, err := compileSeccomp(s)
+	if err != nil {
+		return nil, err
+	}
 	idmapped, idmapIndex, err := PrepareIDMappedMounts(s, o.Bundle)
 	if err != nil {
 		return nil, err
@@ -199,6 +203,7 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 		PreserveFDs:  len(so.Preserved),
 		ExtraEnv:     listenEnv(),
 		FifoFD:       so.internalFD(0),
+		Seccomp:      filter,
 	}
 	if o.Console != nil {
 		so.Internal = append(so.Internal, o.Console)
@@ -471,6 +476,29 @@ func (c *Container) awaitInit(st *stage) error {
 			return fmt.Errorf("container init sent unexpected %q", m.Type)
 		}
 	}
+}
+
+// compileSeccomp compiles linux.seccomp before anything is made, through
+// the cache this user's containers share (seccomp.CompileCached): the
+// stage only loads the program. HUSK_CACHE_DIR moves the cache; by
+// default it is on /run (root) or $XDG_RUNTIME_DIR, tmpfs both, emptied
+// at boot.
+func compileSeccomp(s *specs.Spec) (*seccomp.Filter, error) {
+	if s.Linux == nil || s.Linux.Seccomp == nil {
+		return nil, nil
+	}
+	dir := os.Getenv("HUSK_CACHE_DIR")
+	switch {
+	case dir != "":
+	case os.Geteuid() == 0:
+		dir = "/run/husk-cache"
+	case os.Getenv("XDG_RUNTIME_DIR") != "":
+		dir = filepath.Join(os.Getenv("XDG_RUNTIME_DIR"), "husk-cache")
+	}
+	if dir != "" {
+		dir = filepath.Join(dir, "seccomp")
+	}
+	return seccomp.CompileCached(s.Linux.Seccomp, dir)
 }
 
 // initGone explains a sync socket that broke during setup by how the init

@@ -117,6 +117,9 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	if err := procattr.Validate(o.Process, spec.Linux); err != nil {
 		return 0, err
 	}
+	if cfg.Seccomp, err = compileSeccomp(spec); err != nil {
+		return 0, err
+	}
 	st, err := startExecStage(so, cfg, o.Process)
 	if err != nil {
 		return 0, c.execError(err)

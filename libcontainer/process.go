@@ -78,14 +78,8 @@ func prepareProcess(cfg *stageConfig) (*userProcess, error) {
 	// Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which
 	// the capability sets may be about to drop: load it now. With it, load
 	// it last, so it constrains only the user's program.
-	var sc *specs.LinuxSeccomp
-	if cfg.Spec.Linux != nil {
-		sc = cfg.Spec.Linux.Seccomp
-	}
-	filter, err := seccomp.Compile(sc)
-	if err != nil {
-		return nil, err
-	}
+	// husk compiled the filter (see compileSeccomp).
+	filter := cfg.Seccomp
 	var notify *os.File
 	if !p.NoNewPrivileges {
 		if notify, err = filter.Load(); err != nil {
@@ -163,9 +157,8 @@ func (p *userProcess) exec() error {
 	return nil
 }
 
-// lateRlimits limit memory the stage's Go runtime (and libseccomp, while
-// compiling the filter) may still need to map: they are set right before
-// execve, once the stage has done all its work.
+// lateRlimits limit memory the stage's Go runtime may still need to map:
+// they are set right before execve, once the stage has done all its work.
 var lateRlimits = map[string]bool{"RLIMIT_AS": true, "RLIMIT_DATA": true}
 
 // setRlimits sets process.rlimits: the early pass all but lateRlimits, while

@@ -13,6 +13,8 @@ import (
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/libcontainer/seccomp"
 )
 
 // syncMsg is one line on the socket between husk and its init or exec stage.
@@ -53,6 +55,8 @@ type stageConfig struct {
 	FifoFD       int               `json:"fifo_fd,omitempty"`
 	ConsoleFD    int               `json:"console_fd,omitempty"`
 	IDMappedFDs  map[int]int       `json:"idmapped_fds,omitempty"` // mounts index -> fd of its prepared idmapped mount
+	// Seccomp is linux.seccomp, compiled by husk for the stage to load.
+	Seccomp *seccomp.Filter `json:"seccomp,omitempty"`
 	// SeccompFD is husk's connection to linux.seccomp.listenerPath: the
 	// stage sends its notify fd there, with State, whose pid is the
 	// stage's HostPid when 0.

@@ -1,10 +1,11 @@
 // Command bench compares the start-up cost of husk with other OCI runtimes
 // (runc, and crun when it works on this host) on one small busybox bundle.
 //
-// Two scenarios are timed, alternating the runtimes on every iteration:
+// Three scenarios are timed, alternating the runtimes on every iteration:
 //
-//	lifecycle: create -> start -> wait for the container to exit -> delete
-//	run:       run (foreground, returns when the container exits)
+//	lifecycle:   create -> start -> wait for the container to exit -> delete
+//	run:         run (foreground, returns when the container exits)
+//	run+seccomp: run with podman's default seccomp profile (-seccomp)
 //
 // The bench makes itself a child subreaper, so a container's init process,
 // once orphaned by `create`, is re-parented to it and can be waited for
@@ -61,6 +62,7 @@ func main() {
 	busybox := flag.String("busybox", "/bin/busybox", "static busybox for the rootfs")
 	warmup := flag.Int("warmup", 2, "untimed iterations per runtime before measuring")
 	keep := flag.Bool("keep", false, "keep the temporary directory")
+	profile := flag.String("seccomp", "libcontainer/seccomp/testdata/podman-default.json", "OCI seccomp profile for the run+seccomp scenario (podman's default; empty to skip)")
 	flag.Parse()
 
 	if os.Geteuid() != 0 {
@@ -140,6 +142,20 @@ func main() {
 		{"lifecycle", lifecycle},
 		{"run", runOnce},
 	}
+	order := []string{"lifecycle", "run"}
+	// run with a seccomp profile: its difference from run is what the
+	// filter costs a container.
+	if *profile != "" {
+		filtered := filepath.Join(tmp, "bundle-seccomp")
+		if err := seccompBundle(bundle, filtered, *profile); err != nil {
+			fatalf("making the seccomp bundle: %v", err)
+		}
+		scenarios = append(scenarios, struct {
+			name string
+			fn   func(*runtime, string) (sample, error)
+		}{"run+seccomp", func(rt *runtime, _ string) (sample, error) { return runOnce(rt, filtered) }})
+		order = append(order, "run+seccomp")
+	}
 
 	results := map[string][]*series{}
 	for _, sc := range scenarios {
@@ -164,7 +180,41 @@ func main() {
 		}
 	}
 
-	report(results, []string{"lifecycle", "run"})
+	report(results, order)
+}
+
+// seccompBundle makes a bundle beside the plain one, on the same rootfs,
+// whose config adds the seccomp profile in profile.
+func seccompBundle(plain, dir, profile string) error {
+	raw, err := os.ReadFile(profile)
+	if err != nil {
+		return err
+	}
+	var sc any
+	if err := json.Unmarshal(raw, &sc); err != nil {
+		return fmt.Errorf("%s: %w", profile, err)
+	}
+	raw, err = os.ReadFile(filepath.Join(plain, "config.json"))
+	if err != nil {
+		return err
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return err
+	}
+	linux, ok := cfg["linux"].(map[string]any)
+	if !ok {
+		return errors.New("config.json has no linux object")
+	}
+	linux["seccomp"] = sc
+	cfg["root"] = map[string]any{"path": filepath.Join(plain, "rootfs")}
+	if raw, err = json.MarshalIndent(cfg, "", "\t"); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "config.json"), raw, 0o644)
 }
 
 // lifecycle: create, start, wait for exit, delete.

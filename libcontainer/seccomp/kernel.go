@@ -37,11 +37,17 @@ func program(f *libseccomp.ScmpFilter) ([]unix.SockFilter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("seccomp: read the filter program: %w", err)
 	}
+	return parseProgram(raw)
+}
+
+// parseProgram reads a BPF program of the kernel's struct sock_filter,
+// as libseccomp exports it.
+func parseProgram(raw []byte) ([]unix.SockFilter, error) {
 	const insnSize = int(unsafe.Sizeof(unix.SockFilter{}))
 	n := len(raw) / insnSize
 	switch {
 	case len(raw)%insnSize != 0 || n == 0:
-		return nil, fmt.Errorf("seccomp: libseccomp exported %d bytes, not a BPF program", len(raw))
+		return nil, fmt.Errorf("seccomp: %d bytes are not a BPF program", len(raw))
 	case n > bpfMaxInsns:
 		return nil, fmt.Errorf("seccomp: the profile compiles to %d BPF instructions, the kernel takes at most %d", n, bpfMaxInsns)
 	}

@@ -15,9 +15,9 @@ import (
 // command line points it at its debug log.
 var Debugf = func(format string, args ...any) {}
 
-// Filter is a compiled profile, ready to load. Compiling allocates (in
-// libseccomp), loading does not: the stage compiles before it applies
-// rlimits such as RLIMIT_AS, and loads as its last step.
+// Filter is a compiled profile, ready to load. husk compiles it (see
+// CompileCached) and sends it to the stage as JSON; the stage only loads
+// it, as its last step.
 type Filter struct {
 	insns  []unix.SockFilter
 	flags  uint

@@ -1,0 +1,83 @@
+package seccomp
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+// The second compile of a profile comes from the cache, equal to the first;
+// the listener's path does not change the key, the profile does.
+func TestCompileCached(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "seccomp")
+	s := loadProfile(t, "podman-default.json")
+	first, err := CompileCached(s, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Fatalf("cache holds %d entries after one compile, want 1", len(entries))
+	}
+	path := filepath.Join(dir, entries[0].Name())
+	if fi, _ := os.Stat(path); fi.Mode().Perm()&0o022 != 0 {
+		t.Errorf("cache entry mode %v: others may write it", fi.Mode())
+	}
+	// A cached entry is what is read: mark it to tell.
+	marked := *first
+	marked.flags |= 1 << 20
+	data, _ := json.Marshal(&marked)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	listener := *s
+	listener.ListenerPath = "/run/agent.sock"
+	second, err := CompileCached(&listener, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(second, &marked) {
+		t.Fatal("the second compile of the same profile did not come from the cache")
+	}
+	// An entry others may write is not trusted.
+	if err := os.Chmod(path, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	third, err := CompileCached(s, dir)
+	if err != nil || !reflect.DeepEqual(third, first) {
+		t.Fatalf("a world-writable entry was used (%v)", err)
+	}
+	other := *s
+	other.DefaultErrnoRet = nil
+	other.Syscalls = other.Syscalls[1:]
+	if _, err := CompileCached(&other, dir); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Fatalf("cache holds %d entries after two profiles, want 2", len(entries))
+	}
+}
+
+// A filter crosses to the stage as JSON and comes back the same; a program
+// that is no BPF is refused.
+func TestFilterJSON(t *testing.T) {
+	f, err := Compile(loadProfile(t, "podman-default.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Filter
+	if err := json.Unmarshal(data, &back); err != nil || !reflect.DeepEqual(&back, f) {
+		t.Fatalf("filter changed through JSON (%v)", err)
+	}
+	for _, bad := range []string{`{"program":""}`, `{"program":"AAAA"}`, `{"program":12}`} {
+		if err := json.Unmarshal([]byte(bad), &back); err == nil {
+			t.Errorf("%s: accepted", bad)
+		}
+	}
+}
