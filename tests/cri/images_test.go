@@ -1,0 +1,256 @@
+package cri
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+)
+
+// The images are made here, without a registry: each is one uncompressed
+// layer in an OCI image layout tarball, imported with
+// `ctr -n k8s.io images import`. The busybox ones carry /bin/busybox
+// (busybox-static) with a symlink per applet; pause, web and nonewprivs are
+// small static Go programs of this module.
+
+var imageTime = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Names the tests and critest use. The gcr.io/registry.k8s.io names are the
+// ones critest asks for; the images behind them are built here.
+const (
+	busyboxImage    = "localhost/husk-cri/busybox:1.35"
+	pauseImage      = "localhost/husk-cri/pause:1"
+	webImage        = "localhost/husk-cri/web:1"
+	critestNginx    = "registry.k8s.io/e2e-test-images/nginx:1.14-2"
+	critestHttpd    = "registry.k8s.io/e2e-test-images/httpd:2.4.39-4"
+	critestNoNewPrv = "registry.k8s.io/e2e-test-images/nonewprivs:1.3"
+	critestGroup    = "gcr.io/k8s-staging-cri-tools/test-image-predefined-group:latest"
+	critestHostNet  = "gcr.io/k8s-staging-cri-tools/hostnet-nginx-" + runtime.GOARCH + ":latest"
+)
+
+type entry struct {
+	hdr  tar.Header
+	data []byte
+}
+
+type imageConfig struct {
+	User       string   `json:"User,omitempty"`
+	Env        []string `json:"Env,omitempty"`
+	Entrypoint []string `json:"Entrypoint,omitempty"`
+	Cmd        []string `json:"Cmd,omitempty"`
+	WorkingDir string   `json:"WorkingDir,omitempty"`
+}
+
+type image struct {
+	names  []string
+	files  []entry
+	config imageConfig
+}
+
+const pathEnv = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+func dirEntry(name string, mode int64) entry {
+	return entry{hdr: tar.Header{Typeflag: tar.TypeDir, Name: name + "/", Mode: mode}}
+}
+
+func fileEntry(name string, mode int64, data []byte) entry {
+	return entry{hdr: tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: mode, Size: int64(len(data))}, data: data}
+}
+
+// busyboxFiles: /bin/busybox, its applets, a minimal /etc (with extra
+// passwd and group lines) and the usual mount points.
+func busyboxFiles(passwd, group string) ([]entry, error) {
+	bb, err := os.ReadFile(busyboxPath)
+	if err != nil {
+		return nil, err
+	}
+	list, err := exec.Command(busyboxPath, "--list-full").Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s --list-full: %w", busyboxPath, err)
+	}
+	dirs := map[string]int64{
+		"bin": 0o755, "sbin": 0o755, "usr": 0o755, "usr/bin": 0o755, "usr/sbin": 0o755,
+		"etc": 0o755, "root": 0o700, "home": 0o755, "var": 0o755, "var/run": 0o755, "dev": 0o755,
+		"proc": 0o555, "sys": 0o555, "run": 0o755, "tmp": 0o1777, "var/tmp": 0o1777,
+	}
+	links := map[string]string{}
+	for _, p := range strings.Fields(string(list)) {
+		p = strings.TrimPrefix(path.Clean("/"+p), "/")
+		if p == "bin/busybox" || p == "" {
+			continue
+		}
+		links[p] = "/bin/busybox"
+		for d := path.Dir(p); d != "."; d = path.Dir(d) {
+			if _, ok := dirs[d]; !ok {
+				dirs[d] = 0o755
+			}
+		}
+	}
+	var es []entry
+	for _, d := range sortedKeys(dirs) {
+		es = append(es, dirEntry(d, dirs[d]))
+	}
+	es = append(es, fileEntry("bin/busybox", 0o755, bb),
+		fileEntry("etc/passwd", 0o644, []byte("root:x:0:0:root:/root:/bin/sh\n"+
+			"www-data:x:33:33:www-data:/var/www:/bin/false\n"+
+			"nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"+passwd)),
+		fileEntry("etc/group", 0o644, []byte("root:x:0:\nwww-data:x:33:\nnogroup:x:65534:\n"+group)),
+		fileEntry("etc/hostname", 0o644, []byte("busybox\n")))
+	for _, l := range sortedKeys(links) {
+		es = append(es, entry{hdr: tar.Header{Typeflag: tar.TypeSymlink, Name: l, Linkname: "/bin/busybox", Mode: 0o777}})
+	}
+	return es, nil
+}
+
+// testImages lists every image the tests and critest need; bins holds the
+// static helper programs (pause, web, nonewprivs) by name.
+func testImages(bins map[string][]byte) ([]image, error) {
+	plain, err := busyboxFiles("", "")
+	if err != nil {
+		return nil, err
+	}
+	group, err := busyboxFiles("default-user:x:1000:1000::/home/default-user:/bin/sh\n",
+		"default-user:x:1000:\ngroup-defined-in-image:x:50000:default-user\n")
+	if err != nil {
+		return nil, err
+	}
+	with := func(base []entry, extra ...entry) []entry {
+		return append(append([]entry{}, base...), extra...)
+	}
+	web := with(plain, fileEntry("web", 0o755, bins["web"]))
+	return []image{
+		{names: []string{busyboxImage}, files: plain, config: imageConfig{Env: []string{pathEnv}, Cmd: []string{"sh"}}},
+		{names: []string{pauseImage}, files: []entry{fileEntry("pause", 0o755, bins["pause"])},
+			config: imageConfig{Entrypoint: []string{"/pause"}}},
+		{names: []string{webImage, critestNginx, critestHttpd}, files: web,
+			config: imageConfig{Env: []string{pathEnv}, Entrypoint: []string{"/web"}}},
+		{names: []string{critestHostNet}, files: web,
+			config: imageConfig{Env: []string{pathEnv, "WEB_PORT=12003"}, Entrypoint: []string{"/web"}}},
+		{names: []string{critestGroup}, files: group,
+			config: imageConfig{Env: []string{pathEnv}, Cmd: []string{"sh"}, User: "1000"}},
+		{names: []string{critestNoNewPrv}, files: with(plain, fileEntry("usr/local/bin/nnp", 0o4755, bins["nonewprivs"])),
+			config: imageConfig{Env: []string{pathEnv}, Entrypoint: []string{"/usr/local/bin/nnp"}}},
+	}, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	k := make([]string, 0, len(m))
+	for s := range m {
+		k = append(k, s)
+	}
+	sort.Strings(k)
+	return k
+}
+
+type ociDescriptor struct {
+	MediaType   string            `json:"mediaType"`
+	Digest      string            `json:"digest"`
+	Size        int64             `json:"size"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+func tarBytes(es []entry, dirs map[string]bool) ([]byte, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range es {
+		h := e.hdr
+		h.ModTime, h.Format = imageTime, tar.FormatPAX
+		if dirs != nil {
+			// parents of files that have none (usr/local/bin for nnp)
+			for d := path.Dir(strings.TrimSuffix(h.Name, "/")); d != "." && !dirs[d]; d = path.Dir(d) {
+				dirs[d] = true
+				if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d + "/", Mode: 0o755, ModTime: imageTime, Format: tar.FormatPAX}); err != nil {
+					return nil, err
+				}
+			}
+			if h.Typeflag == tar.TypeDir {
+				dirs[strings.TrimSuffix(h.Name, "/")] = true
+			}
+		}
+		if err := tw.WriteHeader(&h); err != nil {
+			return nil, err
+		}
+		if len(e.data) > 0 {
+			if _, err := tw.Write(e.data); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// writeOCIArchive writes img as an OCI image layout tarball, one manifest
+// per name (annotated with its full reference, which ctr import uses).
+func writeOCIArchive(dst string, img image) error {
+	layer, err := tarBytes(img.files, map[string]bool{})
+	if err != nil {
+		return err
+	}
+	blobs := map[string][]byte{}
+	add := func(mt string, b []byte) ociDescriptor {
+		sum := sha256.Sum256(b)
+		d := "sha256:" + hex.EncodeToString(sum[:])
+		blobs[d] = b
+		return ociDescriptor{MediaType: mt, Digest: d, Size: int64(len(b))}
+	}
+	layerDesc := add("application/vnd.oci.image.layer.v1.tar", layer)
+	config, err := json.Marshal(map[string]any{
+		"created":      imageTime,
+		"architecture": runtime.GOARCH,
+		"os":           "linux",
+		"config":       img.config,
+		"rootfs":       map[string]any{"type": "layers", "diff_ids": []string{layerDesc.Digest}},
+	})
+	if err != nil {
+		return err
+	}
+	configDesc := add("application/vnd.oci.image.config.v1+json", config)
+	manifest, err := json.Marshal(map[string]any{
+		"schemaVersion": 2,
+		"mediaType":     "application/vnd.oci.image.manifest.v1+json",
+		"config":        configDesc,
+		"layers":        []ociDescriptor{layerDesc},
+	})
+	if err != nil {
+		return err
+	}
+	var index []ociDescriptor
+	for _, n := range img.names {
+		d := add("application/vnd.oci.image.manifest.v1+json", manifest)
+		d.Annotations = map[string]string{"org.opencontainers.image.ref.name": n, "io.containerd.image.name": n}
+		index = append(index, d)
+	}
+	indexJSON, err := json.Marshal(map[string]any{"schemaVersion": 2, "manifests": index})
+	if err != nil {
+		return err
+	}
+	es := []entry{
+		fileEntry("oci-layout", 0o644, []byte(`{"imageLayoutVersion":"1.0.0"}`)),
+		fileEntry("index.json", 0o644, indexJSON),
+		dirEntry("blobs", 0o755), dirEntry("blobs/sha256", 0o755),
+	}
+	for _, d := range sortedKeys(blobs) {
+		es = append(es, fileEntry("blobs/sha256/"+strings.TrimPrefix(d, "sha256:"), 0o644, blobs[d]))
+	}
+	b, err := tarBytes(es, nil)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, 0o644)
+}
