@@ -45,16 +45,15 @@ func TestExecSpecWithoutSavedProcess(t *testing.T) {
 	}
 }
 
-// A state directory without state.json or its record can only be damage
-// (create and delete rename the directory in and out whole): exec says the
-// container is broken and how to remove it, instead of failing to parse.
+// A directory under the root with nothing of husk's in it is no
+// container: exec says so, rather than failing to parse a state.
 func TestExecWithoutStateFile(t *testing.T) {
 	root := t.TempDir()
 	if err := os.Mkdir(filepath.Join(root, "c1"), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	err := execProcess(execContext(t, root, "c1", "true"))
-	if err == nil || !strings.Contains(err.Error(), "broken") || !strings.Contains(err.Error(), "delete --force") {
-		t.Fatalf("err = %v, want the container said to be broken, with delete --force to remove it", err)
+	if err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("err = %v, want the container said not to exist", err)
 	}
 }

@@ -29,6 +29,13 @@ var listCommand = &cli.Command{
 			return fmt.Errorf("list: unexpected arguments")
 		}
 		root := ctx.String("root")
+		// A --root that doesn't exist is a mistake worth an error, as in
+		// runc 1.5; the default one only means nothing was created yet.
+		if ctx.IsSet("root") {
+			if _, err := os.Stat(root); err != nil {
+				return fmt.Errorf("list: %w", err)
+			}
+		}
 		cs, err := libcontainer.List(root)
 		if err != nil {
 			return err

@@ -206,8 +206,8 @@ func (s *State) write(dir, name string) error {
 
 // loadState reads a container's state. When state.json is missing or
 // unreadable outside a create, the state comes from record.json (or, with
-// no record either, holds only the id) and is broken: list shows it, and
-// delete --force removes what the record names.
+// no record either but the exec fifo, holds only the id) and is broken:
+// list shows it, and delete --force removes what the record names.
 func loadState(dir string) (*State, error) {
 	s, err := readState(filepath.Join(dir, stateFile))
 	if err == nil && (len(s.Config) > 0 || s.Creating) {
@@ -226,8 +226,10 @@ func loadState(dir string) (*State, error) {
 	case errors.Is(rerr, errNewer):
 		return nil, rerr
 	case rerr != nil:
+		// Neither file: a container only if its exec fifo is there;
+		// any other directory under the root is none of husk's.
 		if errors.Is(err, ErrNotExist) && errors.Is(rerr, ErrNotExist) {
-			if _, serr := os.Lstat(dir); errors.Is(serr, os.ErrNotExist) {
+			if _, serr := os.Lstat(filepath.Join(dir, fifoName)); serr != nil {
 				return nil, ErrNotExist
 			}
 		}

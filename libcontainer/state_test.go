@@ -70,10 +70,17 @@ func TestLoadStateMissingAndCorrupt(t *testing.T) {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	// A dir under an id with neither file is damage: broken, not absent.
+	// A directory with nothing of husk's in it is no container.
+	if _, err := loadState(dir); !errors.Is(err, ErrNotExist) {
+		t.Fatalf("empty dir: %v, want ErrNotExist", err)
+	}
+	// With its exec fifo but neither file, it is a damaged one.
+	if err := os.WriteFile(filepath.Join(dir, fifoName), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	s, err := loadState(dir)
 	if err != nil || s.broken == nil || s.ID != "c1" || s.Pid != 0 {
-		t.Fatalf("empty state dir: %+v, %v; want a broken state of c1", s, err)
+		t.Fatalf("state dir with only its fifo: %+v, %v; want a broken state of c1", s, err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, stateFile), []byte("{"), 0o600); err != nil {
 		t.Fatal(err)

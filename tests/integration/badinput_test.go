@@ -387,3 +387,18 @@ func TestBadInitKilledDuringSetup(t *testing.T) {
 	checkCreateFailedClean(t, b, r)
 	mustContain(t, r.Stderr, "container init was killed by SIGKILL during setup", "the error")
 }
+
+// list with a --root that does not exist fails (runc 1.5), rather than
+// listing nothing from a mistyped path.
+func TestListMissingRoot(t *testing.T) {
+	t.Parallel()
+	root := filepath.Join(t.TempDir(), "no-such-root")
+	r := runtimeCmd(t, root, opts{}, "list")
+	if r.Code == 0 {
+		t.Fatalf("list with a missing --root succeeded: %s", r)
+	}
+	mustContain(t, r.Stderr, root, "the error")
+	if _, err := os.Stat(root); err == nil {
+		t.Errorf("list made the missing --root %s", root)
+	}
+}
