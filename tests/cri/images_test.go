@@ -20,7 +20,7 @@ import (
 // The images are made here, without a registry: each is one uncompressed
 // layer in an OCI image layout tarball, imported with
 // `ctr -n k8s.io images import`. The busybox ones carry /bin/busybox
-// (busybox-static) with a symlink per applet; pause, web and nonewprivs are
+// (busybox-static) with a hard link per applet; pause, web and nonewprivs are
 // small static Go programs of this module.
 
 var imageTime = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -89,7 +89,7 @@ func busyboxFiles(passwd, group string) ([]entry, error) {
 		if p == "bin/busybox" || p == "" {
 			continue
 		}
-		links[p] = "/bin/busybox"
+		links[p] = "bin/busybox"
 		for d := path.Dir(p); d != "."; d = path.Dir(d) {
 			if _, ok := dirs[d]; !ok {
 				dirs[d] = 0o755
@@ -107,7 +107,9 @@ func busyboxFiles(passwd, group string) ([]entry, error) {
 		fileEntry("etc/group", 0o644, []byte("root:x:0:\nwww-data:x:33:\nnogroup:x:65534:\n"+group)),
 		fileEntry("etc/hostname", 0o644, []byte("busybox\n")))
 	for _, l := range sortedKeys(links) {
-		es = append(es, entry{hdr: tar.Header{Typeflag: tar.TypeSymlink, Name: l, Linkname: "/bin/busybox", Mode: 0o777}})
+		// Hard links, as in busybox images: masking one applet's path
+		// (critest's MaskedPaths masks /bin/ls) must not mask them all.
+		es = append(es, entry{hdr: tar.Header{Typeflag: tar.TypeLink, Name: l, Linkname: links[l], Mode: 0o755}})
 	}
 	return es, nil
 }
@@ -127,15 +129,16 @@ func testImages(bins map[string][]byte) ([]image, error) {
 	with := func(base []entry, extra ...entry) []entry {
 		return append(append([]entry{}, base...), extra...)
 	}
-	web := with(plain, fileEntry("web", 0o755, bins["web"]))
+	// Named nginx: critest finds it with `pidof nginx`.
+	web := with(plain, fileEntry("usr/sbin/nginx", 0o755, bins["web"]))
 	return []image{
 		{names: []string{busyboxImage}, files: plain, config: imageConfig{Env: []string{pathEnv}, Cmd: []string{"sh"}}},
 		{names: []string{pauseImage}, files: []entry{fileEntry("pause", 0o755, bins["pause"])},
 			config: imageConfig{Entrypoint: []string{"/pause"}}},
 		{names: []string{webImage, critestNginx, critestHttpd}, files: web,
-			config: imageConfig{Env: []string{pathEnv}, Entrypoint: []string{"/web"}}},
+			config: imageConfig{Env: []string{pathEnv}, Entrypoint: []string{"/usr/sbin/nginx"}}},
 		{names: []string{critestHostNet}, files: web,
-			config: imageConfig{Env: []string{pathEnv, "WEB_PORT=12003"}, Entrypoint: []string{"/web"}}},
+			config: imageConfig{Env: []string{pathEnv, "WEB_PORT=12003"}, Entrypoint: []string{"/usr/sbin/nginx"}}},
 		{names: []string{critestGroup}, files: group,
 			config: imageConfig{Env: []string{pathEnv}, Cmd: []string{"sh"}, User: "1000"}},
 		{names: []string{critestNoNewPrv}, files: with(plain, fileEntry("usr/local/bin/nnp", 0o4755, bins["nonewprivs"])),

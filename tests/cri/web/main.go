@@ -3,7 +3,7 @@
 // writes its pid to /var/run/nginx.pid and runs with the argv[0] nginx's
 // master shows ("nginx: master process ..."), which critest's PID namespace
 // tests look for in /proc/1/cmdline. Built static, the image's only binary
-// besides busybox.
+// besides busybox, as /usr/sbin/nginx.
 package main
 
 import (
@@ -14,7 +14,7 @@ import (
 	"syscall"
 )
 
-const masterArgv0 = "nginx: master process web"
+const masterArgv0 = "nginx: master process nginx"
 
 func main() {
 	if os.Args[0] != masterArgv0 {
@@ -34,7 +34,7 @@ func main() {
 	if err := os.WriteFile("/var/run/nginx.pid", []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "web:", err)
 	}
-	fmt.Println("web: listening on port", port)
+	fmt.Println("web (an httpd and nginx stand-in): listening on port", port)
 	http.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "husk cri test web server")
 	})
