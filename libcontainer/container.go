@@ -331,6 +331,11 @@ func (c *Container) Signal(sig unix.Signal, all bool) error {
 	if st == Stopped {
 		return ErrNotRunning
 	}
+	// Without a PID namespace of its own, the container's other processes
+	// outlive its init: SIGKILL goes to all of its cgroup, as in runc 1.5.
+	if sig == unix.SIGKILL && c.State.CgroupPaths != nil && !c.State.SharedCgroup && !c.ownPIDNamespace() {
+		return c.signalAll(sig)
+	}
 	if err := signalProcess(c.State.Pid, c.State.PidStart, sig); err != nil {
 		if errors.Is(err, errGone) {
 			return ErrNotRunning

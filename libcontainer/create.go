@@ -4,10 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -358,20 +356,13 @@ func (c *Container) newCgroup(o *CreateOpts) (cgroups.Manager, error) {
 	if frozen, err := cg.Paused(); err == nil && frozen {
 		return nil, fmt.Errorf("linux.cgroupsPath %q: container's cgroup unexpectedly frozen", cgroupsPath(s, o.ID))
 	}
-	// A cgroup in use is runc's warning, not an error: some setups share
-	// one between containers. Delete then spares the others (SharedCgroup).
-	// But a cgroup that holds husk itself (a hierarchy's root, husk's own
-	// cgroup or one above it) holds the host's processes, which kill --all
-	// would reach: refused.
+	// A cgroup in use is refused, as in runc 1.5 (runc 1.1 warned and
+	// shared it): the container's kill and delete act on all of its
+	// cgroup, and other processes there, the host's among them when it is
+	// a hierarchy's root, would go with it. Refused before it is recorded,
+	// so the failed create's undo leaves it alone.
 	if pids, err := cg.Pids(); err == nil && len(pids) > 0 {
-		if slices.Contains(pids, os.Getpid()) {
-			return nil, fmt.Errorf("linux.cgroupsPath %q: the cgroup holds the host's processes, husk's among them", cgroupsPath(s, o.ID))
-		}
-		warnf("container's cgroup is not empty: %d process(es) found", len(pids))
-		c.markSharedWith(cg.Paths())
-		if err := c.record(func(st *State) error { st.SharedCgroup = true; return nil }); err != nil {
-			return nil, err
-		}
+		return nil, fmt.Errorf("linux.cgroupsPath %q: container's cgroup is not empty: %d process(es) found", cgroupsPath(s, o.ID), len(pids))
 	}
 	if err := c.record(func(st *State) error { st.CgroupPaths = cg.Paths(); return nil }); err != nil {
 		return nil, err
@@ -380,33 +371,6 @@ func (c *Container) newCgroup(o *CreateOpts) (cgroups.Manager, error) {
 		return nil, fmt.Errorf("create cgroup: %w", err)
 	}
 	return cg, nil
-}
-
-// markSharedWith records the sharing in the state of the containers under
-// the same root already in this cgroup, so that their delete spares this
-// one too. A container still being created is skipped, not locked: two
-// creates must not wait on each other.
-func (c *Container) markSharedWith(paths map[string]string) {
-	root := filepath.Dir(c.dir)
-	others, _ := List(root)
-	for _, o := range others {
-		if o.State.Creating || o.State.SharedCgroup || !maps.Equal(o.State.CgroupPaths, paths) {
-			continue
-		}
-		other, err := LoadLocked(root, o.State.ID)
-		if err != nil {
-			continue
-		}
-		other.State.SharedCgroup = true
-		err = other.State.save(other.dir)
-		if err == nil {
-			err = other.State.saveRecord(other.dir)
-		}
-		if err != nil {
-			warnf("mark container %s as sharing its cgroup: %v", o.State.ID, err)
-		}
-		other.Release()
-	}
 }
 
 // setupFunc is what husk does while the preamble waits in its user

@@ -73,7 +73,9 @@ type State struct {
 	CreatorStart uint64 `json:"creator_start,omitempty"`
 	// SharedCgroup: the cgroup held other processes when the container was
 	// made; delete kills only the container's init and leaves the cgroup to
-	// whoever is still in it.
+	// whoever is still in it. husk 0.1 shared a cgroup in use with a
+	// warning, as runc 1.1; later ones refuse it, and honour the mark in
+	// the states husk 0.1 wrote.
 	SharedCgroup bool `json:"shared_cgroup,omitempty"`
 	// Config is the spec create saw (with later updates), as JSON.
 	Config json.RawMessage `json:"spec"`

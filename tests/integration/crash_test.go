@@ -286,8 +286,11 @@ func TestCrashKillUpdatePauseEveryStep(t *testing.T) {
 		sc   string
 		args []string
 	}{
-		{"kill", "pidfd_send_signal", []string{"kill"}},
-		{"kill-all", "kill", []string{"kill", "--all"}},
+		{"kill", "pidfd_send_signal", []string{"kill", "TERM"}},
+		// Without a PID namespace, KILL goes to each process of the
+		// cgroup, as does --all.
+		{"kill", "kill", []string{"kill", "KILL"}},
+		{"kill-all", "kill", []string{"kill", "--all", "KILL"}},
 		// cgroup files, then the state with the new resources (renameat).
 		{"update", "write", []string{"update", "--pids-limit", "77", "--memory", "100M"}},
 		{"update", "renameat", []string{"update", "--pids-limit", "77"}},
@@ -302,10 +305,8 @@ func TestCrashKillUpdatePauseEveryStep(t *testing.T) {
 			kills := 0
 			for n := 1; n <= 30; n++ {
 				b.startContainer()
-				args := append(append([]string{}, c.args...), b.id)
-				if c.name == "kill" || c.name == "kill-all" {
-					args = append(args, "KILL")
-				}
+				// The id goes before the signal; any other flags don't mind.
+				args := append(append([]string{c.args[0]}, b.id), c.args[1:]...)
 				code := killAt(t, b, c.sc, n, args...)
 				what := fmt.Sprintf("%s killed at %s #%d", c.name, c.sc, n)
 				if code != 137 && code != 0 {

@@ -15,41 +15,58 @@ import (
 // Behaviour scripts written for runc rely on, as runc's own integration
 // suite exercises it.
 
-// A second container in a cgroup already in use starts with runc's warning;
-// deleting it leaves the first container, and the cgroup, alone.
-func TestCompatSharedCgroup(t *testing.T) {
+// A second container in a cgroup already in use is refused, as by runc
+// 1.5 (runc 1.1 warned and shared it), with create and with run; the
+// first container and its cgroup are left alone.
+func TestCompatCgroupInUseRefused(t *testing.T) {
 	t.Parallel()
 	requireCgroupV1(t, "pids")
 	first := newBundle(t)
 	first.startContainer()
-	second := newBundle(t)
-	second.spec.Linux.CgroupsPath = first.cgroup
-	r := second.create()
-	if r.Code != 0 {
-		t.Fatalf("create in a cgroup in use: %s", r)
+	for _, cmd := range []string{"create", "run"} {
+		second := newBundle(t)
+		second.spec.Linux.CgroupsPath = first.cgroup
+		second.save()
+		r := second.rtOpts(opts{outFile: second.outPath}, cmd, "--detach", "--bundle", second.dir, second.id)
+		if cmd == "create" {
+			r = second.create()
+		}
+		if r.Code == 0 {
+			t.Fatalf("%s in a cgroup in use succeeded: %s", cmd, r)
+		}
+		mustContain(t, r.Stderr, "container's cgroup is not empty", cmd+"'s error")
+		if _, err := os.Stat(filepath.Join(second.root, second.id)); err == nil {
+			t.Errorf("%s left a state dir", cmd)
+		}
+		if st := first.state(); st.Status != "running" {
+			t.Fatalf("the refused %s left the first container %s", cmd, st.Status)
+		}
+		if _, err := os.Stat(first.cgroupDir("pids")); err != nil {
+			t.Fatalf("the refused %s removed the first container's cgroup: %v", cmd, err)
+		}
 	}
-	mustContain(t, r.Stderr, "container's cgroup is not empty", "create's warning")
-	second.mustRT("delete", "--force", second.id)
-	if st := first.state(); st.Status != "running" {
-		t.Fatalf("deleting the second container left the first %s", st.Status)
+}
+
+// kill KILL of a container without a PID namespace of its own kills every
+// process in its cgroup, not only its init (runc 1.5).
+func TestCompatKillWithoutPIDNamespace(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, "/bin/sh", "-c", "/helper sleep 600 & echo $! >/tmp/child; exec /helper sleep 600")
+	removeNamespace(b, specs.PIDNamespace)
+	init := b.startContainer().Pid
+	var child int
+	if !waitFor(outputTimeout, func() bool {
+		data, _ := os.ReadFile(filepath.Join(b.rootfs, "tmp", "child"))
+		child, _ = strconv.Atoi(strings.TrimSpace(string(data)))
+		return child > 0
+	}) {
+		t.Fatal("the container's child never wrote its pid")
 	}
-	if _, err := os.Stat(first.cgroupDir("pids")); err != nil {
-		t.Fatalf("deleting the second container removed the shared cgroup: %v", err)
+	b.mustRT("kill", b.id, "KILL")
+	if !waitFor(outputTimeout, func() bool { return !pidAlive(init) && !pidAlive(child) }) {
+		t.Fatalf("after kill KILL: init %d alive %v, its child %d alive %v", init, pidAlive(init), child, pidAlive(child))
 	}
-	// The other way round: the first container's delete spares a later one.
-	// (Sharers find each other under their --root, as under one client.)
-	third := newBundle(t)
-	third.root = first.root
-	third.spec.Linux.CgroupsPath = first.cgroup
-	third.startContainer()
-	first.mustRT("delete", "--force", first.id)
-	if st := third.state(); st.Status != "running" {
-		t.Fatalf("deleting the first container left the third %s", st.Status)
-	}
-	third.mustRT("delete", "--force", third.id)
-	if _, err := os.Stat(first.cgroupDir("pids")); err == nil {
-		t.Error("the shared cgroup remains after its last container's delete")
-	}
+	b.waitStatus("stopped")
 }
 
 // A frozen cgroup is refused: the init would freeze joining it.
