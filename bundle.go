@@ -22,6 +22,7 @@ func createFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "no-pivot", Usage: "do not use pivot_root (for a rootfs on a ramdisk)"},
 		&cli.BoolFlag{Name: "no-new-keyring", Usage: "keep the caller's session keyring instead of a new one"},
 		&cli.IntFlag{Name: "preserve-fds", Usage: "pass `N` more fds (3..3+N-1) to the container"},
+		&cli.StringFlag{Name: "pidfd-socket", Usage: "unix socket `PATH` that receives a pidfd of the container's init"},
 	}
 }
 
@@ -53,6 +54,13 @@ func createContainer(ctx *cli.Context, id string, foreground bool) (*libcontaine
 		// a container reads it: later commands go by the state.
 		SystemdCgroup: ctx.Bool("systemd-cgroup"),
 	}
+	var pidfdSock *os.File
+	if path := ctx.String("pidfd-socket"); path != "" {
+		if pidfdSock, err = libcontainer.ConnectPidfdSocket(path); err != nil {
+			return nil, nil, err
+		}
+		defer pidfdSock.Close()
+	}
 	var local *os.File
 	if s.Process.Terminal {
 		opts.Console, local, err = consoleFor(ctx.String("console-socket"), foreground)
@@ -68,9 +76,16 @@ func createContainer(ctx *cli.Context, id string, foreground bool) (*libcontaine
 		}
 		return nil, nil, err
 	}
-	if err := writePidFile(ctx.String("pid-file"), c.State.Pid); err != nil {
+	err = writePidFile(ctx.String("pid-file"), c.State.Pid)
+	if err == nil && pidfdSock != nil {
+		err = libcontainer.SendPidfd(pidfdSock, c.State.Pid, libcontainer.PidfdInit)
+	}
+	if err != nil {
 		_ = c.Delete(true)
 		c.Release()
+		if local != nil {
+			local.Close()
+		}
 		return nil, nil, err
 	}
 	return c, local, nil

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
@@ -35,6 +36,7 @@ exits 255.`,
 		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the process runs"},
 		&cli.StringFlag{Name: "pid-file", Usage: "write the process's pid to `FILE`"},
 		&cli.StringFlag{Name: "console-socket", Usage: "unix socket `PATH` that receives the pty master"},
+		&cli.StringFlag{Name: "pidfd-socket", Usage: "unix socket `PATH` that receives a pidfd of the new process"},
 		&cli.BoolFlag{Name: "no-new-privs", Usage: "set no_new_privs for the process"},
 		&cli.IntFlag{Name: "preserve-fds", Usage: "pass `N` more fds (3..3+N-1) to the process"},
 		&cli.StringFlag{Name: "apparmor", Usage: "AppArmor profile for the process"},
@@ -100,6 +102,13 @@ func execProcess(ctx *cli.Context) error {
 		IgnorePaused: ctx.Bool("ignore-paused"),
 		SubCgroups:   ctx.StringSlice("cgroup"),
 	}
+	var pidfdSock *os.File
+	if path := ctx.String("pidfd-socket"); path != "" {
+		if pidfdSock, err = libcontainer.ConnectPidfdSocket(path); err != nil {
+			return err
+		}
+		defer pidfdSock.Close()
+	}
 	var console *os.File
 	if p.Terminal {
 		opts.Console, console, err = consoleFor(ctx.String("console-socket"), !detach)
@@ -127,6 +136,13 @@ func execProcess(ctx *cli.Context) error {
 	}
 	if err := writePidFile(ctx.String("pid-file"), pid); err != nil {
 		return err
+	}
+	if pidfdSock != nil {
+		if err := libcontainer.SendPidfd(pidfdSock, pid, libcontainer.PidfdExec); err != nil {
+			// The engine can't manage a process it has no pidfd of.
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			return err
+		}
 	}
 	if detach {
 		return nil

@@ -103,13 +103,19 @@ func clearONLCR(master int) error {
 // listener may accept after husk has sent the master and exited (the
 // containerd shim does).
 func ConnectConsole(path string) (*os.File, error) {
+	return connectUnix(path, "console socket")
+}
+
+// connectUnix connects to the unix stream socket at path; what names it
+// in errors.
+func connectUnix(path, what string) (*os.File, error) {
 	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("console socket: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
 		unix.Close(fd)
-		return nil, fmt.Errorf("connect to console socket %s: %w", path, err)
+		return nil, fmt.Errorf("connect to %s %s: %w", what, path, err)
 	}
 	return os.NewFile(uintptr(fd), path), nil
 }

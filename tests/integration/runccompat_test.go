@@ -1,15 +1,19 @@
 package integration
 
 import (
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // Behaviour scripts written for runc rely on, as runc's own integration
@@ -237,4 +241,98 @@ func TestCompatExecSubCgroup(t *testing.T) {
 	if r := b.execIn([]string{"--cgroup", ".."}, "/helper", "cgroup"); r.Code == 0 {
 		t.Fatalf("exec --cgroup .. succeeded: %s", r)
 	}
+}
+
+// --pidfd-socket (runc 1.5, used by containerd 2): create and exec send a
+// pidfd of the init ("standard") and of the exec'd process ("setns"), one
+// that signals that process.
+func TestCompatPidfdSocket(t *testing.T) {
+	t.Parallel()
+	if isRunc() {
+		t.Skip("runc 1.1 has no --pidfd-socket")
+	}
+	b := newBundle(t)
+	path := filepath.Join(t.TempDir(), "pidfd.sock")
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	recv := func(what string, run func()) (string, int) {
+		t.Helper()
+		type got struct {
+			msg string
+			fd  int
+			err error
+		}
+		ch := make(chan got, 1)
+		go func() {
+			conn, err := l.Accept()
+			if err != nil {
+				ch <- got{err: err}
+				return
+			}
+			defer conn.Close()
+			buf, oob := make([]byte, 64), make([]byte, syscall.CmsgSpace(4))
+			n, oobn, _, _, err := conn.(*net.UnixConn).ReadMsgUnix(buf, oob)
+			if err != nil {
+				ch <- got{err: err}
+				return
+			}
+			msgs, err := syscall.ParseSocketControlMessage(oob[:oobn])
+			if err != nil || len(msgs) != 1 {
+				ch <- got{err: fmt.Errorf("control messages %v: %v", msgs, err)}
+				return
+			}
+			fds, err := syscall.ParseUnixRights(&msgs[0])
+			if err != nil || len(fds) != 1 {
+				ch <- got{err: fmt.Errorf("rights %v: %v", fds, err)}
+				return
+			}
+			ch <- got{msg: string(buf[:n]), fd: fds[0]}
+		}()
+		run()
+		g := <-ch
+		if g.err != nil {
+			t.Fatalf("%s: receiving the pidfd: %v", what, g.err)
+		}
+		t.Cleanup(func() { syscall.Close(g.fd) })
+		return g.msg, g.fd
+	}
+	// The pid a pidfd stands for, from its fdinfo.
+	pidOf := func(fd int) int {
+		data, _ := os.ReadFile(fmt.Sprintf("/proc/self/fdinfo/%d", fd))
+		for _, l := range strings.Split(string(data), "\n") {
+			if v, ok := strings.CutPrefix(l, "Pid:"); ok {
+				n, _ := strconv.Atoi(strings.TrimSpace(v))
+				return n
+			}
+		}
+		return -1
+	}
+
+	msg, fd := recv("create", func() { b.mustCreate("--pidfd-socket", path) })
+	init := b.state().Pid
+	if msg != "standard" || pidOf(fd) != init {
+		t.Fatalf("create sent %q with a pidfd of %d, want \"standard\" and the init %d", msg, pidOf(fd), init)
+	}
+	b.mustRT("start", b.id)
+	pidFile := filepath.Join(t.TempDir(), "exec.pid")
+	msg, efd := recv("exec", func() {
+		b.mustRT("exec", "--detach", "--pid-file", pidFile, "--pidfd-socket", path, b.id, "/helper", "sleep", "600")
+	})
+	data, _ := os.ReadFile(pidFile)
+	if want, _ := strconv.Atoi(string(data)); msg != "setns" || pidOf(efd) != want {
+		t.Fatalf("exec sent %q with a pidfd of %d, want \"setns\" and the exec'd %d", msg, pidOf(efd), want)
+	}
+	// The init's pidfd signals the init.
+	if _, _, errno := syscall.Syscall6(unix.SYS_PIDFD_SEND_SIGNAL, uintptr(fd), uintptr(syscall.SIGKILL), 0, 0, 0, 0); errno != 0 {
+		t.Fatalf("pidfd_send_signal: %v", errno)
+	}
+	b.waitStatus("stopped")
+	// A socket that isn't there fails create before anything is made.
+	other := newBundle(t)
+	r := other.create("--pidfd-socket", filepath.Join(t.TempDir(), "none.sock"))
+	checkCreateFailedClean(t, other, r)
+	mustContain(t, r.Stderr, "pidfd socket", "the error")
 }
