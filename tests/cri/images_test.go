@@ -96,6 +96,34 @@ func busyboxFiles(passwd, group string) ([]entry, error) {
 			}
 		}
 	}
+	// Debian's busybox-static has no pgrep or ipcs, which critest runs in
+	// its busybox image: small shell stand-ins.
+	scripts := map[string]string{
+		"usr/bin/pgrep": `#!/bin/sh
+# pgrep NAME (stand-in): the pids whose command name is NAME; 1 if none.
+found=1
+for d in /proc/[0-9]*; do
+	read -r c < "$d/comm" 2>/dev/null && [ "$c" = "$1" ] && echo "${d#/proc/}" && found=0
+done
+exit $found
+`,
+		"usr/bin/ipcs": `#!/bin/sh
+# ipcs [-m] (stand-in): the System V shared memory segments of this IPC namespace.
+echo "------ Shared Memory Segments --------"
+echo "key        shmid      owner      perms      bytes      nattch"
+tail -n +2 /proc/sysvipc/shm | while read -r key shmid perms size cpid lpid nattch uid rest; do
+	printf '0x%08x %-10s %-10s %-10s %-10s %s\n' "$key" "$shmid" "$uid" "$perms" "$size" "$nattch"
+done
+`,
+	}
+	for name := range scripts {
+		if _, ok := links[name]; ok {
+			delete(scripts, name)
+		}
+		if _, ok := links["bin/"+path.Base(name)]; ok {
+			delete(scripts, name)
+		}
+	}
 	var es []entry
 	for _, d := range sortedKeys(dirs) {
 		es = append(es, dirEntry(d, dirs[d]))
@@ -106,6 +134,9 @@ func busyboxFiles(passwd, group string) ([]entry, error) {
 			"nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"+passwd)),
 		fileEntry("etc/group", 0o644, []byte("root:x:0:\nwww-data:x:33:\nnogroup:x:65534:\n"+group)),
 		fileEntry("etc/hostname", 0o644, []byte("busybox\n")))
+	for _, name := range sortedKeys(scripts) {
+		es = append(es, fileEntry(name, 0o755, []byte(scripts[name])))
+	}
 	for _, l := range sortedKeys(links) {
 		// Hard links, as in busybox images: masking one applet's path
 		// (critest's MaskedPaths masks /bin/ls) must not mask them all.

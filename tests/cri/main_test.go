@@ -94,8 +94,9 @@ func testMain(m *testing.M) int {
 	return code
 }
 
-// reexecInNetns runs this test binary again in a new network namespace
-// (unshare --net), so that the CNI bridge, the veths, the routes and the
+// reexecInNetns runs this test binary again in a new network and IPC
+// namespace (unshare --net --ipc), so that the shared memory critest makes
+// "on the host" (ipcmk) goes with the run, and that the CNI bridge, the veths, the routes and the
 // ip_forward sysctl the bridge plugin sets exist only there and vanish with
 // the last process of the run. containerd, crictl and critest all run in
 // it: the pods' addresses and containerd's streaming server (127.0.0.1)
@@ -112,7 +113,7 @@ func reexecInNetns() int {
 		return 1
 	}
 	env := append(os.Environ(), netnsEnv+"=1")
-	err = syscall.Exec(unshare, append([]string{"unshare", "--net", "--", self}, os.Args[1:]...), env)
+	err = syscall.Exec(unshare, append([]string{"unshare", "--net", "--ipc", "--", self}, os.Args[1:]...), env)
 	fmt.Fprintln(os.Stderr, "exec unshare:", err)
 	return 1
 }
