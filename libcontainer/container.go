@@ -81,7 +81,7 @@ func load(root, id string, locked, broken bool) (*Container, error) {
 	}
 	s, err := loadState(c.dir)
 	if err == nil && s.broken != nil && !broken {
-		err = c.brokenError(s)
+		err = brokenError(s)
 	}
 	if err != nil {
 		c.Release()
@@ -91,7 +91,7 @@ func load(root, id string, locked, broken bool) (*Container, error) {
 	return c, nil
 }
 
-func (c *Container) brokenError(s *State) error {
+func brokenError(s *State) error {
 	return fmt.Errorf("container %s is broken: %w; delete --force removes it", s.ID, s.broken)
 }
 
