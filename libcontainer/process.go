@@ -26,7 +26,6 @@ type userProcess struct {
 	path    string
 	args    []string
 	env     []string
-	notify  *os.File // the seccomp notify fd, for the agent
 	rlimits []specs.POSIXRlimit
 }
 
@@ -44,8 +43,9 @@ func prepareProcess(cfg *stageConfig) (*userProcess, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := envValue(env, "HOME"); !ok && u.Home != "" {
-		env = append(env, "HOME="+u.Home)
+	env = dedupEnv(env)
+	if h, ok := envValue(env, "HOME"); (!ok || h == "") && u.Home != "" {
+		env = setEnv(env, "HOME", u.Home)
 	}
 	if p.User.Umask != nil {
 		unix.Umask(int(*p.User.Umask))
@@ -79,10 +79,8 @@ func prepareProcess(cfg *stageConfig) (*userProcess, error) {
 	// the capability sets may be about to drop: load it now. With it, load
 	// it last, so it constrains only the user's program.
 	// husk compiled the filter (see compileSeccomp).
-	filter := cfg.Seccomp
-	var notify *os.File
 	if !p.NoNewPrivileges {
-		if notify, err = filter.Load(); err != nil {
+		if err := loadSeccomp(cfg); err != nil {
 			return nil, err
 		}
 	}
@@ -117,21 +115,28 @@ func prepareProcess(cfg *stageConfig) (*userProcess, error) {
 		return nil, fmt.Errorf("exec: %q: %w", p.Args[0], err)
 	}
 	if p.NoNewPrivileges {
-		if notify, err = filter.Load(); err != nil {
+		if err := loadSeccomp(cfg); err != nil {
 			return nil, err
 		}
 	}
-	return &userProcess{path: path, args: p.Args, env: env, notify: notify, rlimits: p.Rlimits}, nil
+	return &userProcess{path: path, args: p.Args, env: env, rlimits: p.Rlimits}, nil
 }
 
-// handNotifyFD sends the seccomp notify fd and the state to the agent. A
-// goroutine does it: this locked thread is filtered, and its syscalls may
-// be the very ones the agent is to answer.
-func (p *userProcess) handNotifyFD(cfg *stageConfig) error {
-	if p.notify == nil {
-		return nil
+// loadSeccomp loads the filter into this locked thread and, when it
+// notifies, hands the listener fd and the state to the agent before this
+// thread makes any other syscall: every one it makes from the load on (an
+// fcntl of os.NewFile, the close of the fd, the openat of a lookup, the
+// final execve) may be one the agent is to answer, and would wait forever
+// for an agent that has no fd yet. So the connection is wrapped before the
+// load, and the send and the close run on another, unfiltered thread while
+// this one waits on a channel (a futex, which a profile can't usefully
+// notify).
+func loadSeccomp(cfg *stageConfig) error {
+	filter := cfg.Seccomp
+	if !filter.Notifies() {
+		_, err := filter.Load()
+		return err
 	}
-	defer p.notify.Close()
 	if cfg.SeccompFD == 0 || cfg.State == nil {
 		return errors.New("linux.seccomp: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath")
 	}
@@ -139,10 +144,16 @@ func (p *userProcess) handNotifyFD(cfg *stageConfig) error {
 	if state.Pid == 0 {
 		state.Pid = cfg.HostPid
 	}
+	msg := &specs.ContainerProcessState{Pid: cfg.HostPid, State: state}
 	conn := os.NewFile(uintptr(cfg.SeccompFD), "seccomp-listener")
+	notify, err := filter.Load()
+	if err != nil {
+		return err
+	}
 	done := make(chan error, 1)
 	go func() {
-		done <- seccomp.SendState(conn, cfg.Spec.Linux.Seccomp, p.notify, &specs.ContainerProcessState{Pid: cfg.HostPid, State: state})
+		defer notify.Close()
+		done <- seccomp.SendState(conn, cfg.Spec.Linux.Seccomp, notify, msg)
 	}()
 	return <-done
 }
