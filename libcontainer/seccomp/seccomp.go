@@ -57,6 +57,10 @@ func Compile(s *specs.LinuxSeccomp) (*Filter, error) {
 	return &Filter{insns: insns, flags: flags, notify: notify}, nil
 }
 
+// Notifies tells whether a rule uses SCMP_ACT_NOTIFY: Load then returns a
+// listener fd for the agent.
+func (f *Filter) Notifies() bool { return f != nil && f.notify }
+
 // Load loads the filter into the calling thread, which must be locked
 // (runtime.LockOSThread) and be the one that calls execve: the filter is
 // per thread and survives execve. Unless the profile has

@@ -1,0 +1,132 @@
+package integration
+
+// runc 1.5 behaviour for seccomp and namespaces (issue 11, RESULTS.md
+// "Seccomp" and "Namespaces").
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	libseccomp "github.com/seccomp/libseccomp-golang"
+)
+
+// continueAgent is a listenerPath agent that lets every notified syscall
+// go on (SECCOMP_USER_NOTIF_FLAG_CONTINUE), as runc's test agent does for
+// anything but mkdir, and counts what it saw by name.
+type continueAgent struct {
+	path  string
+	conns chan *agentConn
+	mu    sync.Mutex
+	seen  map[string]int
+}
+
+func startContinueAgent(t *testing.T) *continueAgent {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "agent.sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	a := &continueAgent{path: path, conns: make(chan *agentConn, 4), seen: map[string]int{}}
+	go func() {
+		for {
+			c, err := l.AcceptUnix()
+			if err != nil {
+				return
+			}
+			ac := &agentConn{done: make(chan error, 1)}
+			fd, err := ac.receive(c)
+			c.Close()
+			ac.err = err
+			a.conns <- ac
+			if err == nil {
+				go func() { ac.done <- a.answer(fd) }()
+			}
+		}
+	}()
+	return a
+}
+
+func (a *continueAgent) answer(fd int) error {
+	defer syscall.Close(fd)
+	for {
+		req, err := libseccomp.NotifReceive(libseccomp.ScmpFd(fd))
+		if errors.Is(err, syscall.ENOENT) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("receive notification: %w", err)
+		}
+		name, _ := req.Data.Syscall.GetName()
+		a.mu.Lock()
+		a.seen[name]++
+		a.mu.Unlock()
+		resp := libseccomp.ScmpNotifResp{ID: req.ID, Flags: libseccomp.NotifRespFlagContinue}
+		if err := libseccomp.NotifRespond(libseccomp.ScmpFd(fd), &resp); err != nil && !errors.Is(err, syscall.ENOENT) {
+			return fmt.Errorf("answer notification: %w", err)
+		}
+	}
+}
+
+func (a *continueAgent) count(name string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.seen[name]
+}
+
+// The syscalls of runc's seccomp-notify.bats "SCMP_ACT_NOTIFY important
+// syscalls": ones the runtime's stage itself makes after loading the
+// filter. The stage must hand the listener fd to the agent before it makes
+// any of them, or it waits forever for an answer (husk hung here). The
+// container's output shows it ran; the agent's counts that the process's
+// own execve, openat and reads went through it.
+func TestRunc15SeccompNotifyImportantSyscalls(t *testing.T) {
+	needSeccomp(t, specs.ActNotify)
+	for _, nnp := range []bool{false, true} {
+		t.Run(fmt.Sprintf("noNewPrivileges=%v", nnp), func(t *testing.T) {
+			t.Parallel()
+			agent := startContinueAgent(t)
+			b := newBundle(t)
+			b.spec.Process.NoNewPrivileges = nnp
+			b.spec.Linux.Seccomp = &specs.LinuxSeccomp{
+				DefaultAction: specs.ActAllow,
+				ListenerPath:  agent.path,
+				Architectures: []specs.Arch{specs.ArchX86, specs.ArchX32, specs.ArchX86_64},
+				Syscalls: []specs.LinuxSyscall{{
+					Names:  []string{"execve", "openat", "open", "read", "close", "fcntl"},
+					Action: specs.ActNotify,
+				}},
+			}
+			b.shell("read line < /etc/passwd; echo seen=$line; /helper cat /etc/group")
+			done := make(chan *result, 1)
+			go func() { done <- b.run() }()
+			var r *result
+			select {
+			case r = <-done:
+			case <-time.After(cmdTimeout + 5*time.Second):
+				t.Fatal("run did not return")
+			}
+			if r.Code != 0 {
+				t.Fatalf("run: %s", r)
+			}
+			mustContain(t, r.Stdout, "seen=root:x:0:0:root:/root:/bin/sh\n", "the shell read /etc/passwd")
+			mustContain(t, r.Stdout, "extra:x:2000:test", "the helper, exec'd by the shell, read /etc/group")
+			ac := <-agent.conns
+			if ac.err != nil {
+				t.Fatalf("agent: %v", ac.err)
+			}
+			ac.wait(t)
+			if agent.count("execve") < 2 || agent.count("openat") == 0 || agent.count("read") == 0 {
+				t.Errorf("the agent saw %v; want the process's execve (2), openat and read", agent.seen)
+			}
+		})
+	}
+}
