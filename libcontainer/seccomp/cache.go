@@ -20,7 +20,7 @@ import (
 
 // cacheFormat names what Compile makes of a profile and how it is stored:
 // it changes whenever either does, so that no older entry is read.
-const cacheFormat = "husk-seccomp-1"
+const cacheFormat = "husk-seccomp-2" // 2: the -ENOSYS stub (enosys.go)
 
 // maxCached bounds the cache: engines use a handful of profiles. A cache
 // that reaches it (a profile per container, many husk binaries over time)

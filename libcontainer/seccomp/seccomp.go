@@ -38,6 +38,9 @@ func Compile(s *specs.LinuxSeccomp) (*Filter, error) {
 		return nil, err
 	}
 	insns, err := program(f)
+	if err == nil {
+		insns, err = withENOSYSStub(s, f, insns)
+	}
 	f.Release()
 	if err != nil {
 		return nil, err

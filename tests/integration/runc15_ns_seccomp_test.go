@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -129,4 +130,26 @@ func TestRunc15SeccompNotifyImportantSyscalls(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runc's seccomp.bats "seccomp -ENOSYS handling": a syscall newer than the
+// highest the profile names gets ENOSYS (which C libraries take as "fall
+// back to the old syscall"), not the profile's default errno; an older
+// syscall the profile leaves out still gets the default.
+func TestRunc15SeccompENOSYSStub(t *testing.T) {
+	needSeccomp(t)
+	if runtime.GOARCH != "amd64" {
+		t.Skip("syscall numbers of x86_64")
+	}
+	t.Parallel()
+	b := newBundle(t)
+	profile := podmanProfile(t) // allows what a shell and the helper need
+	profile.DefaultErrnoRet = ptr(uint(syscall.EPERM))
+	b.spec.Linux.Seccomp = profile
+	// 1000: no syscall yet, above all the profile names; 103: syslog,
+	// which the profile leaves to the default action.
+	b.shell("/helper syscall 1000; /helper syscall 103")
+	out := b.mustRun()
+	mustContain(t, out, "errno=ENOSYS\n", "syscall 1000 under the profile")
+	mustContain(t, out, "errno=EPERM\n", "syslog (not in the profile) under the default action")
 }
