@@ -231,13 +231,17 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	unit, _ := cg.(*systemd.Manager)
 	// With systemd the paths are still empty here: the preamble joins no
 	// cgroup itself, systemd moves it (see setupFunc).
-	userns := hasNewNamespace(s, specs.UserNamespace)
+	// In a user namespace, new or joined, the preamble may not fork into
+	// the v2 cgroup (clone3 checks write access to it with the namespace's
+	// ids): husk moves it there during the handshake (setupFunc).
+	userns := hasNamespace(s, specs.UserNamespace)
 	so.Env = append(nsSettings(s), joinSettings(c.State.CgroupPaths, !userns, s.Process.OOMScoreAdj)...)
 	cfg.CgroupPaths = c.State.CgroupPaths
 	so.Setup = c.setupFunc(cg, unit, cfg)
+	early, latePids := splitTightPids(resources(s))
 	if unit == nil {
 		so.Limits = func() error {
-			if err := cg.Set(resources(s)); err != nil {
+			if err := cg.Set(early); err != nil {
 				return fmt.Errorf("set cgroup limits: %w", err)
 			}
 			return nil
@@ -260,6 +264,12 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	}
 	if err := c.awaitInit(st); err != nil {
 		return c, startError(err)
+	}
+	if latePids != nil {
+		// The init waits for start: nothing of husk's forks any more.
+		if err := cg.Set(&specs.LinuxResources{Pids: latePids}); err != nil {
+			return c, fmt.Errorf("set cgroup limits: %w", err)
+		}
 	}
 	c.State.Creating, c.State.Creator, c.State.CreatorStart = false, 0, 0
 	if err := c.State.save(dir); err != nil {
@@ -374,13 +384,14 @@ func (c *Container) newCgroup(o *CreateOpts) (cgroups.Manager, error) {
 }
 
 // setupFunc is what husk does while the preamble waits in its user
-// namespace, or nil when there is nothing: write the id maps, and move the
-// preamble into the cgroup where it can't go itself (a v2 dir from inside
-// a user namespace), or have systemd start the scope with it inside. The
-// container's process, forked next, is born there.
+// namespace (new or joined), or nil when there is nothing: write the id
+// maps of a new one, and move the preamble into the cgroup where it can't
+// go itself (a v2 dir from inside a user namespace), or have systemd start
+// the scope with it inside. The container's process, forked next, is born
+// there.
 func (c *Container) setupFunc(cg cgroups.Manager, unit *systemd.Manager, cfg *stageConfig) func(int) error {
 	s := c.State.spec
-	userns := hasNewNamespace(s, specs.UserNamespace)
+	userns := hasNamespace(s, specs.UserNamespace)
 	if !userns && unit == nil {
 		return nil
 	}
@@ -401,7 +412,8 @@ func (c *Container) setupFunc(cg cgroups.Manager, unit *systemd.Manager, cfg *st
 			return err
 		}
 		cfg.CgroupPaths = systemd.CgroupfsPaths(c.State.CgroupPaths)
-		if err := unit.Set(resources(s)); err != nil {
+		early, _ := splitTightPids(resources(s))
+		if err := unit.Set(early); err != nil {
 			return fmt.Errorf("set cgroup limits: %w", err)
 		}
 		return nil
@@ -565,6 +577,19 @@ func cgroupsPath(s *specs.Spec, id string) string {
 		return s.Linux.CgroupsPath
 	}
 	return "/husk/" + id
+}
+
+// splitTightPids takes a pids limit of 0 or 1 (runtime-spec 1.3's 0 is
+// applied as 1, as runc 1.5 does) out of r: under it the preamble could not
+// fork the init, nor the init start its threads. It is applied once the
+// init waits for start, as runc applies its limits only then.
+func splitTightPids(r *specs.LinuxResources) (*specs.LinuxResources, *specs.LinuxPids) {
+	if r.Pids == nil || r.Pids.Limit == nil || *r.Pids.Limit < 0 || *r.Pids.Limit > 1 {
+		return r, nil
+	}
+	early := *r
+	early.Pids = nil
+	return &early, r.Pids
 }
 
 func resources(s *specs.Spec) *specs.LinuxResources {

@@ -84,8 +84,8 @@ func TestSubCgroups(t *testing.T) {
 		t.Fatalf("memory:sub = %v, %v", got, err)
 	}
 	for v, want := range map[string]string{
-		"..":        "not a sub cgroup path",
-		"a/../../b": "not a sub cgroup path",
+		"..":        "bad sub cgroup path",
+		"a/../../b": "bad sub cgroup path",
 		"nope:/":    "unknown controller",
 		"sub":       "no such file", // not below cpu/c
 	} {

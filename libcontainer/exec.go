@@ -193,7 +193,7 @@ func subCgroups(paths map[string]string, values []string) (map[string]string, er
 		}
 		clean := filepath.Clean("/" + sub)
 		if rel := filepath.Join(".", sub); rel == ".." || strings.HasPrefix(rel, "../") {
-			return nil, fmt.Errorf("exec --cgroup: %s is not a sub cgroup path", sub)
+			return nil, fmt.Errorf("exec --cgroup: bad sub cgroup path: %s is outside the container's cgroup", sub)
 		}
 		keys := slices.Collect(maps.Keys(paths))
 		if found {

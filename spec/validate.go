@@ -420,8 +420,10 @@ func validateDevices(l *specs.Linux) error {
 		default:
 			return fieldError(field+".type", "unknown device type %q (want a, b or c)", r.Type)
 		}
-		if strings.Trim(r.Access, "rwm") != "" {
-			return fieldError(field+".access", "%q may only contain r, w and m", r.Access)
+		// As runc, letters other than r, w and m are ignored ("rwa" is
+		// "rw"); an access with none of them grants or denies nothing.
+		if r.Access != "" && !strings.ContainsAny(r.Access, "rwm") {
+			return fieldError(field+".access", "%q has none of r, w and m", r.Access)
 		}
 	}
 	return nil

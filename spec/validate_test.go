@@ -192,8 +192,8 @@ func TestValidateRejects(t *testing.T) {
 		{"unknown cgroup device type", func(_ *testing.T, s *specs.Spec) {
 			s.Linux.Resources.Devices[0].Type = "p"
 		}, "linux.resources.devices[0].type:"},
-		{"unknown cgroup device access", func(_ *testing.T, s *specs.Spec) {
-			s.Linux.Resources.Devices[0].Access = "rwx"
+		{"cgroup device access without r, w or m", func(_ *testing.T, s *specs.Spec) {
+			s.Linux.Resources.Devices[0].Access = "x"
 		}, "linux.resources.devices[0].access:"},
 		{"relative masked path", func(_ *testing.T, s *specs.Spec) { s.Linux.MaskedPaths[3] = "proc/keys" }, "linux.maskedPaths[3]:"},
 		{"relative readonly path", func(_ *testing.T, s *specs.Spec) { s.Linux.ReadonlyPaths[0] = "proc/bus" }, "linux.readonlyPaths[0]:"},

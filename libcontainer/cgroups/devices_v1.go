@@ -50,7 +50,15 @@ func deviceRule(r specs.LinuxDeviceCgroup) (string, error) {
 	if access == "" {
 		access = "rwm"
 	}
-	if strings.Trim(access, "rwm") != "" {
+	// Only r, w and m mean something, to runc as to the kernel, which
+	// refuses any other letter: "rwa" is written as "rw".
+	access = strings.Map(func(c rune) rune {
+		if strings.ContainsRune("rwm", c) {
+			return c
+		}
+		return -1
+	}, access)
+	if access == "" {
 		return "", fmt.Errorf("cgroups: invalid device access %q", r.Access)
 	}
 	return fmt.Sprintf("%s %s:%s %s", typ, deviceNumber(r.Major), deviceNumber(r.Minor), access), nil

@@ -18,6 +18,9 @@ func TestDeviceRule(t *testing.T) {
 		{specs.LinuxDeviceCgroup{Type: "b", Major: new(int64(8)), Minor: new(int64(-1)), Access: "r"}, "b 8:* r"},
 		{specs.LinuxDeviceCgroup{Type: "c", Major: new(int64(-1)), Access: "m"}, "c *:* m"},
 		{specs.LinuxDeviceCgroup{Type: "c", Major: new(int64(136)), Access: "rw"}, "c 136:* rw"},
+		// As runc: unknown letters are ignored.
+		{specs.LinuxDeviceCgroup{Type: "c", Major: new(int64(1)), Minor: new(int64(11)), Access: "rwa"}, "c 1:11 rw"},
+		{specs.LinuxDeviceCgroup{Type: "c", Major: new(int64(1)), Minor: new(int64(11)), Access: "rw m"}, "c 1:11 rwm"},
 	} {
 		got, err := deviceRule(tc.rule)
 		if err != nil || got != tc.want {
@@ -26,8 +29,7 @@ func TestDeviceRule(t *testing.T) {
 	}
 	for _, bad := range []specs.LinuxDeviceCgroup{
 		{Type: "p"},
-		{Type: "c", Access: "rx"},
-		{Type: "c", Access: "rw m"},
+		{Type: "c", Access: "x"},
 	} {
 		if got, err := deviceRule(bad); err == nil {
 			t.Errorf("deviceRule(%+v) = %q, want an error", bad, got)

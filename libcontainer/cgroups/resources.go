@@ -34,15 +34,21 @@ func setCpuset(d cgroupDir, cpu *specs.LinuxCPU) error {
 	return nil
 }
 
-// setPids follows runtime-spec 1.3: a negative limit means unlimited, and
-// 0 is a real limit that forbids new tasks.
+// setPids follows runtime-spec 1.3: a negative limit means unlimited. A
+// limit of 0 is applied as 1, as runc 1.5 does: systemd can't set TasksMax
+// to 0, both drivers must agree, and a pids.max of 1 already lets no task
+// fork beside the one in the cgroup (0 would also refuse the container's
+// own init its place in the cgroup).
 func setPids(d cgroupDir, pids *specs.LinuxPids) error {
 	if pids.Limit == nil {
 		return nil
 	}
 	v := "max"
-	if *pids.Limit >= 0 {
-		v = itoa(*pids.Limit)
+	switch l := *pids.Limit; {
+	case l > 0:
+		v = itoa(l)
+	case l == 0:
+		v = "1"
 	}
 	return d.write("pids.max", v)
 }

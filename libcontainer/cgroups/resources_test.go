@@ -102,11 +102,12 @@ func TestSetV1Values(t *testing.T) {
 	expectFiles(t, cpuset, map[string]string{"cpuset.cpus": "0-1", "cpuset.mems": "0"})
 	expectFiles(t, pids, map[string]string{"pids.max": "max"})
 
-	// runtime-spec 1.3: a pids limit of 0 is a real limit.
+	// runtime-spec 1.3: a pids limit of 0 is a real limit, applied as 1
+	// (runc 1.5, and what systemd can express).
 	if err := m.Set(&specs.LinuxResources{Pids: &specs.LinuxPids{Limit: new(int64(0))}}); err != nil {
 		t.Fatal(err)
 	}
-	expectFiles(t, pids, map[string]string{"pids.max": "0"})
+	expectFiles(t, pids, map[string]string{"pids.max": "1"})
 }
 
 // Swap accounting can be off; the memory limit must still be written.

@@ -6,8 +6,12 @@ package integration
 // and debug logging.
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // envLines returns the lines of `env` output that start with name=.
@@ -53,4 +57,90 @@ func TestRunc15EnvHomeAndDuplicates(t *testing.T) {
 	wantEnv(t, out, "HOME", "/root", "exec, empty HOME")
 	wantEnv(t, out, "ONE", "b", "exec, ONE set twice")
 	b3.mustRT("kill", b3.id, "KILL")
+}
+
+// A pids limit of 0 (runtime-spec 1.3) is applied as runc 1.5 applies it:
+// pids.max 1, so the init runs but can't fork; `update --pids-limit 0`
+// writes 1 as well.
+func TestRunc15PidsLimitZero(t *testing.T) {
+	t.Parallel()
+	// busybox sh gives up at the first fork it can't make.
+	b := newBundle(t, "/bin/sh", "-c", "echo started; /bin/true && echo forked")
+	b.spec.Linux.Resources = &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: ptr(int64(0))}}
+	b.mustCreate()
+	got, err := os.ReadFile(filepath.Join(b.cgroupDir(pidsSubsystem()), "pids.max"))
+	if err != nil || strings.TrimSpace(string(got)) != "1" {
+		t.Errorf("pids limit 0: pids.max %q (%v), want 1", got, err)
+	}
+	b.mustRT("start", b.id)
+	b.waitOutput("started")
+	b.waitStatus(specs.StateStopped)
+	if out := b.output(); strings.Contains(out, "forked") {
+		t.Errorf("the container forked under a pids limit of 0: %q", out)
+	}
+
+	b2 := newBundle(t)
+	b2.startContainer()
+	b2.mustRT("update", "--pids-limit", "0", b2.id)
+	got, err = os.ReadFile(filepath.Join(b2.cgroupDir(pidsSubsystem()), "pids.max"))
+	if err != nil || strings.TrimSpace(string(got)) != "1" {
+		t.Errorf("update --pids-limit 0: pids.max %q (%v), want 1", got, err)
+	}
+	if out := b2.rt("exec", b2.id, "/bin/true"); out.Code == 0 {
+		t.Errorf("exec succeeded under a pids limit of 0: %s", out)
+	}
+	b2.mustRT("kill", b2.id, "KILL")
+}
+
+// pidsSubsystem is where pids.max is: the v1 pids hierarchy, or the v2 one.
+func pidsSubsystem() string {
+	for _, ss := range cgroupSubsystems {
+		if ss == "pids" {
+			return ss
+		}
+	}
+	return ""
+}
+
+// Device rules with letters runc ignores ("rwa", as runc's own tests
+// write it) are taken: the rule is applied as "rw". Here, a deny of
+// /dev/kmsg under a deny-all default: the container can't read it and
+// /dev/null keeps working, also across updates.
+func TestRunc15DeviceAccessRWA(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, "/bin/sh", "-c", "head -c 10 /dev/kmsg >/dev/null 2>&1 && echo kmsg-read; echo ok >/dev/null && echo null-ok")
+	b.spec.Linux.Resources = &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{
+		{Allow: false, Access: "rwm"},
+		{Allow: false, Type: "c", Major: ptr(int64(1)), Minor: ptr(int64(11)), Access: "rwa"},
+	}}
+	b.spec.Linux.Devices = append(b.spec.Linux.Devices, specs.LinuxDevice{Path: "/dev/kmsg", Type: "c", Major: 1, Minor: 11})
+	out := b.mustRun()
+	if strings.Contains(out, "kmsg-read") || !strings.Contains(out, "null-ok") {
+		t.Errorf("device rules with access \"rwa\": container saw %q, want /dev/kmsg denied and /dev/null usable", out)
+	}
+
+	b2 := newBundle(t)
+	b2.spec.Linux.Resources = &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{
+		{Allow: false, Access: "rwm"},
+		{Allow: false, Type: "c", Major: ptr(int64(1)), Minor: ptr(int64(11)), Access: "rwa"},
+	}}
+	b2.startContainer()
+	b2.mustRT("update", "--pids-limit", "30", b2.id)
+	if out := b2.mustRT("exec", b2.id, "/bin/sh", "-c", "echo x >/dev/null && echo null-ok").Stdout; !strings.Contains(out, "null-ok") {
+		t.Errorf("after update: %q", out)
+	}
+	b2.mustRT("kill", b2.id, "KILL")
+}
+
+// exec --cgroup outside the container's cgroup is refused, in runc's words.
+func TestRunc15ExecCgroupOutside(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t)
+	b.startContainer()
+	r := b.rt("exec", "--cgroup", "..", b.id, "/bin/true")
+	if r.Code == 0 {
+		t.Fatalf("exec --cgroup .. succeeded: %s", r)
+	}
+	mustContain(t, r.Out(), "bad sub cgroup path", "exec --cgroup ..")
+	b.mustRT("kill", b.id, "KILL")
 }

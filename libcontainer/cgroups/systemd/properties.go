@@ -110,9 +110,14 @@ func ResourceProperties(r *specs.LinuxResources, v2 bool) []Property {
 			}
 		}
 	}
-	if p := r.Pids; p != nil && p.Limit != nil && *p.Limit != 0 {
-		// systemd refuses TasksMax=0; cgroupfs writes that limit alone.
-		out = append(out, prop("TasksMax", limit(*p.Limit)))
+	if p := r.Pids; p != nil && p.Limit != nil {
+		// systemd refuses TasksMax=0: a limit of 0 is 1, as cgroupfs
+		// writes it (runc 1.5 does the same).
+		l := *p.Limit
+		if l == 0 {
+			l = 1
+		}
+		out = append(out, prop("TasksMax", limit(l)))
 	}
 	if b := r.BlockIO; b != nil && isSet(b.Weight) {
 		if v2 {

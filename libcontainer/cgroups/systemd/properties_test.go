@@ -57,7 +57,7 @@ func TestResourceProperties(t *testing.T) {
 		{"cpu v1", &specs.LinuxResources{CPU: &specs.LinuxCPU{Shares: ptr(uint64(512)), Cpus: "1"}}, false, "CPUShares=t:512"},
 		{"pids", &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: ptr(int64(100))}}, true, "TasksMax=t:100"},
 		{"pids unlimited", &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: ptr(int64(-1))}}, true, fmt.Sprintf("TasksMax=t:%d", max)},
-		{"pids 0 is left to cgroupfs", &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: ptr(int64(0))}}, true, ""},
+		{"pids 0 is 1, as cgroupfs writes it", &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: ptr(int64(0))}}, true, "TasksMax=t:1"},
 		{"io weight v2", &specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{Weight: ptr(uint16(500))}}, true, "IOWeight=t:4950"},
 		{"io weight v1", &specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{Weight: ptr(uint16(500))}}, false, "BlockIOWeight=t:500"},
 		{"unified wins", &specs.LinuxResources{
