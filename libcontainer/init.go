@@ -147,6 +147,7 @@ func initStage(conn *stageConn, cfg *stageConfig) error {
 	if err != nil {
 		return err
 	}
+	rootfs.ReleaseProcfs()
 	if err := conn.send(&syncMsg{Type: msgReady}); err != nil {
 		return err
 	}

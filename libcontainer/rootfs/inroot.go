@@ -53,18 +53,45 @@ func (r *rootDir) Close() error { return r.f.Close() }
 // climb above "/" afterwards.
 func cleanPath(p string) string { return filepath.Join("/", p) }
 
-// procFdDir is this process's fd directory in pathrs-lite's procfs handle
+// procFd is this process's fd directory in pathrs-lite's procfs handle
 // (a private procfs instance where the kernel allows one, checked to be
 // procfs otherwise), never the container's /proc: opened once, it makes
-// reading where a handle is one readlinkat.
-var procFdDir = sync.OnceValues(func() (*os.File, error) {
+// reading where a handle is one readlinkat. ReleaseProcfs closes it.
+var procFd struct {
+	sync.Mutex
+	dir *os.File
+}
+
+func procFdDir() (*os.File, error) {
+	procFd.Lock()
+	defer procFd.Unlock()
+	if procFd.dir != nil {
+		return procFd.dir, nil
+	}
 	proc, err := procfs.OpenProcRoot()
 	if err != nil {
 		return nil, err
 	}
 	defer proc.Close()
-	return proc.OpenSelf("fd")
-})
+	dir, err := proc.OpenSelf("fd")
+	if err != nil {
+		return nil, err
+	}
+	procFd.dir = dir
+	return dir, nil
+}
+
+// ReleaseProcfs closes the fd directory procFdDir keeps, once the rootfs
+// is made: the init must not hold a directory of /proc (seen from outside
+// as /1/fd) while it waits for start.
+func ReleaseProcfs() {
+	procFd.Lock()
+	defer procFd.Unlock()
+	if procFd.dir != nil {
+		procFd.dir.Close()
+		procFd.dir = nil
+	}
+}
 
 // fdName returns the path the kernel reports for an open file.
 func fdName(f *os.File) (string, error) {

@@ -6,8 +6,10 @@ package integration
 // and debug logging.
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -143,4 +145,29 @@ func TestRunc15ExecCgroupOutside(t *testing.T) {
 	}
 	mustContain(t, r.Out(), "bad sub cgroup path", "exec --cgroup ..")
 	b.mustRT("kill", b.id, "KILL")
+}
+
+// A created container's init, waiting for start, holds no directory of
+// procfs (a /proc/1/fd handle that rootfs set-up used, seen from outside
+// as "/1/fd"): runc's create.bats checks every fd it holds.
+func TestRunc15CreatedInitFds(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t)
+	b.mustCreate()
+	st := b.state()
+	dir := fmt.Sprintf("/proc/%d/fd", st.Pid)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	procDir := regexp.MustCompile(`^(/proc)?/[0-9]+/(task/[0-9]+/)?fd$`)
+	for _, e := range ents {
+		target, err := os.Readlink(filepath.Join(dir, e.Name()))
+		if err != nil {
+			continue
+		}
+		if procDir.MatchString(target) && target != "/1/task/1/fd" && target != "/proc/1/task/1/fd" {
+			t.Errorf("the created init holds fd %s -> %q", e.Name(), target)
+		}
+	}
 }
