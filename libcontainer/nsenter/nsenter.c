@@ -271,10 +271,34 @@ struct nsjoin {
 	int fd;
 };
 
+// join_pass setns()es into the still open namespaces of ns whose type is
+// (user) or is not (!user) CLONE_NEWUSER, leaving those refused with EPERM
+// open for a later pass.
+static void join_pass(struct nsjoin *ns, size_t count, int user)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++) {
+		if (ns[i].fd < 0 || (ns[i].type == CLONE_NEWUSER) != user)
+			continue;
+		if (setns(ns[i].fd, ns[i].type) < 0) {
+			if (errno == EPERM)
+				continue;
+			bail("setns %s", getenv(ns[i].env));
+		}
+		close(ns[i].fd);
+		ns[i].fd = -1;
+	}
+}
+
 // join_paths enters namespaces given by path (linux.namespaces[].path). All
 // paths are opened before any setns so that joining the mount namespace
-// does not change how the later paths resolve; the user namespace is joined
-// first because it grants the rights to join the others.
+// does not change how the later paths resolve. As runc 1.5 (and nsenter(1))
+// it joins in three passes: the other namespaces while still root of the
+// host (a namespace owned by another user namespace than the one joined,
+// such as the host's network namespace, can only be joined then), the user
+// namespace, then what the first pass could not join, which needs the
+// capabilities of the joined user namespace (a rootless husk).
 static void join_paths(void)
 {
 	struct nsjoin ns[] = {
@@ -293,12 +317,14 @@ static void join_paths(void)
 		if (ns[i].fd < 0)
 			bail("open namespace %s", path);
 	}
+	join_pass(ns, count, 0);
+	join_pass(ns, count, 1);
+	join_pass(ns, count, 0);
 	for (i = 0; i < count; i++) {
-		if (ns[i].fd < 0)
-			continue;
-		if (setns(ns[i].fd, ns[i].type) < 0)
+		if (ns[i].fd >= 0) {
+			errno = EPERM;
 			bail("setns %s", getenv(ns[i].env));
-		close(ns[i].fd);
+		}
 	}
 }
 

@@ -7,8 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -152,4 +155,111 @@ func TestRunc15SeccompENOSYSStub(t *testing.T) {
 	out := b.mustRun()
 	mustContain(t, out, "errno=ENOSYS\n", "syscall 1000 under the profile")
 	mustContain(t, out, "errno=EPERM\n", "syslog (not in the profile) under the default action")
+}
+
+// usernsTarget starts a container with a user namespace of its own (uids
+// and gids 0-65535 mapped to 100000-165535), for others to join.
+func usernsTarget(t *testing.T) (*bundle, int) {
+	t.Helper()
+	a := newBundle(t)
+	setNamespace(a, "user", "")
+	a.spec.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	a.spec.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	if err := chownTree(a.rootfs, 100000); err != nil {
+		t.Fatal(err)
+	}
+	return a, a.startContainer().Pid
+}
+
+// bindNsfd bind-mounts a namespace file to a new file, unmounted at the
+// test's end.
+func bindNsfd(t *testing.T, src string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "nsfd")
+	if err := os.WriteFile(dst, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount(src, dst, "", syscall.MS_BIND, ""); err != nil {
+		t.Fatalf("bind %s: %v", src, err)
+	}
+	t.Cleanup(func() { _ = syscall.Unmount(dst, syscall.MNT_DETACH) })
+	return dst
+}
+
+// nsLink is what readlink of a namespace file shows: TYPE:[INODE].
+func nsLink(t *testing.T, typ, path string) string {
+	t.Helper()
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%s:[%d]", typ, st.Ino)
+}
+
+// runc's run.bats "joining existing container namespaces" and userns.bats
+// "userns join other container userns" (and its [bind-mounted nsfd]
+// variant): a container joining another's user namespace by path, without
+// mappings of its own, runs in it with its mappings, and its init is in its
+// own cgroup (husk failed with "clone3 into cgroup ...: Permission denied").
+func TestRunc15JoinOtherContainerUserns(t *testing.T) {
+	for _, bound := range []bool{false, true} {
+		t.Run(fmt.Sprintf("bind-mounted=%v", bound), func(t *testing.T) {
+			t.Parallel()
+			_, apid := usernsTarget(t)
+			path := fmt.Sprintf("/proc/%d/ns/user", apid)
+			if bound {
+				path = bindNsfd(t, path)
+			}
+			b := newBundle(t)
+			setNamespace(b, "user", path)
+			if err := chownTree(b.rootfs, 100000); err != nil {
+				t.Fatal(err)
+			}
+			st := b.startContainer()
+			out := b.mustExec(nil, "/bin/sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; readlink /proc/self/ns/user; /helper id")
+			got := strings.Fields(out)
+			want := []string{"0", "100000", "65536", "0", "100000", "65536", nsLink(t, "user", path), "uid=0", "gid=0"}
+			if len(got) < len(want) || !slices.Equal(got[:len(want)], want) {
+				t.Errorf("in the container: %q, want %q", out, want)
+			}
+			cg, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", st.Pid))
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustContain(t, string(cg), "0::"+b.cgroup+"\n", "the init's cgroup v2 (from the host)")
+		})
+	}
+}
+
+// runc's userns.bats "userns join external namespaces [wrong userns
+// owner]": a user namespace joined by path (a bind mount; its container is
+// gone) together with a network namespace another user namespace owns (the
+// host's). runc 1.5 joins the network namespace before the user namespace,
+// while it still may; husk failed with "setns ...: Operation not
+// permitted".
+func TestRunc15JoinExternalNamespacesWrongOwner(t *testing.T) {
+	t.Parallel()
+	a, apid := usernsTarget(t)
+	userns := bindNsfd(t, fmt.Sprintf("/proc/%d/ns/user", apid))
+	a.mustRT("delete", "-f", a.id)
+	netns := fmt.Sprintf("/proc/%d/ns/net", os.Getpid())
+
+	b := newBundle(t)
+	setNamespace(b, "user", userns)
+	setNamespace(b, "network", netns)
+	// No sysfs of a network namespace the container has no rights in.
+	for i, m := range b.spec.Mounts {
+		if m.Type == "sysfs" {
+			b.spec.Mounts[i] = specs.Mount{Destination: m.Destination, Type: "bind", Source: "/sys", Options: []string{"rbind"}}
+		}
+	}
+	if err := chownTree(b.rootfs, 100000); err != nil {
+		t.Fatal(err)
+	}
+	b.startContainer()
+	out := b.mustExec(nil, "/bin/sh", "-c", "readlink /proc/self/ns/user; readlink /proc/self/ns/net")
+	want := nsLink(t, "user", userns) + "\n" + nsLink(t, "net", netns) + "\n"
+	if out != want {
+		t.Errorf("the container's namespaces: %q, want %q", out, want)
+	}
 }
