@@ -55,6 +55,11 @@ func prepareProcess(cfg *stageConfig) (*userProcess, error) {
 	if err := procattr.Apply(p, cfg.Spec.Linux); err != nil {
 		return nil, err
 	}
+	// The stage is in the container's cgroup: its process gets that
+	// cgroup's cpuset, not husk's own affinity.
+	if err := procattr.ResetAffinity(); err != nil {
+		warnf("%v: the container's process keeps husk's CPU affinity", err)
+	}
 	if cfg.Exec {
 		if err := procattr.ApplyFinalAffinity(p); err != nil {
 			return nil, err

@@ -33,6 +33,23 @@ func ApplyFinalAffinity(p *specs.Process) error {
 	return setAffinity(affinityField+".final", p.ExecCPUAffinity.Final)
 }
 
+// ResetAffinity lets the calling thread run on every CPU the kernel may
+// have (the kernel keeps that within the thread's cpuset), so that the
+// container's process does not inherit husk's own mask (`taskset -c 0 husk
+// run ...`), as runc resets it. Call it after the cgroup join, before
+// ApplyFinalAffinity.
+func ResetAffinity() error {
+	// 64Ki CPUs: the kernel ignores the bits beyond its nr_cpu_ids.
+	var all [64 * 1024 / 64]uint64
+	for i := range all {
+		all[i] = ^uint64(0)
+	}
+	if _, _, errno := unix.Syscall(unix.SYS_SCHED_SETAFFINITY, 0, unsafe.Sizeof(all), uintptr(unsafe.Pointer(&all[0]))); errno != 0 {
+		return fmt.Errorf("reset the CPU affinity: sched_setaffinity: %w", errno)
+	}
+	return nil
+}
+
 func validateAffinity(a *specs.CPUAffinity) error {
 	if _, err := parseList(a.Initial); err != nil {
 		return fmt.Errorf("%s.initial: %w", affinityField, err)

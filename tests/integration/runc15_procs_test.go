@@ -6,10 +6,13 @@ package integration
 // and debug logging.
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -170,4 +173,91 @@ func TestRunc15CreatedInitFds(t *testing.T) {
 			t.Errorf("the created init holds fd %s -> %q", e.Name(), target)
 		}
 	}
+}
+
+// restrictedRuntime is a wrapper that runs the runtime under `taskset -c
+// cpu`, as runc's cpu_affinity.bats does.
+func restrictedRuntime(t *testing.T, cpu int) string {
+	t.Helper()
+	if _, err := exec.LookPath("taskset"); err != nil {
+		t.Skip("needs taskset (util-linux)")
+	}
+	w := filepath.Join(t.TempDir(), "restricted-runtime")
+	writeFile(t, w, fmt.Sprintf("#!/bin/sh\nexec taskset -c %d %s \"$@\"\n", cpu, runtimeBin), 0o755)
+	return w
+}
+
+// cgroupCPUs is the cpuset the container's cgroup gives, as a list.
+func (b *bundle) cgroupCPUs() string {
+	b.t.Helper()
+	file := filepath.Join(b.cgroupDir("cpuset"), "cpuset.effective_cpus")
+	if cgroupSubsystems[0] == "" {
+		file = filepath.Join(b.cgroupDir(""), "cpuset.cpus.effective")
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return strings.TrimSpace(string(data))
+}
+
+// A runtime running on one CPU (`taskset -c 0 husk ...`) does not pass its
+// mask on: the container's init and an exec'd process get the cpuset of the
+// container's cgroup, and execCPUAffinity's final mask still applies.
+func TestRunc15CPUAffinityReset(t *testing.T) {
+	t.Parallel()
+	cpus := ourCPUs(t)
+	if len(cpus) < 2 {
+		t.Skip("needs two CPUs")
+	}
+	first, last := cpus[0], cpus[len(cpus)-1]
+	o := opts{binary: restrictedRuntime(t, first)}
+	b := newBundle(t, "/bin/sh", "-c", "echo init=$(/helper affinity); exec /helper sleep 600")
+	b.save()
+	if r := b.rtOpts(opts{binary: o.binary, outFile: b.outPath}, "create", "--bundle", b.dir, b.id); r.Code != 0 {
+		t.Fatalf("create under taskset: %s", r)
+	}
+	if r := b.rtOpts(o, "start", b.id); r.Code != 0 {
+		t.Fatalf("start under taskset: %s", r)
+	}
+	want := b.cgroupCPUs()
+	if want == strconv.Itoa(first) {
+		t.Skipf("the container's cpuset is %s: nothing to reset to", want)
+	}
+	out := b.waitOutput("init=")
+	if got := strings.TrimSpace(strings.TrimPrefix(lines(out)[0], "init=")); got != want {
+		t.Errorf("init under taskset -c %d: affinity %q, want the cgroup's %q", first, got, want)
+	}
+
+	r := b.rtOpts(o, "exec", b.id, "/helper", "affinity")
+	if r.Code != 0 {
+		t.Fatalf("exec under taskset: %s", r)
+	}
+	if got := strings.TrimSpace(r.Stdout); got != want {
+		t.Errorf("exec under taskset -c %d: affinity %q, want the cgroup's %q", first, got, want)
+	}
+
+	for _, tc := range []struct {
+		aff  specs.CPUAffinity
+		want string
+	}{
+		{specs.CPUAffinity{Initial: strconv.Itoa(first), Final: strconv.Itoa(last)}, strconv.Itoa(last)},
+		{specs.CPUAffinity{Initial: strconv.Itoa(first)}, want},
+	} {
+		p := specs.Process{Args: []string{"/helper", "affinity"}, Env: []string{"PATH=/bin"}, Cwd: "/", ExecCPUAffinity: &tc.aff}
+		data, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pf := filepath.Join(t.TempDir(), "process.json")
+		writeFile(t, pf, string(data), 0o644)
+		r := b.rtOpts(o, "exec", "--process", pf, b.id)
+		if r.Code != 0 {
+			t.Fatalf("exec --process under taskset: %s", r)
+		}
+		if got := strings.TrimSpace(r.Stdout); got != tc.want {
+			t.Errorf("exec --process with execCPUAffinity %+v under taskset -c %d: affinity %q, want %q", tc.aff, first, got, tc.want)
+		}
+	}
+	b.mustRT("kill", b.id, "KILL")
 }
