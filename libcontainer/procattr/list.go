@@ -17,6 +17,15 @@ const maxListIndex = 1<<16 - 1
 // uint has the width of the C long on every Linux port.
 type bitmask []uint
 
+// count is the number of bits set.
+func (m bitmask) count() int {
+	n := 0
+	for _, w := range m {
+		n += bits.OnesCount(w)
+	}
+	return n
+}
+
 // parseList parses the spec's list format for CPUs and memory nodes, a
 // comma-separated list of numbers and inclusive ranges such as "0-3,7".
 // The empty string is the empty mask (nil).

@@ -75,7 +75,7 @@ func mempolicyArgs(p *specs.LinuxMemoryPolicy) (int, bitmask, error) {
 		}
 	}
 	if mode < 0 {
-		return 0, nil, fmt.Errorf("%s.mode: unknown mode %q", mempolicyField, p.Mode)
+		return 0, nil, fmt.Errorf("%s.mode: invalid memory policy mode %q: unknown mode", mempolicyField, p.Mode)
 	}
 	for _, name := range p.Flags {
 		known := false
@@ -86,7 +86,7 @@ func mempolicyArgs(p *specs.LinuxMemoryPolicy) (int, bitmask, error) {
 			}
 		}
 		if !known {
-			return 0, nil, fmt.Errorf("%s.flags: unknown flag %q", mempolicyField, name)
+			return 0, nil, fmt.Errorf("%s.flags: invalid memory policy flag %q: unknown flag", mempolicyField, name)
 		}
 	}
 	if mode&unix.MPOL_F_STATIC_NODES != 0 && mode&unix.MPOL_F_RELATIVE_NODES != 0 {
@@ -94,13 +94,13 @@ func mempolicyArgs(p *specs.LinuxMemoryPolicy) (int, bitmask, error) {
 	}
 	nodes, err := parseList(p.Nodes)
 	if err != nil {
-		return 0, nil, fmt.Errorf("%s.nodes: %w", mempolicyField, err)
+		return 0, nil, fmt.Errorf("%s.nodes: invalid memory policy nodes %w", mempolicyField, err)
 	}
 	switch {
 	case rule == noNodes && nodes != nil:
-		return 0, nil, fmt.Errorf("%s.nodes: %s takes no nodes, got %q", mempolicyField, p.Mode, p.Nodes)
+		return 0, nil, fmt.Errorf("%s.nodes: %s takes no nodes, got %q (memory policy mode requires 0 nodes but got %d)", mempolicyField, p.Mode, p.Nodes, nodes.count())
 	case rule == needsNodes && nodes == nil:
-		return 0, nil, fmt.Errorf("%s.nodes: %s needs at least one node", mempolicyField, p.Mode)
+		return 0, nil, fmt.Errorf("%s.nodes: %s needs at least one node (memory policy mode requires at least one node but got 0)", mempolicyField, p.Mode)
 	}
 	return mode, nodes, nil
 }

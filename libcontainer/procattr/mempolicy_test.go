@@ -68,20 +68,22 @@ func TestMempolicyArgsErrors(t *testing.T) {
 		in   specs.LinuxMemoryPolicy
 		want string
 	}{
-		{specs.LinuxMemoryPolicy{}, `linux.memoryPolicy.mode: unknown mode ""`},
-		{specs.LinuxMemoryPolicy{Mode: "MPOL_NOPE"}, `linux.memoryPolicy.mode: unknown mode "MPOL_NOPE"`},
-		{specs.LinuxMemoryPolicy{Mode: "mpol_bind", Nodes: "0"}, `unknown mode "mpol_bind"`},
+		{specs.LinuxMemoryPolicy{}, `linux.memoryPolicy.mode: invalid memory policy mode "": unknown mode`},
+		{specs.LinuxMemoryPolicy{Mode: "MPOL_NOPE"}, `linux.memoryPolicy.mode: invalid memory policy mode "MPOL_NOPE"`},
+		{specs.LinuxMemoryPolicy{Mode: "mpol_bind", Nodes: "0"}, `invalid memory policy mode "mpol_bind"`},
 		{
 			specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "0", Flags: []specs.MemoryPolicyFlagType{"MPOL_F_NOPE"}},
-			`linux.memoryPolicy.flags: unknown flag "MPOL_F_NOPE"`,
+			`linux.memoryPolicy.flags: invalid memory policy flag "MPOL_F_NOPE"`,
 		},
 		{
 			specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "0", Flags: []specs.MemoryPolicyFlagType{specs.MpolFStaticNodes, specs.MpolFRelativeNodes}},
 			"linux.memoryPolicy.flags: MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES exclude each other",
 		},
-		{specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "0-"}, `linux.memoryPolicy.nodes: "0-": "" is not a number`},
-		{specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "a"}, `linux.memoryPolicy.nodes: "a"`},
-		{specs.LinuxMemoryPolicy{Mode: specs.MpolDefault, Nodes: "0"}, `linux.memoryPolicy.nodes: MPOL_DEFAULT takes no nodes, got "0"`},
+		{specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "0-"}, `linux.memoryPolicy.nodes: invalid memory policy nodes "0-": "" is not a number`},
+		{specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "a"}, `linux.memoryPolicy.nodes: invalid memory policy nodes "a"`},
+		{specs.LinuxMemoryPolicy{Mode: specs.MpolDefault, Nodes: "0"}, `linux.memoryPolicy.nodes: MPOL_DEFAULT takes no nodes, got "0" (memory policy mode requires 0 nodes but got 1)`},
+		{specs.LinuxMemoryPolicy{Mode: specs.MpolDefault, Nodes: "0-7"}, "mode requires 0 nodes but got 8"},
+		{specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "0-9876543210"}, "linux.memoryPolicy.nodes: invalid memory policy node"},
 		{specs.LinuxMemoryPolicy{Mode: specs.MpolLocal, Nodes: "1"}, "MPOL_LOCAL takes no nodes"},
 		{specs.LinuxMemoryPolicy{Mode: specs.MpolBind}, "linux.memoryPolicy.nodes: MPOL_BIND needs at least one node"},
 		{specs.LinuxMemoryPolicy{Mode: specs.MpolInterleave}, "MPOL_INTERLEAVE needs at least one node"},

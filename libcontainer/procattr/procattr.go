@@ -10,7 +10,11 @@
 package procattr
 
 import (
+	"errors"
+	"fmt"
+
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // Validate checks the fields Apply and the affinity functions use, without
@@ -82,6 +86,11 @@ func Apply(p *specs.Process, l *specs.Linux) error {
 		// Last: a policy such as SCHED_IDLE would slow the steps after it.
 		if p.Scheduler != nil {
 			if err := applyScheduler(p.Scheduler); err != nil {
+				// A cpuset smaller than the root domain refuses
+				// SCHED_DEADLINE: say so, in runc's words.
+				if errors.Is(err, unix.EPERM) && l != nil && l.Resources != nil && l.Resources.CPU != nil && l.Resources.CPU.Cpus != "" {
+					return fmt.Errorf("%w: process scheduler can't be used together with AllowedCPUs (linux.resources.cpu.cpus %q)", err, l.Resources.CPU.Cpus)
+				}
 				return err
 			}
 		}

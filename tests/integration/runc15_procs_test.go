@@ -261,3 +261,54 @@ func TestRunc15CPUAffinityReset(t *testing.T) {
 	}
 	b.mustRT("kill", b.id, "KILL")
 }
+
+// A memory policy the kernel can't take is refused in runc 1.5's words
+// (which its users and tests match), beside the field husk names.
+func TestRunc15MemoryPolicyErrors(t *testing.T) {
+	needProcAttrs(t)
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		mp    specs.LinuxMemoryPolicy
+		field string
+		want  string
+	}{
+		{"empty", specs.LinuxMemoryPolicy{}, "linux.memoryPolicy.mode", "invalid memory policy"},
+		{"unknown mode", specs.LinuxMemoryPolicy{Mode: "INTERLEAVE", Nodes: "0"}, "linux.memoryPolicy.mode", "invalid memory policy mode"},
+		{"missing mode", specs.LinuxMemoryPolicy{Nodes: "0-7"}, "linux.memoryPolicy.mode", "invalid memory policy mode"},
+		{"invalid flag", specs.LinuxMemoryPolicy{Mode: specs.MpolPreferred, Nodes: "0", Flags: []specs.MemoryPolicyFlagType{specs.MpolFRelativeNodes, "badflag"}}, "linux.memoryPolicy.flags", "invalid memory policy flag"},
+		{"nodes for default", specs.LinuxMemoryPolicy{Mode: specs.MpolDefault, Nodes: "0-7"}, "linux.memoryPolicy.nodes", "mode requires 0 nodes but got 8"},
+		{"too large a node", specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "0-9876543210"}, "linux.memoryPolicy.nodes", "invalid memory policy node"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := newBundle(t, "/bin/true")
+			b.spec.Linux.MemoryPolicy = &tc.mp
+			r := b.run()
+			if r.Code == 0 {
+				t.Fatalf("memory policy %+v was taken: %s", tc.mp, r)
+			}
+			mustContain(t, r.Stderr, tc.want, "runc's words")
+			mustContain(t, r.Stderr, tc.field, "the field")
+		})
+	}
+}
+
+// SCHED_DEADLINE in a cgroup with a cpuset of its own is refused by the
+// kernel; the error says why, as runc's does.
+func TestRunc15SchedulerVsCpus(t *testing.T) {
+	needProcAttrs(t)
+	t.Parallel()
+	if len(ourCPUs(t)) < 2 {
+		t.Skip("needs two CPUs")
+	}
+	b := newBundle(t, "/bin/true")
+	b.spec.Linux.Resources = &specs.LinuxResources{CPU: &specs.LinuxCPU{Cpus: strconv.Itoa(ourCPUs(t)[0])}}
+	b.spec.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedDeadline, Nice: 19, Runtime: 42000, Deadline: 1000000, Period: 1000000}
+	r := b.run()
+	if r.Code == 0 {
+		t.Skipf("this kernel takes SCHED_DEADLINE in a partial cpuset: %s", r)
+	}
+	mustContain(t, r.Stderr, "process scheduler can't be used together with AllowedCPUs", "scheduler with a cpuset")
+	mustContain(t, r.Stderr, "process.scheduler", "scheduler with a cpuset")
+}
