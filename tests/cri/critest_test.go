@@ -22,6 +22,7 @@ import (
 type specResult struct {
 	name  string
 	state string // passed, failed, skipped, pending...
+	why   string // the message of a failure or of critest's own Skip
 }
 
 func critestHandlers() []string {
@@ -109,6 +110,10 @@ func TestCritest(t *testing.T) {
 		results[h] = map[string]string{}
 		var failed []string
 		for _, s := range specs {
+			if s.state == "skipped" && s.why != "" {
+				// Skipped by critest itself (our skip list has no message).
+				t.Logf("  skipped by critest: %s: %s", s.name, strings.SplitN(s.why, "\n", 2)[0])
+			}
 			counts[s.state]++
 			results[h][s.name] = s.state
 			if s.state != "passed" && s.state != "skipped" {
@@ -166,6 +171,7 @@ func readReport(path string) ([]specResult, error) {
 			LeafNodeText            string
 			LeafNodeType            string
 			State                   string
+			Failure                 struct{ Message string }
 		}
 	}
 	if err := json.Unmarshal(b, &suites); err != nil {
@@ -180,7 +186,8 @@ func readReport(path string) ([]specResult, error) {
 				}
 				continue
 			}
-			out = append(out, specResult{name: strings.Join(append(r.ContainerHierarchyTexts, r.LeafNodeText), " "), state: r.State})
+			out = append(out, specResult{name: strings.Join(append(r.ContainerHierarchyTexts, r.LeafNodeText), " "),
+				state: r.State, why: r.Failure.Message})
 		}
 	}
 	return out, nil
