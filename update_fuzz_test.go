@@ -142,9 +142,14 @@ func FuzzUpdateResources(f *testing.F) {
 			if err != nil || r.Pids == nil || r.Pids.Limit == nil {
 				continue
 			}
+			// runtime-spec 1.3: negative is unlimited; 0 is applied as 1,
+			// as runc 1.5 does.
 			want := "max"
-			if *r.Pids.Limit >= 0 {
-				want = strconv.FormatInt(*r.Pids.Limit, 10)
+			switch l := *r.Pids.Limit; {
+			case l > 0:
+				want = strconv.FormatInt(l, 10)
+			case l == 0:
+				want = "1"
 			}
 			if got, _ := os.ReadFile(filepath.Join(m.cg, "pids.max")); string(got) != want {
 				t.Fatalf("pids.limit %d wrote pids.max %q, want %q", *r.Pids.Limit, got, want)
