@@ -119,6 +119,9 @@ func newApp() *cli.App {
 				return err
 			}
 			libcontainer.Warn = func(msg string) { logger.log("warning", msg) }
+			if ctx.Bool("debug") {
+				libcontainer.Debug = func(msg string) { logger.log("debug", msg) }
+			}
 			seccomp.Debugf = func(format string, a ...any) { logger.log("debug", fmt.Sprintf(format, a...)) }
 			switch ctx.String("rootless") {
 			case "true", "false", "auto":

@@ -248,6 +248,7 @@ func (c *Container) Start() error {
 		return fmt.Errorf("cannot start an already %s container", st)
 	}
 	fifo := filepath.Join(c.dir, fifoName)
+	debugf("start %s: opening the exec fifo %s to let init (pid %d) go on", c.State.ID, fifo, c.State.Pid)
 	f, err := os.OpenFile(fifo, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", fifo, err)
@@ -266,6 +267,7 @@ func (c *Container) Start() error {
 		}
 		return fmt.Errorf("start container: %s", reply)
 	}
+	debugf("start %s: init is executing the container's process", c.State.ID)
 	if h := c.State.meta.Hooks; h != nil && len(h.Poststart) > 0 {
 		// runtime-spec 1.3: a failed poststart hook stops the container;
 		// delete then undoes it and runs the poststop hooks.

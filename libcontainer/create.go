@@ -202,6 +202,7 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 		ExtraEnv:     listenEnv(),
 		FifoFD:       so.internalFD(0),
 		Seccomp:      filter,
+		Debug:        Debug != nil,
 	}
 	if o.Console != nil {
 		so.Internal = append(so.Internal, o.Console)
@@ -220,6 +221,7 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	}
 	// The stage's binary is exec'd while husk makes the cgroup; its
 	// preamble waits for the settings that name it.
+	debugf("create %s: state in %s; starting the init stage (bundle %s)", o.ID, dir, o.Bundle)
 	if st, err = spawnStage(so); err != nil {
 		return c, startError(err)
 	}
@@ -237,6 +239,7 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	userns := hasNamespace(s, specs.UserNamespace)
 	so.Env = append(nsSettings(s), joinSettings(c.State.CgroupPaths, !userns, s.Process.OOMScoreAdj)...)
 	cfg.CgroupPaths = c.State.CgroupPaths
+	debugf("create %s: cgroup ready %v; sending the stage its namespace settings", o.ID, c.State.CgroupPaths)
 	so.Setup = c.setupFunc(cg, unit, cfg)
 	early, latePids := splitTightPids(resources(s))
 	if unit == nil {
@@ -262,9 +265,11 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	if err := moveNetDevices(s.Linux.NetDevices, st.pid); err != nil {
 		return c, err
 	}
+	debugf("create %s: init is pid %d; serving it until it is ready", o.ID, st.pid)
 	if err := c.awaitInit(st); err != nil {
 		return c, startError(err)
 	}
+	debugf("create %s: init is ready and waits for start", o.ID)
 	if latePids != nil {
 		// The init waits for start: nothing of husk's forks any more.
 		if err := cg.Set(&specs.LinuxResources{Pids: latePids}); err != nil {

@@ -99,6 +99,7 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 		User:        o.User,
 		PreserveFDs: len(so.Preserved),
 		ExtraEnv:    listenEnv(),
+		Debug:       Debug != nil,
 	}
 	if o.Console != nil {
 		so.Internal = append(so.Internal, o.Console)
@@ -120,10 +121,12 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	if cfg.Seccomp, err = compileSeccomp(spec); err != nil {
 		return 0, err
 	}
+	debugf("exec %s: starting the exec stage to join the namespaces of pid %d, cgroup %v", c.State.ID, c.State.Pid, paths)
 	st, err := startExecStage(so, cfg, o.Process)
 	if err != nil {
 		return 0, c.execError(err)
 	}
+	debugf("exec %s: stage is pid %d; waiting for its execve", c.State.ID, st.pid)
 	defer st.close()
 	// The stage's end of the socket closes on a successful execve; anything
 	// sent before that is an error.
@@ -134,6 +137,7 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 		}
 		return 0, c.execError(err)
 	}
+	debugf("exec %s: process %d runs %q", c.State.ID, st.pid, o.Process.Args)
 	return st.pid, nil
 }
 

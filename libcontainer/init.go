@@ -33,7 +33,11 @@ func StageMain(mode string) {
 			}
 		}
 	}
+	if err == nil && cfg.Debug && conn != nil {
+		Debug = func(msg string) { _ = conn.send(&syncMsg{Type: msgDebug, Msg: msg}) }
+	}
 	if err == nil {
+		debugf("%s stage: in the container's namespaces (pid %d there, %d on the host), config received", mode, os.Getpid(), cfg.HostPid)
 		if mode == "exec" {
 			err = execStage(cfg)
 		} else {
@@ -112,6 +116,7 @@ func initStage(conn *stageConn, cfg *stageConfig) error {
 		SharedMountNS: !hasNamespace(s, specs.MountNamespace),
 		IDMapped:      idmappedFiles(cfg.IDMappedFDs),
 	}
+	debugf("init: preparing the root filesystem %s (%d mounts)", s.Root.Path, len(s.Mounts))
 	err := rootfs.Prepare(rc)
 	// The idmapped mounts are in place (or create failed): their handles
 	// reach host directories and have no business staying open.
@@ -127,6 +132,7 @@ func initStage(conn *stageConn, cfg *stageConfig) error {
 	if err := rootfs.Pivot(rc); err != nil {
 		return err
 	}
+	debugf("init: root filesystem in place (no_pivot=%v)", cfg.NoPivot)
 	if cfg.Process.Terminal {
 		if err := setupConsole(cfg.ConsoleFD, true, cfg.Process.ConsoleSize); err != nil {
 			return err
@@ -143,11 +149,15 @@ func initStage(conn *stageConn, cfg *stageConfig) error {
 			return fmt.Errorf("join session keyring: %w", err)
 		}
 	}
+	debugf("init: hostname, keyring and console set; preparing process %q", cfg.Process.Args)
 	p, err := prepareProcess(cfg)
 	if err != nil {
 		return err
 	}
 	rootfs.ReleaseProcfs()
+	debugf("init: process %s ready; waiting on the exec fifo for start", p.path)
+	// husk stops reading the sync socket once the init is ready.
+	Debug = nil
 	if err := conn.send(&syncMsg{Type: msgReady}); err != nil {
 		return err
 	}
@@ -235,10 +245,12 @@ func execStage(cfg *stageConfig) error {
 			return err
 		}
 	}
+	debugf("exec stage: preparing process %q", cfg.Process.Args)
 	p, err := prepareProcess(cfg)
 	if err != nil {
 		return err
 	}
+	debugf("exec stage: executing %s", p.path)
 	return p.exec()
 }
 

@@ -37,6 +37,7 @@ const (
 	msgReady  = "ready"  // init -> husk: waiting for start
 	msgError  = "error"  // stage -> husk
 	msgWarn   = "warn"   // stage -> husk: a warning for husk's log; the stage goes on
+	msgDebug  = "debug"  // stage -> husk: a step, for husk's --debug log
 )
 
 // stageConfig is everything the init or exec stage needs, sent once the
@@ -63,6 +64,8 @@ type stageConfig struct {
 	SeccompFD int          `json:"seccomp_fd,omitempty"`
 	State     *specs.State `json:"state,omitempty"`
 	HostPid   int          `json:"host_pid,omitempty"` // the stage's pid as husk sees it
+	// Debug: husk logs at debug level; the stage sends its steps.
+	Debug bool `json:"debug,omitempty"`
 }
 
 // errExited: the stage closed its end of the socket without a message.
@@ -263,8 +266,12 @@ func (s *stage) send(m *syncMsg) error {
 func (s *stage) next() (*syncMsg, error) {
 	var m syncMsg
 	err := s.dec.Decode(&m)
-	for err == nil && m.Type == msgWarn {
-		warnf("%s", m.Msg)
+	for err == nil && (m.Type == msgWarn || m.Type == msgDebug) {
+		if m.Type == msgWarn {
+			warnf("%s", m.Msg)
+		} else {
+			debugf("%s", m.Msg)
+		}
 		m = syncMsg{}
 		err = s.dec.Decode(&m)
 	}

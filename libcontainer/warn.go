@@ -10,3 +10,13 @@ import (
 var Warn = func(msg string) { fmt.Fprintln(os.Stderr, msg) }
 
 func warnf(format string, a ...any) { Warn(fmt.Sprintf(format, a...)) }
+
+// Debug, when set (husk --debug), receives what each step of create, start
+// and exec does, the stages' steps included: they send theirs to husk.
+var Debug func(msg string)
+
+func debugf(format string, a ...any) {
+	if Debug != nil {
+		Debug(fmt.Sprintf(format, a...))
+	}
+}

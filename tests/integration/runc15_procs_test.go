@@ -312,3 +312,71 @@ func TestRunc15SchedulerVsCpus(t *testing.T) {
 	mustContain(t, r.Stderr, "process scheduler can't be used together with AllowedCPUs", "scheduler with a cpuset")
 	mustContain(t, r.Stderr, "process.scheduler", "scheduler with a cpuset")
 }
+
+// --debug logs what each step of create, start and exec does at debug
+// level, husk's steps and the stage's inside the container, to stderr or
+// to --log, as text or JSON; without --debug nothing at debug level.
+func TestRunc15DebugLog(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, "/bin/echo", "Hello World")
+	r := b.runOpts(opts{global: []string{"--debug"}})
+	if r.Code != 0 || !strings.Contains(r.Stdout, "Hello World") {
+		t.Fatalf("--debug run: %s", r)
+	}
+	for _, step := range []string{"create " + b.id + ":", "init: preparing the root filesystem", "init: process /bin/echo ready", "start " + b.id + ":"} {
+		if !regexp.MustCompile(`(?m)^time=\S+ level=debug msg=".*` + regexp.QuoteMeta(step)).MatchString(r.Stderr) {
+			t.Errorf("--debug run: no level=debug line for %q on stderr:\n%s", step, r.Stderr)
+		}
+	}
+	if strings.Contains(r.Stdout, "level=debug") {
+		t.Errorf("debug lines reached the container's stdout: %q", r.Stdout)
+	}
+
+	for _, format := range []string{"text", "json"} {
+		b := newBundle(t, "/bin/echo", "Hello World")
+		log := filepath.Join(t.TempDir(), "log.out")
+		r := b.runOpts(opts{global: []string{"--log", log, "--log-format", format, "--debug"}})
+		if r.Code != 0 {
+			t.Fatalf("--debug --log --log-format %s run: %s", format, r)
+		}
+		if strings.Contains(r.Out(), "level=debug") || strings.Contains(r.Out(), `"level":"debug"`) {
+			t.Errorf("--log %s: debug lines went to the output too: %s", format, r)
+		}
+		data, err := os.ReadFile(log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stages int
+		for _, l := range lines(string(data)) {
+			if format == "json" {
+				var m map[string]string
+				if err := json.Unmarshal([]byte(l), &m); err != nil {
+					t.Errorf("--log-format json: line %q: %v", l, err)
+					continue
+				}
+				if m["level"] == "debug" && strings.HasPrefix(m["msg"], "init") {
+					stages++
+				}
+			} else if strings.Contains(l, "level=debug") && strings.Contains(l, `msg="init`) {
+				stages++
+			}
+		}
+		if stages == 0 {
+			t.Errorf("--log-format %s: no debug line from the init stage in the log:\n%s", format, data)
+		}
+	}
+
+	b2 := newBundle(t)
+	b2.startContainer()
+	r = b2.rtOpts(opts{global: []string{"--debug"}}, "exec", b2.id, "/bin/true")
+	if r.Code != 0 {
+		t.Fatalf("--debug exec: %s", r)
+	}
+	mustContain(t, r.Stderr, "level=debug", "--debug exec")
+	mustContain(t, r.Stderr, "exec stage: executing /bin/true", "--debug exec")
+	r = b2.rt("exec", b2.id, "/bin/true")
+	if r.Code != 0 || strings.Contains(r.Out(), "level=debug") {
+		t.Errorf("exec without --debug: %s", r)
+	}
+	b2.mustRT("kill", b2.id, "KILL")
+}
