@@ -239,7 +239,7 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	userns := hasNamespace(s, specs.UserNamespace)
 	so.Env = append(nsSettings(s), joinSettings(c.State.CgroupPaths, !userns, s.Process.OOMScoreAdj)...)
 	cfg.CgroupPaths = c.State.CgroupPaths
-	debugf("create %s: cgroup ready %v; sending the stage its namespace settings", o.ID, c.State.CgroupPaths)
+	debugf("create %s: cgroup %s ready in %d hierarchies; sending the stage its namespace settings", o.ID, cgroupsPath(s, o.ID), len(c.State.CgroupPaths))
 	so.Setup = c.setupFunc(cg, unit, cfg)
 	early, latePids := splitTightPids(resources(s))
 	if unit == nil {

@@ -121,7 +121,7 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	if cfg.Seccomp, err = compileSeccomp(spec); err != nil {
 		return 0, err
 	}
-	debugf("exec %s: starting the exec stage to join the namespaces of pid %d, cgroup %v", c.State.ID, c.State.Pid, paths)
+	debugf("exec %s: starting the exec stage to join the namespaces of pid %d and its cgroup (exec --cgroup %q)", c.State.ID, c.State.Pid, o.SubCgroups)
 	st, err := startExecStage(so, cfg, o.Process)
 	if err != nil {
 		return 0, c.execError(err)
