@@ -196,6 +196,10 @@ func TestList(t *testing.T) {
 func TestListEmptyRoot(t *testing.T) {
 	t.Parallel()
 	b := newBundle(t)
+	// A --root that doesn't exist is an error (TestListMissingRoot).
+	if err := os.MkdirAll(b.root, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	r := b.mustRT("list", "--format", "json")
 	var entries []listEntry
 	if s := strings.TrimSpace(r.Stdout); s != "null" && s != "[]" {
