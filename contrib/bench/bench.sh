@@ -21,3 +21,14 @@ trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/bench" ./contrib/bench
 
 "$tmp/bench" -n "${BENCH_N:-50}" -husk "$repo/husk" "$@"
+
+# exec through Kubernetes' path (containerd's CRI plugin, crictl exec, the
+# shim running `<runtime> exec`), husk vs runc: the call liveness and
+# readiness probes make every few seconds in every pod. It needs
+# containerd and builds crictl (tests/cri); BENCH_CRI=0 skips it.
+if [ "${BENCH_CRI:-1}" != 0 ]; then
+	echo
+	echo "bench: exec through the CRI (tests/cri TestExecLatency, as make cri-bench)"
+	make --no-print-directory cri-bench CRI_BENCH_N="${BENCH_N:-50}" |
+		sed -n '/^crictl exec/,/^$/p'
+fi
