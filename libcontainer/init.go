@@ -163,39 +163,46 @@ func initStage(conn *stageConn, cfg *stageConfig) error {
 	}
 	// From here husk's create has returned: errors go to stderr, or to
 	// start through the fifo.
-	err = awaitStart(cfg, s, p.env)
+	fifo, err := awaitStart(cfg, s, p.env)
 	// start was killed between opening the fifo and reading it: the
 	// container stays created, for the next start.
 	for errors.Is(err, unix.EPIPE) {
-		err = awaitStart(cfg, s, p.env)
+		fifo, err = awaitStart(cfg, s, p.env)
 	}
 	if err != nil {
 		return err
 	}
-	return p.exec()
+	// The fifo's write end stays open until the execve closes it (it is
+	// close-on-exec): start returns at that EOF, so once it has, the
+	// user's process runs, under its exec labels.
+	err = p.exec()
+	runtime.KeepAlive(fifo)
+	return err
 }
 
 // awaitStart waits for start to open the exec fifo, runs the
 // startContainer hooks and tells start, through the fifo, that the process
 // is about to be exec'd ("0") or why it is not. Hooks without an env of
-// their own get env, the process's environment, as in runc.
-func awaitStart(cfg *stageConfig, s *specs.Spec, env []string) error {
+// their own get env, the process's environment, as in runc. On success it
+// returns the fifo's write end, for the caller to keep open until execve.
+func awaitStart(cfg *stageConfig, s *specs.Spec, env []string) (*os.File, error) {
 	fifo, err := os.OpenFile("/proc/self/fd/"+strconv.Itoa(cfg.FifoFD), unix.O_WRONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("open exec fifo: %w", err)
+		return nil, fmt.Errorf("open exec fifo: %w", err)
 	}
-	defer fifo.Close()
 	if h := s.Hooks; h != nil && len(h.StartContainer) > 0 {
 		state := &specs.State{Version: specs.Version, ID: cfg.ID, Status: "created", Pid: 1, Annotations: s.Annotations}
 		if err := hooks.Run("startContainer", hooks.WithDefaultEnv(h.StartContainer, env), state); err != nil {
 			_, _ = fifo.WriteString(err.Error())
-			return err
+			fifo.Close()
+			return nil, err
 		}
 	}
 	if _, err := fifo.WriteString("0"); err != nil {
-		return fmt.Errorf("write exec fifo: %w", err)
+		fifo.Close()
+		return nil, fmt.Errorf("write exec fifo: %w", err)
 	}
-	return nil
+	return fifo, nil
 }
 
 // runCreateHooks has husk run prestart and createRuntime hooks in the
