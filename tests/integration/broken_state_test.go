@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -33,17 +32,10 @@ func TestBrokenStateDeleteForce(t *testing.T) {
 			t.Parallel()
 			// No PID namespace: the init's child outlives it unless delete
 			// kills the whole cgroup, which only the record names.
-			b := newBundle(t, "/bin/sh", "-c", "/helper sleep 600 & echo $! >/tmp/child; exec /helper sleep 600")
+			b := newBundle(t, "/bin/sh", "-c", childScript)
 			removeNamespace(b, specs.PIDNamespace)
 			st := b.startContainer()
-			var child int
-			if !waitFor(outputTimeout, func() bool {
-				data, _ := os.ReadFile(filepath.Join(b.rootfs, "tmp", "child"))
-				child, _ = strconv.Atoi(strings.TrimSpace(string(data)))
-				return child > 0
-			}) {
-				t.Fatal("the container's child never wrote its pid")
-			}
+			child := b.childPid()
 			path := filepath.Join(b.root, b.id, "state.json")
 			data, err := os.ReadFile(path)
 			if err != nil {

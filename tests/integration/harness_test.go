@@ -710,6 +710,25 @@ func pidAlive(pid int) bool {
 	return data[i+2] != 'Z' && data[i+2] != 'X'
 }
 
+// childScript starts a child beside the container's init that writes its
+// pid to /tmp/child, for childPid: in a container without its own PID
+// namespace it outlives the init unless the whole cgroup is killed.
+const childScript = "/helper sleep 600 & echo $! >/tmp/child; exec /helper sleep 600"
+
+// childPid waits for the host pid childScript's child wrote.
+func (b *bundle) childPid() int {
+	b.t.Helper()
+	var child int
+	if !waitFor(outputTimeout, func() bool {
+		data, _ := os.ReadFile(filepath.Join(b.rootfs, "tmp", "child"))
+		child, _ = strconv.Atoi(strings.TrimSpace(string(data)))
+		return child > 0
+	}) {
+		b.t.Fatal("the container's child never wrote its pid")
+	}
+	return child
+}
+
 // shell sets the process to run a /bin/sh script.
 func (b *bundle) shell(script string) {
 	b.spec.Process.Args = []string{"/bin/sh", "-c", script}

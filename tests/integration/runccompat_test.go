@@ -55,17 +55,10 @@ func TestCompatCgroupInUseRefused(t *testing.T) {
 // process in its cgroup, not only its init (runc 1.5).
 func TestCompatKillWithoutPIDNamespace(t *testing.T) {
 	t.Parallel()
-	b := newBundle(t, "/bin/sh", "-c", "/helper sleep 600 & echo $! >/tmp/child; exec /helper sleep 600")
+	b := newBundle(t, "/bin/sh", "-c", childScript)
 	removeNamespace(b, specs.PIDNamespace)
 	init := b.startContainer().Pid
-	var child int
-	if !waitFor(outputTimeout, func() bool {
-		data, _ := os.ReadFile(filepath.Join(b.rootfs, "tmp", "child"))
-		child, _ = strconv.Atoi(strings.TrimSpace(string(data)))
-		return child > 0
-	}) {
-		t.Fatal("the container's child never wrote its pid")
-	}
+	child := b.childPid()
 	b.mustRT("kill", b.id, "KILL")
 	if !waitFor(outputTimeout, func() bool { return !pidAlive(init) && !pidAlive(child) }) {
 		t.Fatalf("after kill KILL: init %d alive %v, its child %d alive %v", init, pidAlive(init), child, pidAlive(child))
