@@ -1,11 +1,7 @@
 package main
 
 import (
-	"errors"
-
 	"github.com/urfave/cli/v2"
-
-	"github.com/husk-runtime/husk/libcontainer"
 )
 
 var deleteCommand = &cli.Command{
@@ -23,21 +19,6 @@ container (killing it) and succeeds for an id that does not exist.`,
 		if err != nil {
 			return err
 		}
-		return deleteContainer(ctx.String("root"), id, ctx.Bool("force"))
+		return runtimeOf(ctx).Delete(id, ctx.Bool("force"))
 	},
-}
-
-func deleteContainer(root, id string, force bool) error {
-	if force {
-		libcontainer.SweepTemp(root)
-	}
-	c, err := libcontainer.LoadForDelete(root, id)
-	if err != nil {
-		if force && errors.Is(err, libcontainer.ErrNotExist) {
-			return nil
-		}
-		return err
-	}
-	defer c.Release()
-	return c.Delete(force)
 }

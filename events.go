@@ -41,7 +41,7 @@ cgroup v2 as on v1.`,
 		}
 		// Not locked: events runs as long as the container does, and
 		// delete must not wait for it.
-		c, err := libcontainer.Load(ctx.String("root"), id)
+		c, err := runtimeOf(ctx).Load(id)
 		if err != nil {
 			return err
 		}

@@ -59,11 +59,11 @@ func execProcess(ctx *cli.Context) error {
 		return errors.New("exec: missing container id")
 	}
 	id := ctx.Args().First()
-	c, err := libcontainer.Load(ctx.String("root"), id)
+	c, err := runtimeOf(ctx).Load(id)
 	if err != nil {
 		return err
 	}
-	spec, err := c.State.Spec()
+	saved, err := c.State.Spec()
 	if err != nil {
 		// A create that was killed, or a delete that has already removed
 		// state.json, leaves no spec: the status is what is wrong.
@@ -77,10 +77,10 @@ func execProcess(ctx *cli.Context) error {
 	}
 	// A state.json damaged by hand or by a full disk can hold a spec
 	// without the section the exec stage joins the container by.
-	if spec.Linux == nil {
+	if saved.Linux == nil {
 		return fmt.Errorf("exec: the saved spec of %s has no linux section", id)
 	}
-	p, err := execSpec(ctx, spec.Process)
+	p, err := execSpec(ctx, saved.Process)
 	if err != nil {
 		return err
 	}

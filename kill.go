@@ -7,8 +7,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
-
-	"github.com/husk-runtime/husk/libcontainer"
 )
 
 var killCommand = &cli.Command{
@@ -34,7 +32,7 @@ there is just nothing left to signal.`,
 				return err
 			}
 		}
-		c, err := libcontainer.Load(ctx.String("root"), id)
+		c, err := runtimeOf(ctx).Load(id)
 		if err != nil {
 			return err
 		}

@@ -36,7 +36,7 @@ var listCommand = &cli.Command{
 				return fmt.Errorf("list: %w", err)
 			}
 		}
-		cs, err := libcontainer.List(root)
+		cs, err := runtimeOf(ctx).List()
 		if err != nil {
 			return err
 		}

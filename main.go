@@ -23,6 +23,7 @@ import (
 	"github.com/husk-runtime/husk/libcontainer"
 	_ "github.com/husk-runtime/husk/libcontainer/nsenter"
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
+	"github.com/husk-runtime/husk/libcontainer/stage"
 )
 
 // Set at build time by the Makefile.
@@ -45,8 +46,8 @@ func main() {
 	// husk re-executes itself as a container's init or exec stage; the C
 	// preamble has already moved such a process into the container's
 	// namespaces by the time Go runs.
-	if len(os.Args) > 1 && os.Getenv("_HUSK_SYNCFD") != "" {
-		libcontainer.StageMain(os.Args[1])
+	if mode, ok := stage.Requested(os.Args); ok {
+		stage.Main(mode)
 	}
 	os.Exit(run(os.Args))
 }
@@ -117,10 +118,6 @@ func newApp() *cli.App {
 		Before: func(ctx *cli.Context) error {
 			if err := logger.setup(ctx.String("log"), ctx.String("log-format"), ctx.Bool("debug")); err != nil {
 				return err
-			}
-			libcontainer.Warn = func(msg string) { logger.log("warning", msg) }
-			if ctx.Bool("debug") {
-				libcontainer.Debug = func(msg string) { logger.log("debug", msg) }
 			}
 			seccomp.Debugf = func(format string, a ...any) { logger.log("debug", fmt.Sprintf(format, a...)) }
 			switch ctx.String("rootless") {
@@ -194,18 +191,30 @@ func (e *exitError) Error() string {
 func (e *exitError) ExitCode() int { return e.code }
 func (e *exitError) Unwrap() error { return e.err }
 
-// withLocked runs op on the container named by the command's only
-// argument, holding the container's lock.
-func withLocked(ctx *cli.Context, op func(*libcontainer.Container) error) error {
+// runtimeOf is the runtime the global flags describe.
+func runtimeOf(ctx *cli.Context) *libcontainer.Runtime {
+	r := &libcontainer.Runtime{
+		Root:          ctx.String("root"),
+		SystemdCgroup: ctx.Bool("systemd-cgroup"),
+		Warn:          func(msg string) { logger.log("warning", msg) },
+	}
+	if ctx.Bool("debug") {
+		r.Debug = func(msg string) { logger.log("debug", msg) }
+	}
+	return r
+}
+
+// withContainer runs op on the container named by the command's only
+// argument; op takes the container's lock if it needs it.
+func withContainer(ctx *cli.Context, op func(*libcontainer.Container) error) error {
 	id, err := requireID(ctx, 0)
 	if err != nil {
 		return err
 	}
-	c, err := libcontainer.LoadLocked(ctx.String("root"), id)
+	c, err := runtimeOf(ctx).Load(id)
 	if err != nil {
 		return err
 	}
-	defer c.Release()
 	return op(c)
 }
 

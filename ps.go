@@ -10,8 +10,6 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/husk-runtime/husk/libcontainer"
 )
 
 var psCommand = &cli.Command{
@@ -30,7 +28,7 @@ prints a JSON array of pids; as a table it runs ps(1) with the given options
 			return fmt.Errorf("ps: missing container id")
 		}
 		id := ctx.Args().First()
-		c, err := libcontainer.Load(ctx.String("root"), id)
+		c, err := runtimeOf(ctx).Load(id)
 		if err != nil {
 			return err
 		}

@@ -63,7 +63,7 @@ the container. With --detach it returns once the container runs.`,
 		}
 		code := fg.wait(c.State.Pid)
 		if !ctx.Bool("keep") {
-			if err := deleteContainer(ctx.String("root"), id, true); err != nil {
+			if err := runtimeOf(ctx).Delete(id, true); err != nil {
 				return err
 			}
 		}

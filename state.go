@@ -5,8 +5,6 @@ import (
 	"os"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/husk-runtime/husk/libcontainer"
 )
 
 var stateCommand = &cli.Command{
@@ -19,7 +17,7 @@ var stateCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		c, err := libcontainer.Load(ctx.String("root"), id)
+		c, err := runtimeOf(ctx).Load(id)
 		if err != nil {
 			return err
 		}

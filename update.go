@@ -12,8 +12,6 @@ import (
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
-
-	"github.com/husk-runtime/husk/libcontainer"
 )
 
 var updateCommand = &cli.Command{
@@ -83,11 +81,10 @@ fail there, as does "unified" on cgroup v1. Intel RDT (--l3-cache-schema,
 		if err != nil {
 			return err
 		}
-		c, err := libcontainer.LoadLocked(ctx.String("root"), id)
+		c, err := runtimeOf(ctx).Load(id)
 		if err != nil {
 			return err
 		}
-		defer c.Release()
 		return c.Update(r)
 	},
 }

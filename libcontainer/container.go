@@ -1,6 +1,9 @@
-// Package libcontainer makes and manages containers: the lifecycle and state
-// on the husk side (this file, create.go, exec.go) and the init and exec
-// stages that run inside the container's namespaces (init.go).
+// Package libcontainer makes and manages containers from the host's side:
+// the lifecycle (this file: load, start, signal, delete), create.go and
+// exec.go, which start stages (package stage, the processes that run
+// inside the container's namespaces), the state directory (state.go), and
+// update, pause and events on the container's cgroup. A Runtime
+// (runtime.go) carries what a command runs with.
 package libcontainer
 
 import (
@@ -44,58 +47,72 @@ var ErrNotRunning = errors.New("container not running")
 
 // Container is one container's state directory, loaded.
 type Container struct {
+	rt       *Runtime
 	dir      string
 	lock     *os.File
 	State    *State
 	recordMu sync.Mutex // create's record
 }
 
-// Load reads a container's state without locking, for read-only commands.
-func Load(root, id string) (*Container, error) {
-	return load(root, id, false, false)
+// Which commands lock a container is decided here, not by each command:
+// the ones that change it (start, pause, resume, update, delete) hold its
+// lock, taken in the method itself, so two of them never interleave and
+// each acts on the state as it is under the lock. The others read the
+// state without it: kill and exec reach the init through a pidfd opened
+// for the pid and start time the state names, so a stale state fails
+// cleanly, and exec and events may run as long as the container does,
+// where a lock would hold off delete.
+
+// Load reads a container's state.
+func (r *Runtime) Load(id string) (*Container, error) {
+	return r.load(id, false)
 }
 
-// LoadLocked is Load holding the container's lock until Release, for
-// commands that change the container.
-func LoadLocked(root, id string) (*Container, error) {
-	return load(root, id, true, false)
-}
-
-// LoadForDelete is LoadLocked that also returns a broken container (its
-// state.json lost or damaged), for delete to remove what its record names.
-func LoadForDelete(root, id string) (*Container, error) {
-	return load(root, id, true, true)
-}
-
-func load(root, id string, locked, broken bool) (*Container, error) {
+func (r *Runtime) load(id string, broken bool) (*Container, error) {
 	if err := ValidateID(id); err != nil {
 		return nil, err
 	}
-	c := &Container{dir: stateDir(root, id)}
-	if locked {
-		lock, err := lockDir(c.dir)
-		if err != nil {
-			return nil, err
-		}
-		c.lock = lock
-	}
+	c := &Container{rt: r, dir: stateDir(r.Root, id)}
 	s, err := loadState(c.dir)
 	if err == nil && s.broken != nil && !broken {
 		err = brokenError(s)
 	}
 	if err != nil {
-		c.Release()
 		return nil, err
 	}
 	c.State = s
 	return c, nil
 }
 
+// exclusive runs op holding the container's lock, with the state re-read
+// under it. A container that holds its lock already (create's, until
+// Release: run starts it under that lock) runs op at once.
+func (c *Container) exclusive(broken bool, op func() error) error {
+	if c.lock != nil {
+		return op()
+	}
+	lock, err := lockDir(c.dir)
+	if err != nil {
+		return err
+	}
+	c.lock = lock
+	defer c.Release()
+	s, err := loadState(c.dir)
+	if err == nil && s.broken != nil && !broken {
+		err = brokenError(s)
+	}
+	if err != nil {
+		return err
+	}
+	c.State = s
+	return op()
+}
+
 func brokenError(s *State) error {
 	return fmt.Errorf("container %s is broken: %w; delete --force removes it", s.ID, s.broken)
 }
 
-// Release drops the lock taken by LoadLocked or Create.
+// Release drops the lock Create returns the container with.
 func (c *Container) Release() {
 	if c.lock != nil {
 		c.lock.Close()
@@ -103,9 +120,9 @@ func (c *Container) Release() {
 	}
 }
 
-// List loads every container under root, sorted by id.
-func List(root string) ([]*Container, error) {
-	entries, err := os.ReadDir(root)
+// List loads every container under the root, sorted by id.
+func (r *Runtime) List() ([]*Container, error) {
+	entries, err := os.ReadDir(r.Root)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, nil
@@ -117,7 +134,7 @@ func List(root string) ([]*Container, error) {
 		if !e.IsDir() {
 			continue
 		}
-		c, err := load(root, e.Name(), false, true)
+		c, err := r.load(e.Name(), true)
 		if err != nil {
 			continue // not an id, or deleted right now
 		}
@@ -240,6 +257,10 @@ func (c *Container) hookState(st Status) *specs.State {
 // Start releases a created container's init to exec the user process. It
 // returns once the process runs (or the init failed before exec).
 func (c *Container) Start() error {
+	return c.exclusive(false, c.start)
+}
+
+func (c *Container) start() error {
 	switch st := c.Status(); st {
 	case Created:
 	case Stopped:
@@ -248,7 +269,7 @@ func (c *Container) Start() error {
 		return fmt.Errorf("cannot start an already %s container", st)
 	}
 	fifo := filepath.Join(c.dir, fifoName)
-	debugf("start %s: opening the exec fifo %s to let init (pid %d) go on", c.State.ID, fifo, c.State.Pid)
+	c.rt.debugf("start %s: opening the exec fifo %s to let init (pid %d) go on", c.State.ID, fifo, c.State.Pid)
 	f, err := os.OpenFile(fifo, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", fifo, err)
@@ -267,7 +288,7 @@ func (c *Container) Start() error {
 		}
 		return fmt.Errorf("start container: %s", reply)
 	}
-	debugf("start %s: init is executing the container's process", c.State.ID)
+	c.rt.debugf("start %s: init is executing the container's process", c.State.ID)
 	if h := c.State.meta.Hooks; h != nil && len(h.Poststart) > 0 {
 		// runtime-spec 1.3: a failed poststart hook stops the container;
 		// delete then undoes it and runs the poststop hooks.
@@ -380,9 +401,30 @@ func (c *Container) Processes() ([]int, error) {
 	return c.cgroup().Pids()
 }
 
-// Delete removes a stopped (or, with force, any) container: its processes,
-// cgroup and state directory, then runs the poststop hooks.
+// Delete removes the container id: its processes, cgroup and state
+// directory, then runs the poststop hooks. Without force the container
+// must be stopped or created; with force any goes, a broken one too, and
+// the temporary dirs of killed creates and deletes are swept.
+func (r *Runtime) Delete(id string, force bool) error {
+	if force {
+		r.sweepTemp()
+	}
+	c, err := r.load(id, force)
+	if err != nil {
+		if force && errors.Is(err, ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	return c.Delete(force)
+}
+
+// Delete is Runtime.Delete of this container.
 func (c *Container) Delete(force bool) error {
+	return c.exclusive(force, func() error { return c.delete(force) })
+}
+
+func (c *Container) delete(force bool) error {
 	st := c.Status()
 	if st != Stopped && st != Created && !force {
 		return fmt.Errorf("cannot delete container %s that is not stopped: %s", c.State.ID, st)
@@ -391,7 +433,7 @@ func (c *Container) Delete(force bool) error {
 		return err
 	}
 	if c.State.broken != nil {
-		warnf("container %s: poststop hooks not run: %v", c.State.ID, c.State.broken)
+		c.rt.warnf("container %s: poststop hooks not run: %v", c.State.ID, c.State.broken)
 		return nil
 	}
 	c.runPoststop()
@@ -408,7 +450,7 @@ func (c *Container) runPoststop() {
 	state := c.hookState(Stopped)
 	for i, hook := range h.Poststop {
 		if err := hooks.RunAt("poststop", i, hook, state); err != nil {
-			warnf("%v", err)
+			c.rt.warnf("%v", err)
 		}
 	}
 }
@@ -483,10 +525,11 @@ func removeStateDir(dir string) error {
 	return nil
 }
 
-// SweepTemp removes the temporary state dirs under root that no husk is
-// using any more: those of a create killed before it named its container,
-// or of a delete killed half-way.
-func SweepTemp(root string) {
+// sweepTemp removes the temporary state dirs under the root that no husk
+// is using any more: those of a create killed before it named its
+// container, or of a delete killed half-way.
+func (r *Runtime) sweepTemp() {
+	root := r.Root
 	entries, _ := os.ReadDir(root)
 	for _, e := range entries {
 		if !e.IsDir() || !strings.HasPrefix(e.Name(), tmpPrefix) {

@@ -3,10 +3,8 @@ package libcontainer
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/lsm"
 	"github.com/husk-runtime/husk/libcontainer/rootfs"
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
+	"github.com/husk-runtime/husk/libcontainer/stage"
 )
 
 // CreateOpts are the inputs of create (and of run's create half).
@@ -33,38 +32,12 @@ type CreateOpts struct {
 	NoNewKeyring bool
 	PreserveFDs  int
 	Stdio        [3]*os.File
-	// SystemdCgroup selects the systemd cgroup driver (--systemd-cgroup):
-	// the cgroup is a transient scope that systemd creates, and
-	// linux.cgroupsPath reads "slice:prefix:name".
-	SystemdCgroup bool
-}
-
-var nsFlags = map[specs.LinuxNamespaceType]uintptr{
-	specs.PIDNamespace:     unix.CLONE_NEWPID,
-	specs.NetworkNamespace: unix.CLONE_NEWNET,
-	specs.MountNamespace:   unix.CLONE_NEWNS,
-	specs.IPCNamespace:     unix.CLONE_NEWIPC,
-	specs.UTSNamespace:     unix.CLONE_NEWUTS,
-	specs.UserNamespace:    unix.CLONE_NEWUSER,
-	specs.CgroupNamespace:  unix.CLONE_NEWCGROUP,
-	specs.TimeNamespace:    unix.CLONE_NEWTIME,
-}
-
-var nsEnv = map[specs.LinuxNamespaceType]string{
-	specs.PIDNamespace:     "_HUSK_NS_PID",
-	specs.NetworkNamespace: "_HUSK_NS_NET",
-	specs.MountNamespace:   "_HUSK_NS_MNT",
-	specs.IPCNamespace:     "_HUSK_NS_IPC",
-	specs.UTSNamespace:     "_HUSK_NS_UTS",
-	specs.UserNamespace:    "_HUSK_NS_USER",
-	specs.CgroupNamespace:  "_HUSK_NS_CGROUP",
-	specs.TimeNamespace:    "_HUSK_NS_TIME",
 }
 
 // Create sets up a container and leaves its init waiting for Start. Any
 // failure undoes every step done before it: no state directory, cgroup or
 // process is left.
-func Create(root string, o *CreateOpts) (c *Container, err error) {
+func (r *Runtime) Create(o *CreateOpts) (c *Container, err error) {
 	if err := ValidateID(o.ID); err != nil {
 		return nil, err
 	}
@@ -88,11 +61,12 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
-	idmapped, idmapIndex, err := PrepareIDMappedMounts(s, o.Bundle)
+	idmapped, err := PrepareIDMappedMounts(s, o.Bundle)
 	if err != nil {
 		return nil, err
 	}
 	defer closeFiles(idmapped)
+	root := r.Root
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, fmt.Errorf("create state root: %w", err)
 	}
@@ -114,7 +88,7 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 		os.Remove(tmp)
 		return nil, err
 	}
-	c = &Container{dir: tmp, lock: lock, State: &State{
+	c = &Container{rt: r, dir: tmp, lock: lock, State: &State{
 		ID:      o.ID,
 		Bundle:  o.Bundle,
 		Rootfs:  s.Root.Path,
@@ -152,17 +126,17 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	// long; only once the id is known to be new, so it can't be another
 	// container's cgroup.
 	cgroup := c.startCgroup(o)
-	var st *stage
+	var st *stage.Stage
 	defer func() {
 		if err != nil {
 			if st != nil {
-				st.kill()
-				st.close()
+				st.Kill()
+				st.Close()
 			}
 			_ = c.destroy()
 			// A failed create hook ends the lifecycle as delete would,
 			// poststop hooks included (runtime-spec lifecycle steps 12, 13).
-			var herr *hookError
+			var herr *stage.HookError
 			if errors.As(err, &herr) {
 				c.runPoststop()
 			}
@@ -185,44 +159,36 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	}
 	defer fifo.Close()
 
-	so := &stageOpts{
-		Mode:      "init",
-		Dir:       o.Bundle,
-		Stdio:     o.Stdio,
-		Preserved: inheritedFiles(o.PreserveFDs),
-		Internal:  []*os.File{fifo},
+	so := &stage.Opts{
+		Mode:        stage.ModeInit,
+		Dir:         o.Bundle,
+		Stdio:       o.Stdio,
+		PreserveFDs: o.PreserveFDs,
+		Fifo:        fifo,
+		Console:     o.Console,
+		IDMapped:    idmapped,
+		Warn:        r.Warn,
+		Debug:       r.Debug,
 	}
-	cfg := &stageConfig{
+	cfg := &stage.Config{
 		ID:           o.ID,
 		Spec:         s,
 		Process:      s.Process,
 		NoPivot:      o.NoPivot,
 		NoNewKeyring: o.NoNewKeyring,
-		PreserveFDs:  len(so.Preserved),
-		ExtraEnv:     listenEnv(),
-		FifoFD:       so.internalFD(0),
 		Seccomp:      filter,
-		Debug:        Debug != nil,
 	}
-	if o.Console != nil {
-		so.Internal = append(so.Internal, o.Console)
-		cfg.ConsoleFD = so.internalFD(len(so.Internal) - 1)
+	if so.Agent, err = connectAgent(s); err != nil {
+		return c, err
 	}
-	cfg.IDMappedFDs = so.addInternal(idmapped, idmapIndex)
-	if sc := s.Linux.Seccomp; sc != nil && sc.ListenerPath != "" {
-		agent, err := seccomp.Connect(sc)
-		if err != nil {
-			return c, err
-		}
-		defer agent.Close()
-		so.Internal = append(so.Internal, agent)
-		cfg.SeccompFD = so.internalFD(len(so.Internal) - 1)
+	if so.Agent != nil {
+		defer so.Agent.Close()
 		cfg.State = c.hookState("creating")
 	}
 	// The stage's binary is exec'd while husk makes the cgroup; its
 	// preamble waits for the settings that name it.
-	debugf("create %s: state in %s; starting the init stage (bundle %s)", o.ID, dir, o.Bundle)
-	if st, err = spawnStage(so); err != nil {
+	r.debugf("create %s: state in %s; starting the init stage (bundle %s)", o.ID, dir, o.Bundle)
+	if st, err = stage.Spawn(so, cfg); err != nil {
 		return c, startError(err)
 	}
 
@@ -237,9 +203,11 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	// the v2 cgroup (clone3 checks write access to it with the namespace's
 	// ids): husk moves it there during the handshake (setupFunc).
 	userns := hasNamespace(s, specs.UserNamespace)
-	so.Env = append(nsSettings(s), joinSettings(c.State.CgroupPaths, !userns, s.Process.OOMScoreAdj)...)
+	so.Settings = stage.NamespaceSettings(s)
+	so.Settings.JoinCgroups(c.State.CgroupPaths, !userns)
+	so.Settings.OOMScoreAdj = s.Process.OOMScoreAdj
 	cfg.CgroupPaths = c.State.CgroupPaths
-	debugf("create %s: cgroup %s ready in %d hierarchies; sending the stage its namespace settings", o.ID, cgroupsPath(s, o.ID), len(c.State.CgroupPaths))
+	r.debugf("create %s: cgroup %s ready in %d hierarchies; sending the stage its namespace settings", o.ID, cgroupsPath(s, o.ID), len(c.State.CgroupPaths))
 	so.Setup = c.setupFunc(cg, unit, cfg)
 	early, latePids := splitTightPids(resources(s))
 	if unit == nil {
@@ -250,26 +218,26 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 			return nil
 		}
 	}
-	if err := st.configure(so, cfg); err != nil {
+	if err := st.Configure(cfg); err != nil {
 		return c, startError(c.oomCause(err))
 	}
 	if err := c.record(func(s *State) (err error) {
-		s.Pid = st.pid
-		if _, s.PidStart, err = procStat(st.pid); err != nil {
+		s.Pid = st.Pid()
+		if _, s.PidStart, err = procStat(st.Pid()); err != nil {
 			return fmt.Errorf("container init: %w", err)
 		}
 		return nil
 	}); err != nil {
 		return c, err
 	}
-	if err := moveNetDevices(s.Linux.NetDevices, st.pid); err != nil {
+	if err := moveNetDevices(s.Linux.NetDevices, st.Pid()); err != nil {
 		return c, err
 	}
-	debugf("create %s: init is pid %d; serving it until it is ready", o.ID, st.pid)
-	if err := c.awaitInit(st); err != nil {
-		return c, startError(err)
+	r.debugf("create %s: init is pid %d; serving it until it is ready", o.ID, st.Pid())
+	if err := st.AwaitReady(c.runtimeHooks); err != nil {
+		return c, startError(c.oomCause(err))
 	}
-	debugf("create %s: init is ready and waits for start", o.ID)
+	r.debugf("create %s: init is ready and waits for start", o.ID)
 	if latePids != nil {
 		// The init waits for start: nothing of husk's forks any more.
 		if err := cg.Set(&specs.LinuxResources{Pids: latePids}); err != nil {
@@ -283,7 +251,7 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	if err := c.State.saveRecord(dir); err != nil {
 		return c, err
 	}
-	st.close()
+	st.Close()
 	return c, nil
 }
 
@@ -352,7 +320,7 @@ func (p *pendingCgroup) close() {
 // never touches a unit of the same name that isn't ours.
 func (c *Container) newCgroup(o *CreateOpts) (cgroups.Manager, error) {
 	s := o.Spec
-	if o.SystemdCgroup {
+	if c.rt.SystemdCgroup {
 		// The unit is recorded once it is started (setupFunc): a name
 		// taken by another unit must not become this container's to stop.
 		return systemd.New(systemd.Config{
@@ -394,7 +362,7 @@ func (c *Container) newCgroup(o *CreateOpts) (cgroups.Manager, error) {
 // go itself (a v2 dir from inside a user namespace), or have systemd start
 // the scope with it inside. The container's process, forked next, is born
 // there.
-func (c *Container) setupFunc(cg cgroups.Manager, unit *systemd.Manager, cfg *stageConfig) func(int) error {
+func (c *Container) setupFunc(cg cgroups.Manager, unit *systemd.Manager, cfg *stage.Config) func(int) error {
 	s := c.State.spec
 	userns := hasNamespace(s, specs.UserNamespace)
 	if !userns && unit == nil {
@@ -425,38 +393,31 @@ func (c *Container) setupFunc(cg cgroups.Manager, unit *systemd.Manager, cfg *st
 	}
 }
 
-// awaitInit serves the init until it waits for start: it runs the hooks that
-// belong to the runtime namespace when the init has its mounts ready.
-func (c *Container) awaitInit(st *stage) error {
-	for {
-		m, err := st.next()
-		if err == io.EOF {
-			return c.initGone(st, errors.New("container init closed its sync socket during setup without an error"))
+// runtimeHooks runs the hooks that belong to the runtime namespace, once
+// the init has its mounts ready, and returns the state for the init's
+// createContainer hooks.
+func (c *Container) runtimeHooks() (*specs.State, error) {
+	state := c.hookState("creating")
+	if h := c.State.meta.Hooks; h != nil {
+		//nolint:staticcheck // prestart is deprecated but still honoured, as the spec requires
+		if err := hooks.Run("prestart", h.Prestart, state); err != nil {
+			return nil, &stage.HookError{Err: err}
 		}
-		if err != nil {
-			return err
-		}
-		switch m.Type {
-		case msgReady:
-			return nil
-		case msgHooks:
-			state := c.hookState("creating")
-			if h := c.State.meta.Hooks; h != nil {
-				//nolint:staticcheck // prestart is deprecated but still honoured, as the spec requires
-				if err := hooks.Run("prestart", h.Prestart, state); err != nil {
-					return &hookError{err}
-				}
-				if err := hooks.Run("createRuntime", h.CreateRuntime, state); err != nil {
-					return &hookError{err}
-				}
-			}
-			if err := st.send(&syncMsg{Type: msgHooked, State: state}); err != nil {
-				return c.initGone(st, err)
-			}
-		default:
-			return fmt.Errorf("container init sent unexpected %q", m.Type)
+		if err := hooks.Run("createRuntime", h.CreateRuntime, state); err != nil {
+			return nil, &stage.HookError{Err: err}
 		}
 	}
+	return state, nil
+}
+
+// connectAgent connects to linux.seccomp.listenerPath, if set: husk
+// connects from the host's mount namespace and hands the connection to the
+// stage, which sends the agent its notify fd.
+func connectAgent(s *specs.Spec) (*os.File, error) {
+	if sc := s.Linux.Seccomp; sc != nil && sc.ListenerPath != "" {
+		return seccomp.Connect(sc)
+	}
+	return nil, nil
 }
 
 // compileSeccomp compiles linux.seccomp before anything is made, through
@@ -482,15 +443,6 @@ func compileSeccomp(s *specs.Spec) (*seccomp.Filter, error) {
 	return seccomp.CompileCached(s.Linux.Seccomp, dir)
 }
 
-// initGone explains a sync socket that broke during setup by how the init
-// ended (a signal, the OOM killer), which is the cause the user needs.
-func (c *Container) initGone(st *stage, err error) error {
-	if how := st.exitCause(); how != "" {
-		return c.oomCause(fmt.Errorf("container init %s during setup", how))
-	}
-	return err
-}
-
 // labelMounts gives the filesystems the container mounts itself the
 // linux.mountLabel SELinux context (bind mounts keep their source's).
 func labelMounts(s *specs.Spec) error {
@@ -506,12 +458,6 @@ func labelMounts(s *specs.Spec) error {
 	}
 	return nil
 }
-
-// hookError marks a create failure caused by a hook.
-type hookError struct{ err error }
-
-func (e *hookError) Error() string { return e.err.Error() }
-func (e *hookError) Unwrap() error { return e.err }
 
 // oomCause names the memory limit when the OOM killer ended the stage
 // during setup: a limit below what the stage itself needs kills it before
@@ -554,27 +500,6 @@ func hasNamespace(s *specs.Spec, t specs.LinuxNamespaceType) bool {
 		}
 	}
 	return false
-}
-
-// nsSettings tells the C preamble which namespaces to create and join.
-func nsSettings(s *specs.Spec) []string {
-	var flags uintptr
-	var env []string
-	for _, ns := range s.Linux.Namespaces {
-		if ns.Path == "" {
-			flags |= nsFlags[ns.Type]
-		} else {
-			env = append(env, nsEnv[ns.Type]+"="+ns.Path)
-		}
-	}
-	if len(s.Linux.TimeOffsets) > 0 {
-		var offsets []string
-		for clock, off := range s.Linux.TimeOffsets {
-			offsets = append(offsets, fmt.Sprintf("%s %d %d", clock, off.Secs, off.Nanosecs))
-		}
-		env = append(env, "_HUSK_TIMENS_OFFSETS="+strings.Join(offsets, "\n"))
-	}
-	return append(env, "_HUSK_CLONEFLAGS="+strconv.FormatUint(uint64(flags), 10))
 }
 
 func cgroupsPath(s *specs.Spec, id string) string {
@@ -666,61 +591,4 @@ func hasNewNamespace(s *specs.Spec, t specs.LinuxNamespaceType) bool {
 		}
 	}
 	return false
-}
-
-// joinSettings has the preamble join the container's cgroups itself, first
-// thing, while it is still root of the host. Writing "0" to a v1 "tasks"
-// file moves just the writing thread, which the kernel does without its
-// global threadgroup lock, and so without the RCU grace period (about 10ms
-// here, the slowest step of create) that writing a pid to cgroup.procs
-// waits for; the preamble is single-threaded, so that moves the whole
-// process. Into a v2 cgroup the preamble forks the container's process
-// with clone3(CLONE_INTO_CGROUP), for the same reason; intoV2 is false
-// where the parent must move it instead.
-func joinSettings(paths map[string]string, intoV2 bool, oomScore *int) []string {
-	seen := map[string]bool{}
-	var v1 []string
-	for key, dir := range paths {
-		if key != "" && !seen[dir] {
-			seen[dir] = true
-			v1 = append(v1, dir)
-		}
-	}
-	env := []string{"_HUSK_CGROUP_V1=" + strings.Join(v1, "\n")}
-	if dir := paths[""]; dir != "" && intoV2 {
-		env = append(env, "_HUSK_CGROUP_V2="+dir)
-	}
-	if oomScore != nil {
-		env = append(env, "_HUSK_OOM_SCORE_ADJ="+strconv.Itoa(*oomScore))
-	}
-	return env
-}
-
-// inheritedFiles wraps husk's fds 3..3+n-1 (--preserve-fds, plus systemd's
-// LISTEN_FDS) so they are passed on to the container at the same numbers.
-func inheritedFiles(n int) []*os.File {
-	n += listenFDs()
-	files := make([]*os.File, n)
-	for i := range files {
-		files[i] = os.NewFile(uintptr(3+i), "preserved-fd-"+strconv.Itoa(3+i))
-	}
-	return files
-}
-
-func listenFDs() int {
-	n, err := strconv.Atoi(os.Getenv("LISTEN_FDS"))
-	if err != nil || n < 0 {
-		return 0
-	}
-	return n
-}
-
-// listenEnv forwards socket activation to the container's process, where
-// the fds keep their numbers and the process is pid 1.
-func listenEnv() []string {
-	n := listenFDs()
-	if n == 0 {
-		return nil
-	}
-	return []string{"LISTEN_FDS=" + strconv.Itoa(n), "LISTEN_PID=1"}
 }

@@ -3,55 +3,11 @@ package libcontainer
 import (
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 )
-
-func TestNsSettings(t *testing.T) {
-	s := &specs.Spec{Linux: &specs.Linux{Namespaces: []specs.LinuxNamespace{
-		{Type: specs.PIDNamespace},
-		{Type: specs.MountNamespace},
-		{Type: specs.NetworkNamespace, Path: "/run/netns/x"},
-		{Type: specs.CgroupNamespace},
-	}}}
-	env := nsSettings(s)
-	want := []string{"_HUSK_NS_NET=/run/netns/x", "_HUSK_CLONEFLAGS=570556416"} // NEWPID|NEWNS|NEWCGROUP
-	if !slices.Equal(env, want) {
-		t.Errorf("nsSettings = %q, want %q", env, want)
-	}
-}
-
-func TestJoinSettings(t *testing.T) {
-	score := -500
-	paths := map[string]string{
-		"cpu":     "/sys/fs/cgroup/cpu,cpuacct/c",
-		"cpuacct": "/sys/fs/cgroup/cpu,cpuacct/c",
-		"memory":  "/sys/fs/cgroup/memory/c",
-		"":        "/sys/fs/cgroup/unified/c",
-	}
-	env := joinSettings(paths, true, &score)
-	var v1 []string
-	for _, e := range env {
-		if dirs, ok := strings.CutPrefix(e, "_HUSK_CGROUP_V1="); ok {
-			v1 = strings.Split(dirs, "\n")
-		}
-	}
-	slices.Sort(v1)
-	if !slices.Equal(v1, []string{"/sys/fs/cgroup/cpu,cpuacct/c", "/sys/fs/cgroup/memory/c"}) {
-		t.Errorf("v1 dirs %q: each comounted dir once, no v2 dir", v1)
-	}
-	if !slices.Contains(env, "_HUSK_CGROUP_V2=/sys/fs/cgroup/unified/c") || !slices.Contains(env, "_HUSK_OOM_SCORE_ADJ=-500") {
-		t.Errorf("env %q lacks the v2 dir or the oom score", env)
-	}
-	for _, e := range joinSettings(paths, false, nil) {
-		if strings.HasPrefix(e, "_HUSK_CGROUP_V2=") || strings.HasPrefix(e, "_HUSK_OOM") {
-			t.Errorf("unexpected %q when the parent joins v2 and no oom score is set", e)
-		}
-	}
-}
 
 // The device rules are the spec's: a linux.devices node gets no implicit
 // allow rule (runc's dev.bats checks that writing to one fails).

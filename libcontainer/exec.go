@@ -3,13 +3,10 @@ package libcontainer
 import (
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -18,7 +15,7 @@ import (
 
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
 	"github.com/husk-runtime/husk/libcontainer/procattr"
-	"github.com/husk-runtime/husk/libcontainer/seccomp"
+	"github.com/husk-runtime/husk/libcontainer/stage"
 )
 
 // ExecOpts are the inputs of exec.
@@ -52,7 +49,7 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	if o.Process.Terminal && o.Console == nil {
 		return 0, errors.New("process.terminal is set: a --console-socket is required (or run in the foreground)")
 	}
-	spec, err := c.State.Spec()
+	s, err := c.State.Spec()
 	if err != nil {
 		return 0, err
 	}
@@ -66,79 +63,65 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	pidfdFile := os.NewFile(uintptr(pidfd), "pidfd")
 	defer pidfdFile.Close()
 
-	var join uintptr
-	for _, ns := range spec.Linux.Namespaces {
-		join |= nsFlags[ns.Type]
-	}
-	userns := hasNamespace(spec, specs.UserNamespace)
 	paths, err := subCgroups(c.cgroupPaths(), o.SubCgroups)
 	if err != nil {
 		return 0, err
 	}
-	so := &stageOpts{
-		Mode:      "exec",
-		Dir:       "/",
-		Stdio:     o.Stdio,
-		Preserved: inheritedFiles(o.PreserveFDs),
-		Internal:  []*os.File{pidfdFile},
+	userns := hasNamespace(s, specs.UserNamespace)
+	so := &stage.Opts{
+		Mode:        stage.ModeExec,
+		Dir:         "/",
+		Stdio:       o.Stdio,
+		PreserveFDs: o.PreserveFDs,
+		Console:     o.Console,
+		Warn:        c.rt.Warn,
+		Debug:       c.rt.Debug,
 	}
-	so.Env = append([]string{
-		"_HUSK_JOIN_PIDFD=" + strconv.Itoa(so.internalFD(0)),
-		"_HUSK_JOIN_FLAGS=" + strconv.FormatUint(uint64(join), 10),
-	}, joinSettings(paths, !userns, o.Process.OOMScoreAdj)...)
+	so.Settings.JoinPidfd = pidfdFile
+	for _, ns := range s.Linux.Namespaces {
+		so.Settings.JoinFlags |= stage.NamespaceFlag(ns.Type)
+	}
+	so.Settings.JoinCgroups(paths, !userns)
+	so.Settings.OOMScoreAdj = o.Process.OOMScoreAdj
 	if userns {
 		// Joining the directories is all: with the systemd driver too,
 		// whose scope exists (and Apply would start another).
 		so.Setup = cgroups.Load(paths).Apply
 	}
-	cfg := &stageConfig{
-		Exec:        true,
-		ID:          c.State.ID,
-		Spec:        spec,
-		Process:     o.Process,
-		User:        o.User,
-		PreserveFDs: len(so.Preserved),
-		ExtraEnv:    listenEnv(),
-		Debug:       Debug != nil,
+	if p := o.Process; p.ExecCPUAffinity != nil && p.ExecCPUAffinity.Initial != "" {
+		so.InitialAffinity = func() error { return procattr.ApplyInitialAffinity(p) }
 	}
-	if o.Console != nil {
-		so.Internal = append(so.Internal, o.Console)
-		cfg.ConsoleFD = so.internalFD(len(so.Internal) - 1)
+	cfg := &stage.Config{
+		ID:      c.State.ID,
+		Spec:    s,
+		Process: o.Process,
+		User:    o.User,
 	}
-	if sc := spec.Linux.Seccomp; sc != nil && sc.ListenerPath != "" {
-		agent, err := seccomp.Connect(sc)
-		if err != nil {
-			return 0, err
-		}
-		defer agent.Close()
-		so.Internal = append(so.Internal, agent)
-		cfg.SeccompFD = so.internalFD(len(so.Internal) - 1)
+	if so.Agent, err = connectAgent(s); err != nil {
+		return 0, err
+	}
+	if so.Agent != nil {
+		defer so.Agent.Close()
 		cfg.State = c.hookState(Running)
 	}
-	if err := procattr.Validate(o.Process, spec.Linux); err != nil {
+	if err := procattr.Validate(o.Process, s.Linux); err != nil {
 		return 0, err
 	}
-	if cfg.Seccomp, err = compileSeccomp(spec); err != nil {
+	if cfg.Seccomp, err = compileSeccomp(s); err != nil {
 		return 0, err
 	}
-	debugf("exec %s: starting the exec stage to join the namespaces of pid %d and its cgroup (exec --cgroup %q)", c.State.ID, c.State.Pid, o.SubCgroups)
-	st, err := startExecStage(so, cfg, o.Process)
+	c.rt.debugf("exec %s: starting the exec stage to join the namespaces of pid %d and its cgroup (exec --cgroup %q)", c.State.ID, c.State.Pid, o.SubCgroups)
+	st, err := stage.Start(so, cfg)
 	if err != nil {
 		return 0, c.execError(err)
 	}
-	debugf("exec %s: stage is pid %d; waiting for its execve", c.State.ID, st.pid)
-	defer st.close()
-	// The stage's end of the socket closes on a successful execve; anything
-	// sent before that is an error.
-	if _, err := st.next(); err != io.EOF {
-		st.kill()
-		if err == nil {
-			err = errors.New("exec stage sent an unexpected message")
-		}
+	c.rt.debugf("exec %s: stage is pid %d; waiting for its execve", c.State.ID, st.Pid())
+	defer st.Close()
+	if err := st.AwaitExec(); err != nil {
 		return 0, c.execError(err)
 	}
-	debugf("exec %s: process %d runs %q", c.State.ID, st.pid, o.Process.Args)
-	return st.pid, nil
+	c.rt.debugf("exec %s: process %d runs %q", c.State.ID, st.Pid(), o.Process.Args)
+	return st.Pid(), nil
 }
 
 // execError names the cause when the container stopped under a starting
@@ -147,39 +130,13 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 // stage that died without a word may have gone first, killed by its PID
 // namespace's init as that exits: the init gets a moment to be gone.
 func (c *Container) execError(err error) error {
-	if errors.Is(err, errExited) || errors.Is(err, unix.ECONNRESET) || errors.Is(err, unix.EPIPE) {
+	if stage.IsExited(err) || errors.Is(err, unix.ECONNRESET) || errors.Is(err, unix.EPIPE) {
 		waitGone(c.State.Pid, c.State.PidStart, 500*time.Millisecond)
 	}
 	if !alive(c.State.Pid, c.State.PidStart) {
 		return fmt.Errorf("cannot exec: the container stopped while the process was starting (%w)", err)
 	}
 	return startError(err)
-}
-
-// startExecStage starts the exec stage from a thread of its own that
-// carries execCPUAffinity.initial, so the stage is born with that mask,
-// before its preamble joins the cgroup. The thread is never unlocked: it
-// ends with its goroutine instead of returning to the pool with the mask.
-func startExecStage(so *stageOpts, cfg *stageConfig, p *specs.Process) (*stage, error) {
-	if p.ExecCPUAffinity == nil || p.ExecCPUAffinity.Initial == "" {
-		return startStage(so, cfg)
-	}
-	type started struct {
-		st  *stage
-		err error
-	}
-	ch := make(chan started)
-	go func() {
-		runtime.LockOSThread()
-		if err := procattr.ApplyInitialAffinity(p); err != nil {
-			ch <- started{nil, err}
-			return
-		}
-		st, err := startStage(so, cfg)
-		ch <- started{st, err}
-	}()
-	r := <-ch
-	return r.st, r.err
 }
 
 // subCgroups applies exec --cgroup values to the container's cgroup paths.

@@ -1,19 +1,16 @@
 package libcontainer
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
-	"syscall"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/husk-runtime/husk/libcontainer/rootfs"
+	"github.com/husk-runtime/husk/libcontainer/stage"
 	"github.com/husk-runtime/husk/spec"
 )
 
@@ -22,16 +19,15 @@ import (
 // init to attach. It runs as root of the host, before the init exists:
 // MOUNT_ATTR_IDMAP needs CAP_SYS_ADMIN over the mapping's user namespace,
 // which the init, inside the container's user namespace, lacks. Relative
-// sources are taken from bundle, like the init's. files holds one mount per
-// idmapped entry; index maps the entry's position in s.Mounts to its
-// position in files. The caller closes files.
-func PrepareIDMappedMounts(s *specs.Spec, bundle string) (files []*os.File, index map[int]int, err error) {
+// sources are taken from bundle, like the init's. It returns each idmapped
+// entry's mount by its position in s.Mounts; the caller closes them.
+func PrepareIDMappedMounts(s *specs.Spec, bundle string) (mounts map[int]*os.File, err error) {
 	nss := usernsSet{}
 	defer nss.close()
 	defer func() {
 		if err != nil {
-			closeFiles(files)
-			files, index = nil, nil
+			closeFiles(mounts)
+			mounts = nil
 		}
 	}()
 	for i, m := range s.Mounts {
@@ -42,11 +38,11 @@ func PrepareIDMappedMounts(s *specs.Spec, bundle string) (files []*os.File, inde
 		field := fmt.Sprintf("mounts[%d]", i)
 		o := spec.ParseMountOptions(m.Options)
 		if !o.Bind && m.Type != "bind" {
-			return files, nil, fmt.Errorf("%s: idmap: only bind mounts can be idmapped, not %q", field, m.Type)
+			return mounts, fmt.Errorf("%s: idmap: only bind mounts can be idmapped, not %q", field, m.Type)
 		}
 		userns, err := nss.forMount(s, m, field)
 		if err != nil {
-			return files, nil, err
+			return mounts, err
 		}
 		source := m.Source
 		if !filepath.IsAbs(source) {
@@ -54,19 +50,18 @@ func PrepareIDMappedMounts(s *specs.Spec, bundle string) (files []*os.File, inde
 		}
 		f, err := idmappedTree(source, userns, o.Recursive, ridmap)
 		if err != nil {
-			return files, nil, fmt.Errorf("%s: idmap: %w", field, err)
+			return mounts, fmt.Errorf("%s: idmap: %w", field, err)
 		}
 		if err := checkUnlockedFlags(s, f, source); err != nil {
 			f.Close()
-			return files, nil, fmt.Errorf("%s: idmap: %w", field, err)
+			return mounts, fmt.Errorf("%s: idmap: %w", field, err)
 		}
-		if index == nil {
-			index = map[int]int{}
+		if mounts == nil {
+			mounts = map[int]*os.File{}
 		}
-		index[i] = len(files)
-		files = append(files, f)
+		mounts[i] = f
 	}
-	return files, index, nil
+	return mounts, nil
 }
 
 // checkUnlockedFlags refuses to hand a user-namespaced container an
@@ -193,7 +188,7 @@ func (nss usernsSet) mapped(uid, gid []specs.LinuxIDMapping) (*os.File, error) {
 	if f := nss[key]; f != nil {
 		return f, nil
 	}
-	f, err := newUserns(uid, gid)
+	f, err := stage.NewUserns(uid, gid)
 	if err != nil {
 		return nil, err
 	}
@@ -226,91 +221,8 @@ func (nss usernsSet) close() {
 	}
 }
 
-// newUserns makes a user namespace with the given mappings and returns a
-// handle on it. A namespace is only made with a process, so this starts
-// husk's own binary in a new one (the mappings are written before it
-// execs) and takes the namespace from it. The binary never reaches Go: its
-// namespace preamble (nsenter.c), asked for a setup handshake, waits for an
-// ack that never comes and exits when the socket closes.
-func newUserns(uid, gid []specs.LinuxIDMapping) (*os.File, error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("socketpair: %w", err)
-	}
-	parent, child := os.NewFile(uintptr(fds[0]), "userns-sync"), os.NewFile(uintptr(fds[1]), "userns-sync-child")
-	cmd := &exec.Cmd{
-		Path:       "/proc/self/exe",
-		Args:       []string{"husk", "userns"},
-		Env:        []string{"_HUSK_SYNCFD=3", "_HUSK_NFDS=4"},
-		ExtraFiles: []*os.File{child},
-		SysProcAttr: &syscall.SysProcAttr{
-			Cloneflags:  unix.CLONE_NEWUSER,
-			UidMappings: sysIDMaps(uid),
-			GidMappings: sysIDMaps(gid),
-		},
-	}
-	err = cmd.Start()
-	child.Close()
-	if err != nil {
-		parent.Close()
-		return nil, fmt.Errorf("start a process in a new user namespace: %w", err)
-	}
-	// Once it asks for setup it is parked, and, being our unreaped child,
-	// its pid can't name another process.
-	var m syncMsg
-	err = sendSettings(parent, []string{"_HUSK_SETUP=1"})
-	if err == nil {
-		err = json.NewDecoder(parent).Decode(&m)
-	}
-	switch {
-	case err != nil:
-		err = fmt.Errorf("its process: %w", err)
-	case m.Type == msgError:
-		err = errors.New(m.Msg)
-	case m.Type != msgSetup:
-		err = fmt.Errorf("its process sent %q, expected %q", m.Type, msgSetup)
-	}
-	var ns *os.File
-	if err == nil {
-		ns, err = os.Open("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/ns/user")
-	}
-	parent.Close()
-	_ = cmd.Wait() // it exits 1 at EOF on the socket, as it should
-	return ns, err
-}
-
-func sysIDMaps(maps []specs.LinuxIDMapping) []syscall.SysProcIDMap {
-	out := make([]syscall.SysProcIDMap, len(maps))
-	for i, m := range maps {
-		out[i] = syscall.SysProcIDMap{ContainerID: int(m.ContainerID), HostID: int(m.HostID), Size: int(m.Size)}
-	}
-	return out
-}
-
-func closeFiles(files []*os.File) {
+func closeFiles(files map[int]*os.File) {
 	for _, f := range files {
 		f.Close()
 	}
-}
-
-// addInternal passes files to the stage after the internal files already
-// there and returns, for each mount index in index, the fd number its file
-// has in the stage.
-func (o *stageOpts) addInternal(files []*os.File, index map[int]int) map[int]int {
-	base := len(o.Internal)
-	o.Internal = append(o.Internal, files...)
-	fds := make(map[int]int, len(index))
-	for i, pos := range index {
-		fds[i] = o.internalFD(base + pos)
-	}
-	return fds
-}
-
-// idmappedFiles wraps, in the init, the idmapped mounts husk passed.
-func idmappedFiles(fds map[int]int) map[int]*os.File {
-	files := make(map[int]*os.File, len(fds))
-	for i, fd := range fds {
-		files[i] = os.NewFile(uintptr(fd), "idmapped-mount-"+strconv.Itoa(i))
-	}
-	return files
 }

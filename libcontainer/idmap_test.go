@@ -40,21 +40,21 @@ func TestPrepareIDMappedMountsErrors(t *testing.T) {
 			Mounts: []specs.Mount{{Destination: "/plain", Source: "/tmp", Type: "bind"}, c.mount},
 			Linux:  &specs.Linux{Namespaces: c.ns},
 		}
-		files, index, err := PrepareIDMappedMounts(s, "/")
+		mounts, err := PrepareIDMappedMounts(s, "/")
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: err = %v, want %q", c.name, err, c.want)
 		}
-		if files != nil || index != nil {
-			t.Errorf("%s: files %v, index %v returned with an error", c.name, files, index)
+		if mounts != nil {
+			t.Errorf("%s: mounts %v returned with an error", c.name, mounts)
 		}
 	}
 }
 
 func TestPrepareIDMappedMountsNone(t *testing.T) {
 	s := &specs.Spec{Mounts: []specs.Mount{{Destination: "/plain", Source: "/tmp", Type: "bind"}}, Linux: &specs.Linux{}}
-	files, index, err := PrepareIDMappedMounts(s, "/")
-	if err != nil || files != nil || index != nil {
-		t.Fatalf("no idmapped mount: got %v, %v, %v", files, index, err)
+	mounts, err := PrepareIDMappedMounts(s, "/")
+	if err != nil || mounts != nil {
+		t.Fatalf("no idmapped mount: got %v, %v", mounts, err)
 	}
 }
 
@@ -93,34 +93,24 @@ func TestPrepareIDMappedMounts(t *testing.T) {
 			GIDMappings: userMaps,
 		},
 	}
-	files, index, err := PrepareIDMappedMounts(s, bundle)
+	mounts, err := PrepareIDMappedMounts(s, bundle)
 	if err != nil {
 		if strings.Contains(err.Error(), "support idmapped mounts") {
 			t.Skip(err)
 		}
 		t.Fatal(err)
 	}
-	defer closeFiles(files)
-	if len(files) != 3 || len(index) != 3 {
-		t.Fatalf("want 3 prepared mounts, got %d files, index %v", len(files), index)
+	defer closeFiles(mounts)
+	if len(mounts) != 3 {
+		t.Fatalf("want 3 prepared mounts, got %v", mounts)
 	}
 	for i, want := range map[int][2]uint32{1: {1000, 1001}, 2: {102000, 103000}, 3: {102000, 103000}} {
 		var st unix.Stat_t
-		if err := unix.Fstatat(int(files[index[i]].Fd()), "f", &st, 0); err != nil {
+		if err := unix.Fstatat(int(mounts[i].Fd()), "f", &st, 0); err != nil {
 			t.Fatalf("mounts[%d]: %v", i, err)
 		}
 		if st.Uid != want[0] || st.Gid != want[1] {
 			t.Errorf("mounts[%d]: f is %d:%d through the idmapped mount, want %d:%d", i, st.Uid, st.Gid, want[0], want[1])
 		}
-	}
-}
-
-func TestAddInternal(t *testing.T) {
-	o := &stageOpts{Preserved: make([]*os.File, 2), Internal: make([]*os.File, 2)}
-	fds := o.addInternal(make([]*os.File, 2), map[int]int{4: 0, 7: 1})
-	// stdio, 2 preserved, the sync socket, 2 internal files: the first
-	// added file is fd 8.
-	if len(o.Internal) != 4 || fds[4] != 8 || fds[7] != 9 || len(fds) != 2 {
-		t.Errorf("addInternal = %v with %d internal files, want map[4:8 7:9] and 4", fds, len(o.Internal))
 	}
 }

@@ -93,7 +93,7 @@ func FuzzLoadState(f *testing.F) {
 		if err := os.WriteFile(filepath.Join(dir, stateFile), data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		c, err := Load(root, "c1")
+		c, err := (&Runtime{Root: root}).Load("c1")
 		if err != nil {
 			if !errors.Is(err, ErrNotExist) && !strings.Contains(err.Error(), stateFile) {
 				t.Fatalf("error %q does not name %s", err, stateFile)

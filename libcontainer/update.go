@@ -1,31 +1,25 @@
 package libcontainer
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
-
-	"github.com/husk-runtime/husk/libcontainer/cgroups"
 )
-
-// ErrNotPaused is returned when resuming a container that is not paused;
-// clients match its text ("container not paused").
-var ErrNotPaused = errors.New("container not paused")
 
 // Update writes r to the container's cgroup and merges it into the saved
 // spec, so that later commands, and later updates, see the limits in force.
-// Fields left nil are left alone. The caller holds the container's lock
-// (LoadLocked).
+// Fields left nil are left alone.
 //
 // Device rules are ignored, as runc does: rewriting the device list of a
 // live container would deny its devices for a moment, and clients such as
 // containerd send the container's whole resources, devices included, with
 // each update.
 func (c *Container) Update(r *specs.LinuxResources) error {
+	return c.exclusive(false, func() error { return c.update(r) })
+}
+
+func (c *Container) update(r *specs.LinuxResources) error {
 	if c.Status() == Stopped {
 		return ErrNotRunning
 	}
@@ -63,108 +57,6 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 	}
 	mergeResources(saved, &delta)
 	return c.State.save(c.dir)
-}
-
-// Pause freezes every process of a running container.
-func (c *Container) Pause() error {
-	if c.Status() != Running {
-		return ErrNotRunning
-	}
-	return c.cgroup().Freeze()
-}
-
-// Resume thaws a paused container.
-func (c *Container) Resume() error {
-	if c.Status() != Paused {
-		return ErrNotPaused
-	}
-	return c.cgroup().Thaw()
-}
-
-// Stats reads the resource usage of a container that has not stopped.
-func (c *Container) Stats() (*cgroups.Stats, error) {
-	if c.Status() == Stopped {
-		return nil, ErrNotRunning
-	}
-	return c.cgroup().Stats()
-}
-
-// Event is one record of `events`, as runc prints it: Type is "stats"
-// (Data is then the stats) or "oom".
-type Event struct {
-	Type string `json:"type"`
-	ID   string `json:"id"`
-	Data any    `json:"data,omitempty"`
-}
-
-// Events passes emit a stats event every interval and an oom event each
-// time the container runs out of memory, until the container stops, ctx
-// ends or emit fails. It does not need the container's lock, and must not
-// hold it: it runs as long as the container does.
-func (c *Container) Events(ctx context.Context, interval time.Duration, emit func(Event) error) error {
-	if interval <= 0 {
-		return fmt.Errorf("events: interval must be greater than 0, got %v", interval)
-	}
-	if c.Status() == Stopped {
-		return ErrNotRunning
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	// Stats are still worth reporting where OOM events cannot be watched
-	// (no memory controller, say).
-	oom, err := c.cgroup().OOMEvents(ctx)
-	if err != nil {
-		warnf("events: no OOM events for %s: %v", c.State.ID, err)
-	}
-	oomEvent := Event{Type: "oom", ID: c.State.ID}
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case _, ok := <-oom:
-			if !ok {
-				oom = nil // no more OOM events; stats go on
-				continue
-			}
-			if err := emit(oomEvent); err != nil {
-				return err
-			}
-		case <-tick.C:
-			if c.Status() == Stopped {
-				return drainOOM(oom, emit, oomEvent)
-			}
-			s, err := c.cgroup().Stats()
-			if err != nil {
-				if c.Status() == Stopped {
-					return drainOOM(oom, emit, oomEvent)
-				}
-				return err
-			}
-			if err := emit(Event{Type: "stats", ID: c.State.ID, Data: s}); err != nil {
-				return err
-			}
-		}
-	}
-}
-
-// drainOOM reports an OOM event already waiting when the container is
-// found stopped: the kill that stopped it is the one worth reporting.
-func drainOOM(oom <-chan struct{}, emit func(Event) error, e Event) error {
-	for {
-		select {
-		case _, ok := <-oom:
-			if !ok {
-				return nil
-			}
-			if err := emit(e); err != nil {
-				return err
-			}
-		default:
-			return nil
-		}
-	}
 }
 
 // mergeResources copies into dst every field r sets, the way Set applies

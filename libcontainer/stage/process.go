@@ -1,4 +1,4 @@
-package libcontainer
+package stage
 
 import (
 	"errors"
@@ -33,13 +33,13 @@ type userProcess struct {
 // rlimits and the bounding set while still privileged, then the user switch
 // keeping capabilities, then the final capability sets, no_new_privs, cwd,
 // and the executable's lookup so a missing binary fails create, not start.
-func prepareProcess(cfg *stageConfig) (*userProcess, error) {
+func (c *conn) prepareProcess(cfg *Config) (*userProcess, error) {
 	p := cfg.Process
 	env := append(append([]string{}, p.Env...), cfg.ExtraEnv...)
 	if err := setRlimits(p.Rlimits, false); err != nil {
 		return nil, err
 	}
-	u, err := resolveUser(p, cfg.User)
+	u, err := resolveUser(p, cfg.User, passwdPath, groupPath)
 	if err != nil {
 		return nil, err
 	}
@@ -58,9 +58,9 @@ func prepareProcess(cfg *stageConfig) (*userProcess, error) {
 	// The stage is in the container's cgroup: its process gets that
 	// cgroup's cpuset, not husk's own affinity.
 	if err := procattr.ResetAffinity(); err != nil {
-		warnf("%v: the container's process keeps husk's CPU affinity", err)
+		c.warnf("%v: the container's process keeps husk's CPU affinity", err)
 	}
-	if cfg.Exec {
+	if cfg.Mode == ModeExec {
 		if err := procattr.ApplyFinalAffinity(p); err != nil {
 			return nil, err
 		}
@@ -89,7 +89,7 @@ func prepareProcess(cfg *stageConfig) (*userProcess, error) {
 			return nil, err
 		}
 	}
-	caps, err := dropBounding(p.Capabilities)
+	caps, err := c.dropBounding(p.Capabilities)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +99,7 @@ func prepareProcess(cfg *stageConfig) (*userProcess, error) {
 	if err := switchUser(u, p.User.AdditionalGids); err != nil {
 		return nil, err
 	}
-	if err := applyCapabilities(caps); err != nil {
+	if err := c.applyCapabilities(caps); err != nil {
 		return nil, err
 	}
 	if p.NoNewPrivileges {
@@ -136,7 +136,7 @@ func prepareProcess(cfg *stageConfig) (*userProcess, error) {
 // load, and the send and the close run on another, unfiltered thread while
 // this one waits on a channel (a futex, which a profile can't usefully
 // notify).
-func loadSeccomp(cfg *stageConfig) error {
+func loadSeccomp(cfg *Config) error {
 	filter := cfg.Seccomp
 	if !filter.Notifies() {
 		_, err := filter.Load()
@@ -209,31 +209,30 @@ func setRlimits(rls []specs.POSIXRlimit, late bool) error {
 // resolveUser returns the uid, gid and home of the process. A name given to
 // exec --user is looked up in the container's /etc/passwd and /etc/group,
 // which this process sees as its own since it is in the container's mounts.
-func resolveUser(p *specs.Process, name string) (*user.ExecUser, error) {
+func resolveUser(p *specs.Process, name, passwd, group string) (*user.ExecUser, error) {
 	defaults := &user.ExecUser{Uid: int(p.User.UID), Gid: int(p.User.GID), Home: "/"}
-	spec := name
-	if spec == "" {
-		spec = strconv.Itoa(int(p.User.UID)) + ":" + strconv.Itoa(int(p.User.GID))
+	who := name
+	if who == "" {
+		who = strconv.Itoa(int(p.User.UID)) + ":" + strconv.Itoa(int(p.User.GID))
 	}
-	u, err := user.GetExecUserPath(spec, defaults, passwdPath, groupPath)
+	u, err := user.GetExecUserPath(who, defaults, passwd, group)
 	if err != nil {
-		return nil, fmt.Errorf("resolve user %q: %w", spec, err)
+		return nil, fmt.Errorf("resolve user %q: %w", who, err)
 	}
 	// The files are the image's, and their ids are taken as written: -1
 	// would make setresuid(2) keep root, and anything past 32 bits would
 	// be cut down to another id, 0 among them.
 	for _, id := range append([]int{u.Uid, u.Gid}, u.Sgids...) {
 		if id < 0 || id > math.MaxUint32-1 {
-			return nil, fmt.Errorf("resolve user %q: id %d in the container's %s or %s is not a valid uid or gid", spec, id, passwdPath, groupPath)
+			return nil, fmt.Errorf("resolve user %q: id %d in the container's %s or %s is not a valid uid or gid", who, id, passwd, group)
 		}
 	}
 	return u, nil
 }
 
 // passwdPath and groupPath are the container's user and group files, as
-// the stage sees them from inside the container's mounts; tests point
-// them at files of their own.
-var passwdPath, groupPath = "/etc/passwd", "/etc/group"
+// the stage sees them from inside the container's mounts.
+const passwdPath, groupPath = "/etc/passwd", "/etc/group"
 
 // chownStdio gives the process's user its stdio, as runc does: its pty, or
 // a pipe or socket from the caller, owned by root and mode 0600 or 0620,

@@ -1,4 +1,4 @@
-package libcontainer
+package stage
 
 import (
 	"bytes"
@@ -26,7 +26,7 @@ func syncLines(f *testing.F, msgs ...*syncMsg) []byte {
 
 // FuzzStageMessages decodes what a stage writes on the sync socket the
 // way husk does: the handshake of configure (setup, then pid), the init's
-// messages until ready (awaitInit), and any message stream (next). A stage
+// messages until ready (AwaitReady), and any message stream (next). A stage
 // runs in the container's namespaces, so none of this may panic, an error
 // message must come back as an error, and a pid husk accepts must be one
 // it can signal and wait for.
@@ -35,7 +35,7 @@ func FuzzStageMessages(f *testing.F) {
 	f.Add(syncLines(f, &syncMsg{Type: msgPid, Pid: 4242}, &syncMsg{Type: msgReady}))
 	f.Add(syncLines(f, &syncMsg{Type: msgPid, Pid: 1}, &syncMsg{Type: msgError, Msg: "mount proc on /proc: permission denied"}))
 	f.Add(syncLines(f, &syncMsg{Type: msgHooks}, &syncMsg{Type: msgError, Msg: "hook failed", Hook: true}))
-	f.Add(syncLines(f, &syncMsg{Type: msgPid, Pid: 7, State: &specs.State{ID: "c1", Pid: 7}}, &syncMsg{Type: msgConfig, Config: &stageConfig{ID: "c1"}}))
+	f.Add(syncLines(f, &syncMsg{Type: msgPid, Pid: 7, State: &specs.State{ID: "c1", Pid: 7}}, &syncMsg{Type: msgConfig, Config: &Config{ID: "c1"}}))
 	for _, seed := range []string{"", "\n", "{", `{"type":"pid","pid":0}`, `{"type":"pid","pid":-1}`, `{"type":"error"}`, `{"type":7}`, "null\nnull\n", `{"type":"ready"} trailing`} {
 		f.Add([]byte(seed))
 	}
@@ -44,15 +44,15 @@ func FuzzStageMessages(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		newStage := func() *stage {
-			return &stage{sock: devNull, dec: json.NewDecoder(bytes.NewReader(data))}
+		newStage := func() *Stage {
+			return &Stage{opts: &Opts{}, sock: devNull, dec: json.NewDecoder(bytes.NewReader(data))}
 		}
 
 		st := newStage()
 		for i := 0; i < 64; i++ {
 			m, err := st.next()
 			if err != nil {
-				var he *hookError
+				var he *HookError
 				if err != io.EOF && err.Error() == "" && !errors.As(err, &he) {
 					t.Fatal("an error without a message")
 				}
@@ -71,9 +71,9 @@ func FuzzStageMessages(f *testing.F) {
 			t.Fatalf("expect(pid) returned %+v", m)
 		}
 
-		c := &Container{State: &State{ID: "c1", Pid: 4242}}
-		if err := c.awaitInit(newStage()); err == nil && !bytes.Contains(data, []byte(msgReady)) {
-			t.Fatalf("awaitInit finished without a ready message in %q", data)
+		hooks := func() (*specs.State, error) { return &specs.State{ID: "c1", Pid: 4242}, nil }
+		if err := newStage().AwaitReady(hooks); err == nil && !bytes.Contains(data, []byte(msgReady)) {
+			t.Fatalf("AwaitReady finished without a ready message in %q", data)
 		}
 	})
 }

@@ -1,4 +1,4 @@
-package libcontainer
+package stage
 
 import (
 	"bytes"

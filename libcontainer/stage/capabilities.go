@@ -1,4 +1,4 @@
-package libcontainer
+package stage
 
 import (
 	"errors"
@@ -37,7 +37,7 @@ type processCaps struct {
 // it has, as with runc. A name that husk or the running kernel doesn't
 // know is left out with a warning, as runc 1.5 does: a config written for
 // a newer kernel still runs.
-func dropBounding(c *specs.LinuxCapabilities) (*processCaps, error) {
+func (cn *conn) dropBounding(c *specs.LinuxCapabilities) (*processCaps, error) {
 	if c == nil {
 		return nil, nil
 	}
@@ -72,7 +72,7 @@ func dropBounding(c *specs.LinuxCapabilities) (*processCaps, error) {
 	}
 	if len(ignored) > 0 {
 		slices.Sort(ignored)
-		warnf("process.capabilities: ignoring %s: unknown to husk or to this kernel", strings.Join(ignored, ", "))
+		cn.warnf("process.capabilities: ignoring %s: unknown to husk or to this kernel", strings.Join(ignored, ", "))
 	}
 	if err := caps.Apply(capability.BOUNDS); err != nil {
 		return nil, fmt.Errorf("drop bounding capabilities: %w", err)
@@ -86,7 +86,7 @@ func dropBounding(c *specs.LinuxCapabilities) (*processCaps, error) {
 // inheritable; runc's own `runc spec` lists ambient capabilities that its
 // inheritable set lacks, so, as with runc, one that can't be raised is a
 // warning, not a failure: the process runs without it.
-func applyCapabilities(p *processCaps) error {
+func (cn *conn) applyCapabilities(p *processCaps) error {
 	if p == nil {
 		return nil
 	}
@@ -100,7 +100,7 @@ func applyCapabilities(p *processCaps) error {
 	}
 	for _, c := range p.ambient {
 		if err := capability.SetAmbient(true, c); err != nil {
-			warnf("can't raise ambient capability %s: %v", capName(c), err)
+			cn.warnf("can't raise ambient capability %s: %v", capName(c), err)
 		}
 	}
 	return nil

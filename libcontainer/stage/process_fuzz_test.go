@@ -1,4 +1,4 @@
-package libcontainer
+package stage
 
 import (
 	"math"
@@ -51,16 +51,16 @@ func FuzzResolveUser(f *testing.F) {
 		f.Add(seed.passwd, seed.group, seed.name, seed.uid, seed.gid)
 	}
 	dir := f.TempDir()
-	passwdPath, groupPath = filepath.Join(dir, "passwd"), filepath.Join(dir, "group")
+	passwdFile, groupFile := filepath.Join(dir, "passwd"), filepath.Join(dir, "group")
 	f.Fuzz(func(t *testing.T, passwd, group, name string, uid, gid uint32) {
-		if err := os.WriteFile(passwdPath, []byte(passwd), 0o644); err != nil {
+		if err := os.WriteFile(passwdFile, []byte(passwd), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(groupPath, []byte(group), 0o644); err != nil {
+		if err := os.WriteFile(groupFile, []byte(group), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		p := &specs.Process{User: specs.User{UID: uid, GID: gid}}
-		u, err := resolveUser(p, name)
+		u, err := resolveUser(p, name, passwdFile, groupFile)
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "resolve user ") {
 				t.Fatalf("error %q does not say what failed", err)
