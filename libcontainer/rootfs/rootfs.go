@@ -3,10 +3,12 @@
 // user, pid, ... namespaces), root there, on one locked OS thread.
 //
 // Everything under the rootfs belongs to the image and is treated as
-// hostile: paths from the spec are resolved inside the rootfs with
-// pathrs-lite, and mounts, device nodes and remounts go through file
-// descriptors (mount(2) on /proc/self/fd/N), never through a path string
-// joined onto the rootfs.
+// hostile: paths from the spec are looked up inside the rootfs by the
+// kernel (openat2 with RESOLVE_IN_ROOT; pathrs-lite's resolver where the
+// kernel lacks it), what is missing is planned with filepath-securejoin and
+// created one handle at a time (inroot.go), and mounts, device nodes and
+// remounts go through file descriptors (mount(2) on /proc/self/fd/N), never
+// through a path string joined onto the rootfs.
 package rootfs
 
 import (
