@@ -74,8 +74,9 @@ func (f *foreground) wait(pid int) int {
 
 // watchExit returns a channel closed when pid, a child of husk's, exits.
 // A pidfd wakes one goroutine straight from poll, sooner than SIGCHLD
-// travels through the runtime's signal handling (about 0.2 ms of every
-// run); without pidfds the channel stays open and SIGCHLD does the work.
+// travels through the runtime's signal handling (docs/design.md has the
+// figure); without pidfds the channel stays open and SIGCHLD does the
+// work.
 func watchExit(pid int) <-chan struct{} {
 	exited := make(chan struct{})
 	fd, err := unix.PidfdOpen(pid, 0)

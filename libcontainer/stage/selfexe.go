@@ -29,9 +29,9 @@ import (
 // namespace may clear MOUNT_ATTR_RDONLY on a detached mount with
 // mount_setattr. The overlay is detached too, visible in no mount
 // namespace, and the handle is not its root, so mount_setattr and fspick
-// on it fail. It costs about 0.1 ms and no memory; where overlayfs can't
-// be mounted (rootless, kernels without the new mount API or overlayfs)
-// husk falls back to a sealed memfd copy of itself.
+// on it fail. It costs no memory and little time (docs/design.md); where
+// overlayfs can't be mounted (rootless, kernels without the new mount API
+// or overlayfs) husk falls back to a sealed memfd copy of itself.
 func sealedSelf() (*os.File, error) {
 	if f, err := overlaySelf(); err == nil {
 		return f, nil
