@@ -41,11 +41,11 @@ const (
 // littleEndian decides the register nibbles: the kernel declares them as
 // C bitfields (dst_reg:4, src_reg:4), which compilers lay out from the low
 // bits on little-endian machines and from the high bits on big-endian ones.
-var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+func littleEndian() bool { return binary.NativeEndian.Uint16([]byte{1, 0}) == 1 }
 
 func insn(code uint8, dst, src uint8, off int16, imm int32) bpfInsn {
 	regs := dst | src<<4
-	if !littleEndian {
+	if !littleEndian() {
 		regs = dst<<4 | src
 	}
 	return bpfInsn{code: code, regs: regs, off: off, imm: imm}

@@ -58,7 +58,7 @@ func TestCompileDeviceRules(t *testing.T) {
 
 // registers undoes the nibble packing of insn.
 func (in bpfInsn) registers() (dst, src uint8) {
-	if littleEndian {
+	if littleEndian() {
 		return in.regs & 0xf, in.regs >> 4
 	}
 	return in.regs >> 4, in.regs & 0xf

@@ -8,7 +8,6 @@ package cgroups
 import (
 	"context"
 	"errors"
-	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -99,17 +98,12 @@ func Load(paths map[string]string) Manager {
 	return &v2Manager{dir: paths[""]}
 }
 
-// hostIsV2 is computed once because the host's cgroup mode cannot change while
-// the runtime is running.
-var hostIsV2 = sync.OnceValue(func() bool {
+// IsV2 reports whether the host runs cgroup v2 in unified mode, that is,
+// no v1 controller hierarchy is mounted next to the cgroup2 one. Only the
+// systemd driver asks, once per command.
+func IsV2() bool {
 	l, err := readLayout()
 	return err == nil && l.isV2()
-})
-
-// IsV2 reports whether the host runs cgroup v2 in unified mode, that is,
-// no v1 controller hierarchy is mounted next to the cgroup2 one.
-func IsV2() bool {
-	return hostIsV2()
 }
 
 func copyPaths(paths map[string]string) map[string]string {

@@ -152,10 +152,10 @@ func (m *v1Manager) Set(r *specs.LinuxResources) error {
 
 // pidsOrder lists the hierarchies most likely to hold every container
 // process, as each process joins all of them.
-var pidsOrder = []string{"pids", "freezer", "memory", "devices"}
+func pidsOrder() []string { return []string{"pids", "freezer", "memory", "devices"} }
 
 func (m *v1Manager) Pids() ([]int, error) {
-	for _, s := range pidsOrder {
+	for _, s := range pidsOrder() {
 		if d := m.paths[s]; d != "" {
 			return readPids(d)
 		}
