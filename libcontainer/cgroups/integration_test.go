@@ -157,7 +157,7 @@ func testLifecycle(t *testing.T, cgroupsPath string) {
 	// A process in a cgroup the container made below its own must be
 	// listed, and the cgroup removed by Destroy.
 	listDir := m.Path("")
-	for _, s := range pidsOrder {
+	for _, s := range pidsOrder() {
 		if d := m.Path(s); d != "" {
 			listDir = d
 			break
