@@ -13,7 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/husk-runtime/husk/libcontainer"
-	"github.com/husk-runtime/husk/libcontainer/lsm"
+	"github.com/husk-runtime/husk/spec"
 )
 
 var execCommand = &cli.Command{
@@ -63,7 +63,7 @@ func execProcess(ctx *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	spec, err := c.State.Spec()
+	saved, err := c.State.Spec()
 	if err != nil {
 		// A create that was killed, or a delete that has already removed
 		// state.json, leaves no spec: the status is what is wrong.
@@ -77,10 +77,10 @@ func execProcess(ctx *cli.Context) error {
 	}
 	// A state.json damaged by hand or by a full disk can hold a spec
 	// without the section the exec stage joins the container by.
-	if spec.Linux == nil {
+	if saved.Linux == nil {
 		return fmt.Errorf("exec: the saved spec of %s has no linux section", id)
 	}
-	p, err := execSpec(ctx, spec.Process)
+	p, err := execSpec(ctx, saved.Process)
 	if err != nil {
 		return err
 	}
@@ -90,7 +90,9 @@ func execProcess(ctx *cli.Context) error {
 	if l := ctx.String("process-label"); l != "" {
 		p.SelinuxLabel = l
 	}
-	if err := lsm.Check(p.ApparmorProfile, p.SelinuxLabel, ""); err != nil {
+	// The one check of the process, before anything is made: the exec
+	// stage trusts it.
+	if err := spec.ValidateProcess(p, saved.Linux); err != nil {
 		return fmt.Errorf("exec: %w", err)
 	}
 	detach := ctx.Bool("detach")

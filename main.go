@@ -122,7 +122,6 @@ func newApp() *cli.App {
 			if ctx.Bool("debug") {
 				libcontainer.Debug = func(msg string) { logger.log("debug", msg) }
 			}
-			seccomp.Debugf = func(format string, a ...any) { logger.log("debug", fmt.Sprintf(format, a...)) }
 			switch ctx.String("rootless") {
 			case "true", "false", "auto":
 			default:

@@ -19,6 +19,7 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/lsm"
 	"github.com/husk-runtime/husk/libcontainer/rootfs"
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
+	"github.com/husk-runtime/husk/spec/vocab"
 )
 
 // CreateOpts are the inputs of create (and of run's create half).
@@ -37,17 +38,6 @@ type CreateOpts struct {
 	// the cgroup is a transient scope that systemd creates, and
 	// linux.cgroupsPath reads "slice:prefix:name".
 	SystemdCgroup bool
-}
-
-var nsFlags = map[specs.LinuxNamespaceType]uintptr{
-	specs.PIDNamespace:     unix.CLONE_NEWPID,
-	specs.NetworkNamespace: unix.CLONE_NEWNET,
-	specs.MountNamespace:   unix.CLONE_NEWNS,
-	specs.IPCNamespace:     unix.CLONE_NEWIPC,
-	specs.UTSNamespace:     unix.CLONE_NEWUTS,
-	specs.UserNamespace:    unix.CLONE_NEWUSER,
-	specs.CgroupNamespace:  unix.CLONE_NEWCGROUP,
-	specs.TimeNamespace:    unix.CLONE_NEWTIME,
 }
 
 var nsEnv = map[specs.LinuxNamespaceType]string{
@@ -69,17 +59,8 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 		return nil, err
 	}
 	s := o.Spec
-	if s.Linux == nil {
-		return nil, errors.New("config.json: linux: must be present")
-	}
-	if len(s.Linux.NetDevices) > 0 && !hasNamespace(s, specs.NetworkNamespace) {
-		return nil, errors.New("config.json: linux.netDevices: needs a network namespace")
-	}
 	if s.Process.Terminal && o.Console == nil {
 		return nil, errors.New("process.terminal is set: a --console-socket is required (or run in the foreground)")
-	}
-	if err := lsm.Check(s.Process.ApparmorProfile, s.Process.SelinuxLabel, s.Linux.MountLabel); err != nil {
-		return nil, fmt.Errorf("config.json: %w", err)
 	}
 	if err := labelMounts(s); err != nil {
 		return nil, err
@@ -122,7 +103,7 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 		Owner:   "",
 	}}
 	c.State.setSpec(s)
-	sharedRootfs := !hasNamespace(s, specs.MountNamespace)
+	sharedRootfs := !vocab.HasNamespace(s, specs.MountNamespace)
 	err = c.record(func(st *State) (err error) {
 		st.Creating, st.Creator = true, os.Getpid()
 		if _, st.CreatorStart, err = procStat(st.Creator); err != nil {
@@ -236,7 +217,7 @@ func Create(root string, o *CreateOpts) (c *Container, err error) {
 	// In a user namespace, new or joined, the preamble may not fork into
 	// the v2 cgroup (clone3 checks write access to it with the namespace's
 	// ids): husk moves it there during the handshake (setupFunc).
-	userns := hasNamespace(s, specs.UserNamespace)
+	userns := vocab.HasNamespace(s, specs.UserNamespace)
 	so.Env = append(nsSettings(s), joinSettings(c.State.CgroupPaths, !userns, s.Process.OOMScoreAdj)...)
 	cfg.CgroupPaths = c.State.CgroupPaths
 	debugf("create %s: cgroup %s ready in %d hierarchies; sending the stage its namespace settings", o.ID, cgroupsPath(s, o.ID), len(c.State.CgroupPaths))
@@ -396,7 +377,7 @@ func (c *Container) newCgroup(o *CreateOpts) (cgroups.Manager, error) {
 // there.
 func (c *Container) setupFunc(cg cgroups.Manager, unit *systemd.Manager, cfg *stageConfig) func(int) error {
 	s := c.State.spec
-	userns := hasNamespace(s, specs.UserNamespace)
+	userns := vocab.HasNamespace(s, specs.UserNamespace)
 	if !userns && unit == nil {
 		return nil
 	}
@@ -479,7 +460,7 @@ func compileSeccomp(s *specs.Spec) (*seccomp.Filter, error) {
 	if dir != "" {
 		dir = filepath.Join(dir, "seccomp")
 	}
-	return seccomp.CompileCached(s.Linux.Seccomp, dir)
+	return seccomp.CompileCached(s.Linux.Seccomp, dir, debugf)
 }
 
 // initGone explains a sync socket that broke during setup by how the init
@@ -494,7 +475,7 @@ func (c *Container) initGone(st *stage, err error) error {
 // labelMounts gives the filesystems the container mounts itself the
 // linux.mountLabel SELinux context (bind mounts keep their source's).
 func labelMounts(s *specs.Spec) error {
-	opt, err := lsm.MountLabel(s.Linux.MountLabel)
+	opt, err := lsm.NewHost().MountLabel(s.Linux.MountLabel)
 	if err != nil || opt == "" {
 		return err
 	}
@@ -547,22 +528,13 @@ func startError(err error) error {
 	return fmt.Errorf("unable to start container process: %w", err)
 }
 
-func hasNamespace(s *specs.Spec, t specs.LinuxNamespaceType) bool {
-	for _, ns := range s.Linux.Namespaces {
-		if ns.Type == t {
-			return true
-		}
-	}
-	return false
-}
-
 // nsSettings tells the C preamble which namespaces to create and join.
 func nsSettings(s *specs.Spec) []string {
 	var flags uintptr
 	var env []string
 	for _, ns := range s.Linux.Namespaces {
 		if ns.Path == "" {
-			flags |= nsFlags[ns.Type]
+			flags |= vocab.CloneFlag(ns.Type)
 		} else {
 			env = append(env, nsEnv[ns.Type]+"="+ns.Path)
 		}
@@ -639,7 +611,7 @@ func makeFifo(dir string, uid int) (*os.File, error) {
 }
 
 func writeIDMaps(pid int, s *specs.Spec) error {
-	if !hasNewNamespace(s, specs.UserNamespace) {
+	if !vocab.HasNewNamespace(s, specs.UserNamespace) {
 		return nil
 	}
 	write := func(file string, maps []specs.LinuxIDMapping) error {
@@ -657,15 +629,6 @@ func writeIDMaps(pid int, s *specs.Spec) error {
 		return err
 	}
 	return write("gid_map", s.Linux.GIDMappings)
-}
-
-func hasNewNamespace(s *specs.Spec, t specs.LinuxNamespaceType) bool {
-	for _, ns := range s.Linux.Namespaces {
-		if ns.Type == t && ns.Path == "" {
-			return true
-		}
-	}
-	return false
 }
 
 // joinSettings has the preamble join the container's cgroups itself, first

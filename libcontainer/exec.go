@@ -19,6 +19,7 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
 	"github.com/husk-runtime/husk/libcontainer/procattr"
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
+	"github.com/husk-runtime/husk/spec/vocab"
 )
 
 // ExecOpts are the inputs of exec.
@@ -68,9 +69,9 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 
 	var join uintptr
 	for _, ns := range spec.Linux.Namespaces {
-		join |= nsFlags[ns.Type]
+		join |= vocab.CloneFlag(ns.Type)
 	}
-	userns := hasNamespace(spec, specs.UserNamespace)
+	userns := vocab.HasNamespace(spec, specs.UserNamespace)
 	paths, err := subCgroups(c.cgroupPaths(), o.SubCgroups)
 	if err != nil {
 		return 0, err
@@ -114,9 +115,6 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 		so.Internal = append(so.Internal, agent)
 		cfg.SeccompFD = so.internalFD(len(so.Internal) - 1)
 		cfg.State = c.hookState(Running)
-	}
-	if err := procattr.Validate(o.Process, spec.Linux); err != nil {
-		return 0, err
 	}
 	if cfg.Seccomp, err = compileSeccomp(spec); err != nil {
 		return 0, err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/husk-runtime/husk/hooks"
 	"github.com/husk-runtime/husk/libcontainer/rootfs"
+	"github.com/husk-runtime/husk/spec/vocab"
 )
 
 // StageMain is the Go half of the init ("init") and exec ("exec") stages,
@@ -112,8 +113,8 @@ func initStage(conn *stageConn, cfg *stageConfig) error {
 		Spec:          s,
 		NoPivot:       cfg.NoPivot,
 		CgroupPaths:   cfg.CgroupPaths,
-		CgroupNS:      hasNewNamespace(s, specs.CgroupNamespace),
-		SharedMountNS: !hasNamespace(s, specs.MountNamespace),
+		CgroupNS:      vocab.HasNewNamespace(s, specs.CgroupNamespace),
+		SharedMountNS: !vocab.HasNamespace(s, specs.MountNamespace),
 		IDMapped:      idmappedFiles(cfg.IDMappedFDs),
 	}
 	debugf("init: preparing the root filesystem %s (%d mounts)", s.Root.Path, len(s.Mounts))

@@ -63,7 +63,7 @@ func TestApplyExecLabelsInvalid(t *testing.T) {
 // On a host without the LSM the write reaches the kernel through a
 // verified procfs handle, and the kernel's refusal names the field.
 func TestApplyExecLabelsWithoutLSM(t *testing.T) {
-	if system.appArmorEnabled() || system.selinuxEnabled() {
+	if h := NewHost(); h.appArmorEnabled() || h.selinuxEnabled() {
 		t.Skip("an LSM is active: the write would label this test's next exec")
 	}
 	runtime.LockOSThread()

@@ -26,7 +26,7 @@ type Config struct {
 	CgroupPaths map[string]string // host cgroup dirs of this container: v1 subsystem -> dir, "" = v2 dir
 	CgroupNS    bool              // the container has a new cgroup namespace
 	// IDMapped holds the idmapped mounts husk prepared, detached, by index
-	// in Spec.Mounts (see IDMapOf).
+	// in Spec.Mounts (see vocab.IDMapOf).
 	IDMapped map[int]*os.File
 	// SharedMountNS: the container has no mount namespace of its own
 	// (runc allows it). husk has bound the rootfs onto itself, privately,
