@@ -116,6 +116,7 @@ func initStage(conn *stageConn, cfg *stageConfig) error {
 		CgroupNS:      vocab.HasNewNamespace(s, specs.CgroupNamespace),
 		SharedMountNS: !vocab.HasNamespace(s, specs.MountNamespace),
 		IDMapped:      idmappedFiles(cfg.IDMappedFDs),
+		Procfs:        new(rootfs.Procfs),
 	}
 	debugf("init: preparing the root filesystem %s (%d mounts)", s.Root.Path, len(s.Mounts))
 	err := rootfs.Prepare(rc)
@@ -155,7 +156,7 @@ func initStage(conn *stageConn, cfg *stageConfig) error {
 	if err != nil {
 		return err
 	}
-	rootfs.ReleaseProcfs()
+	rc.Procfs.Close()
 	debugf("init: process %s ready; waiting on the exec fifo for start", p.path)
 	// husk stops reading the sync socket once the init is ready.
 	Debug = nil

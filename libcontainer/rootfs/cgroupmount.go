@@ -79,7 +79,7 @@ func (r *rootDir) mountCgroup1(c *Config, dest string, o vocab.MountOptions) err
 	}
 	// The hierarchies are placed relative to the new tmpfs itself, so no
 	// change to the path leading to it can send them elsewhere.
-	tr, err := rootAt(top)
+	tr, err := rootAt(r.proc, top)
 	if err != nil {
 		top.Close()
 		return err
