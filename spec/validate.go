@@ -334,20 +334,16 @@ func validateTimeOffsets(l *specs.Linux, ns map[specs.LinuxNamespaceType]specs.L
 	return nil
 }
 
-// ipcSysctls are the kernel.* sysctls an IPC namespace owns; fs.mqueue.*
-// are owned by it as well.
-var ipcSysctls = map[string]bool{
-	"kernel.msgmax":          true,
-	"kernel.msgmnb":          true,
-	"kernel.msgmni":          true,
-	"kernel.msg_next_id":     true,
-	"kernel.sem":             true,
-	"kernel.sem_next_id":     true,
-	"kernel.shmall":          true,
-	"kernel.shmmax":          true,
-	"kernel.shmmni":          true,
-	"kernel.shm_next_id":     true,
-	"kernel.shm_rmid_forced": true,
+// ipcSysctl reports whether k is one of the kernel.* sysctls an IPC
+// namespace owns; fs.mqueue.* are owned by it as well.
+func ipcSysctl(k string) bool {
+	switch k {
+	case "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.msg_next_id",
+		"kernel.sem", "kernel.sem_next_id",
+		"kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_next_id", "kernel.shm_rmid_forced":
+		return true
+	}
+	return false
 }
 
 // sysctlNamespace returns the namespace whose copy of a sysctl the container
@@ -358,7 +354,7 @@ func sysctlNamespace(key string) (specs.LinuxNamespaceType, bool) {
 	switch {
 	case strings.HasPrefix(k, "net."):
 		return specs.NetworkNamespace, true
-	case ipcSysctls[k], strings.HasPrefix(k, "fs.mqueue."):
+	case ipcSysctl(k), strings.HasPrefix(k, "fs.mqueue."):
 		return specs.IPCNamespace, true
 	case k == "kernel.hostname", k == "kernel.domainname":
 		return specs.UTSNamespace, true
@@ -384,22 +380,11 @@ func validateSysctl(sysctl map[string]string, ns map[specs.LinuxNamespaceType]sp
 	return nil
 }
 
-// procNamespaceNames maps config.json's namespace types to their names in
-// /proc/<pid>/ns where those differ.
-var procNamespaceNames = map[specs.LinuxNamespaceType]string{
-	specs.NetworkNamespace: "net",
-	specs.MountNamespace:   "mnt",
-}
-
 // isHostNamespace reports whether path is the namespace husk itself runs in.
 // When that cannot be told, it answers false and leaves the error to joining
 // the namespace.
 func isHostNamespace(t specs.LinuxNamespaceType, path string) bool {
-	name := procNamespaceNames[t]
-	if name == "" {
-		name = string(t)
-	}
-	self, err := os.Stat("/proc/self/ns/" + name)
+	self, err := os.Stat("/proc/self/ns/" + vocab.ProcNamespaceName(t))
 	if err != nil {
 		return false
 	}

@@ -76,20 +76,11 @@ func (h *Host) Check(apparmorProfile, selinuxLabel, mountLabel string) error {
 // before seccomp. Empty strings ask for nothing: then it does nothing and
 // returns nil.
 //
-// It does not look for the LSM itself, which the stage cannot see from
-// inside the container: Check does that in husk. A kernel without the LSM
-// refuses the write, and the error says so.
+// It neither checks the strings nor looks for the LSM, which the stage
+// cannot see from inside the container: Host.Check does both in husk,
+// before the stage starts (spec.Validate, spec.ValidateProcess). A kernel
+// without the LSM refuses the write, and the error says so.
 func ApplyExecLabels(apparmorProfile, selinuxLabel string) error {
-	if apparmorProfile != "" {
-		if err := validateProfile(apparmorProfile); err != nil {
-			return fmt.Errorf("%s: %w", apparmorField, err)
-		}
-	}
-	if selinuxLabel != "" {
-		if err := validateLabel(selinuxLabel); err != nil {
-			return fmt.Errorf("%s: %w", selinuxField, err)
-		}
-	}
 	if apparmorProfile != "" {
 		if err := writeExecAttr(appArmorExecAttrs, "exec "+apparmorProfile); err != nil {
 			return fmt.Errorf("%s: set %q for exec: %w (%s)", apparmorField, apparmorProfile, err, appArmorHint(apparmorProfile, err))

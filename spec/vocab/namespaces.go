@@ -71,3 +71,15 @@ func HasNewNamespace(s *specs.Spec, t specs.LinuxNamespaceType) bool {
 	}
 	return false
 }
+
+// ProcNamespaceName returns the name of a namespace of type t in
+// /proc/<pid>/ns ("net" for network, "mnt" for mount).
+func ProcNamespaceName(t specs.LinuxNamespaceType) string {
+	switch t {
+	case specs.NetworkNamespace:
+		return "net"
+	case specs.MountNamespace:
+		return "mnt"
+	}
+	return string(t)
+}

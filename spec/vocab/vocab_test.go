@@ -1,6 +1,7 @@
 package vocab
 
 import (
+	"os"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -88,6 +89,13 @@ func TestNamespaces(t *testing.T) {
 		}
 		if got := HasNewNamespace(s, c.ty); got != c.hasNew {
 			t.Errorf("HasNewNamespace(%s) = %v", c.ty, got)
+		}
+	}
+	for _, ty := range NamespaceTypes() {
+		if _, err := os.Stat("/proc/self/ns/" + ProcNamespaceName(ty)); err != nil && !os.IsNotExist(err) {
+			t.Errorf("ProcNamespaceName(%s): %v", ty, err)
+		} else if err != nil && ty != specs.TimeNamespace && ty != specs.CgroupNamespace {
+			t.Errorf("ProcNamespaceName(%s) = %s: %v", ty, ProcNamespaceName(ty), err)
 		}
 	}
 	if HasNamespace(&specs.Spec{}, specs.PIDNamespace) || HasNewNamespace(nil, specs.PIDNamespace) {
