@@ -13,7 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/husk-runtime/husk/libcontainer"
-	"github.com/husk-runtime/husk/libcontainer/lsm"
+	"github.com/husk-runtime/husk/spec"
 )
 
 var execCommand = &cli.Command{
@@ -90,7 +90,9 @@ func execProcess(ctx *cli.Context) error {
 	if l := ctx.String("process-label"); l != "" {
 		p.SelinuxLabel = l
 	}
-	if err := lsm.Check(p.ApparmorProfile, p.SelinuxLabel, ""); err != nil {
+	// The one check of the process, before anything is made: the exec
+	// stage trusts it.
+	if err := spec.ValidateProcess(p, saved.Linux); err != nil {
 		return fmt.Errorf("exec: %w", err)
 	}
 	detach := ctx.Bool("detach")

@@ -12,7 +12,6 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
 
-	"github.com/husk-runtime/husk/libcontainer/procattr"
 	"github.com/husk-runtime/husk/spec"
 )
 
@@ -76,7 +75,7 @@ func FuzzExecProcess(f *testing.F) {
 		if p.ApparmorProfile == "" || p.SelinuxLabel == "" {
 			t.Fatalf("the process lost the container's confinement: %q %q", p.ApparmorProfile, p.SelinuxLabel)
 		}
-		_ = procattr.Validate(p, nil)
+		_ = spec.ValidateProcess(p, nil)
 		out, err := json.Marshal(p)
 		if err != nil {
 			t.Fatalf("an accepted process does not marshal: %v", err)

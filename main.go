@@ -119,7 +119,6 @@ func newApp() *cli.App {
 			if err := logger.setup(ctx.String("log"), ctx.String("log-format"), ctx.Bool("debug")); err != nil {
 				return err
 			}
-			seccomp.Debugf = func(format string, a ...any) { logger.log("debug", fmt.Sprintf(format, a...)) }
 			switch ctx.String("rootless") {
 			case "true", "false", "auto":
 			default:

@@ -18,6 +18,7 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/rootfs"
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
 	"github.com/husk-runtime/husk/libcontainer/stage"
+	"github.com/husk-runtime/husk/spec/vocab"
 )
 
 // CreateOpts are the inputs of create (and of run's create half).
@@ -42,22 +43,13 @@ func (r *Runtime) Create(o *CreateOpts) (c *Container, err error) {
 		return nil, err
 	}
 	s := o.Spec
-	if s.Linux == nil {
-		return nil, errors.New("config.json: linux: must be present")
-	}
-	if len(s.Linux.NetDevices) > 0 && !hasNamespace(s, specs.NetworkNamespace) {
-		return nil, errors.New("config.json: linux.netDevices: needs a network namespace")
-	}
 	if s.Process.Terminal && o.Console == nil {
 		return nil, errors.New("process.terminal is set: a --console-socket is required (or run in the foreground)")
-	}
-	if err := lsm.Check(s.Process.ApparmorProfile, s.Process.SelinuxLabel, s.Linux.MountLabel); err != nil {
-		return nil, fmt.Errorf("config.json: %w", err)
 	}
 	if err := labelMounts(s); err != nil {
 		return nil, err
 	}
-	filter, err := compileSeccomp(s)
+	filter, err := compileSeccomp(s, r.debugf)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +88,7 @@ func (r *Runtime) Create(o *CreateOpts) (c *Container, err error) {
 		Owner:   "",
 	}}
 	c.State.setSpec(s)
-	sharedRootfs := !hasNamespace(s, specs.MountNamespace)
+	sharedRootfs := !vocab.HasNamespace(s, specs.MountNamespace)
 	err = c.record(func(st *State) (err error) {
 		st.Creating, st.Creator = true, os.Getpid()
 		if _, st.CreatorStart, err = procStat(st.Creator); err != nil {
@@ -202,7 +194,7 @@ func (r *Runtime) Create(o *CreateOpts) (c *Container, err error) {
 	// In a user namespace, new or joined, the preamble may not fork into
 	// the v2 cgroup (clone3 checks write access to it with the namespace's
 	// ids): husk moves it there during the handshake (setupFunc).
-	userns := hasNamespace(s, specs.UserNamespace)
+	userns := vocab.HasNamespace(s, specs.UserNamespace)
 	so.Settings = stage.NamespaceSettings(s)
 	so.Settings.JoinCgroups(c.State.CgroupPaths, !userns)
 	so.Settings.OOMScoreAdj = s.Process.OOMScoreAdj
@@ -364,7 +356,7 @@ func (c *Container) newCgroup(o *CreateOpts) (cgroups.Manager, error) {
 // there.
 func (c *Container) setupFunc(cg cgroups.Manager, unit *systemd.Manager, cfg *stage.Config) func(int) error {
 	s := c.State.spec
-	userns := hasNamespace(s, specs.UserNamespace)
+	userns := vocab.HasNamespace(s, specs.UserNamespace)
 	if !userns && unit == nil {
 		return nil
 	}
@@ -425,7 +417,7 @@ func connectAgent(s *specs.Spec) (*os.File, error) {
 // stage only loads the program. HUSK_CACHE_DIR moves the cache; by
 // default it is on /run (root) or $XDG_RUNTIME_DIR, tmpfs both, emptied
 // at boot.
-func compileSeccomp(s *specs.Spec) (*seccomp.Filter, error) {
+func compileSeccomp(s *specs.Spec, debugf seccomp.Debugf) (*seccomp.Filter, error) {
 	if s.Linux == nil || s.Linux.Seccomp == nil {
 		return nil, nil
 	}
@@ -440,13 +432,13 @@ func compileSeccomp(s *specs.Spec) (*seccomp.Filter, error) {
 	if dir != "" {
 		dir = filepath.Join(dir, "seccomp")
 	}
-	return seccomp.CompileCached(s.Linux.Seccomp, dir)
+	return seccomp.CompileCached(s.Linux.Seccomp, dir, debugf)
 }
 
 // labelMounts gives the filesystems the container mounts itself the
 // linux.mountLabel SELinux context (bind mounts keep their source's).
 func labelMounts(s *specs.Spec) error {
-	opt, err := lsm.MountLabel(s.Linux.MountLabel)
+	opt, err := lsm.NewHost().MountLabel(s.Linux.MountLabel)
 	if err != nil || opt == "" {
 		return err
 	}
@@ -491,15 +483,6 @@ func oomKilled(paths map[string]string) bool {
 // which is what clients show and match ("no such file or directory" -> 127).
 func startError(err error) error {
 	return fmt.Errorf("unable to start container process: %w", err)
-}
-
-func hasNamespace(s *specs.Spec, t specs.LinuxNamespaceType) bool {
-	for _, ns := range s.Linux.Namespaces {
-		if ns.Type == t {
-			return true
-		}
-	}
-	return false
 }
 
 func cgroupsPath(s *specs.Spec, id string) string {
@@ -564,7 +547,7 @@ func makeFifo(dir string, uid int) (*os.File, error) {
 }
 
 func writeIDMaps(pid int, s *specs.Spec) error {
-	if !hasNewNamespace(s, specs.UserNamespace) {
+	if !vocab.HasNewNamespace(s, specs.UserNamespace) {
 		return nil
 	}
 	write := func(file string, maps []specs.LinuxIDMapping) error {
@@ -582,13 +565,4 @@ func writeIDMaps(pid int, s *specs.Spec) error {
 		return err
 	}
 	return write("gid_map", s.Linux.GIDMappings)
-}
-
-func hasNewNamespace(s *specs.Spec, t specs.LinuxNamespaceType) bool {
-	for _, ns := range s.Linux.Namespaces {
-		if ns.Type == t && ns.Path == "" {
-			return true
-		}
-	}
-	return false
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
 	"github.com/husk-runtime/husk/libcontainer/procattr"
 	"github.com/husk-runtime/husk/libcontainer/stage"
+	"github.com/husk-runtime/husk/spec/vocab"
 )
 
 // ExecOpts are the inputs of exec.
@@ -67,7 +68,7 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	userns := hasNamespace(s, specs.UserNamespace)
+	userns := vocab.HasNamespace(s, specs.UserNamespace)
 	so := &stage.Opts{
 		Mode:        stage.ModeExec,
 		Dir:         "/",
@@ -79,7 +80,7 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	}
 	so.Settings.JoinPidfd = pidfdFile
 	for _, ns := range s.Linux.Namespaces {
-		so.Settings.JoinFlags |= stage.NamespaceFlag(ns.Type)
+		so.Settings.JoinFlags |= vocab.CloneFlag(ns.Type)
 	}
 	so.Settings.JoinCgroups(paths, !userns)
 	so.Settings.OOMScoreAdj = o.Process.OOMScoreAdj
@@ -104,10 +105,7 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 		defer so.Agent.Close()
 		cfg.State = c.hookState(Running)
 	}
-	if err := procattr.Validate(o.Process, s.Linux); err != nil {
-		return 0, err
-	}
-	if cfg.Seccomp, err = compileSeccomp(s); err != nil {
+	if cfg.Seccomp, err = compileSeccomp(s, c.rt.debugf); err != nil {
 		return 0, err
 	}
 	c.rt.debugf("exec %s: starting the exec stage to join the namespaces of pid %d and its cgroup (exec --cgroup %q)", c.State.ID, c.State.Pid, o.SubCgroups)

@@ -9,9 +9,8 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/husk-runtime/husk/libcontainer/rootfs"
 	"github.com/husk-runtime/husk/libcontainer/stage"
-	"github.com/husk-runtime/husk/spec"
+	"github.com/husk-runtime/husk/spec/vocab"
 )
 
 // PrepareIDMappedMounts makes the idmapped mounts of s (mounts[].uidMappings
@@ -31,15 +30,12 @@ func PrepareIDMappedMounts(s *specs.Spec, bundle string) (mounts map[int]*os.Fil
 		}
 	}()
 	for i, m := range s.Mounts {
-		idmapped, ridmap := rootfs.IDMapOf(m)
+		idmapped, ridmap := vocab.IDMapOf(m)
 		if !idmapped {
 			continue
 		}
 		field := fmt.Sprintf("mounts[%d]", i)
-		o := spec.ParseMountOptions(m.Options)
-		if !o.Bind && m.Type != "bind" {
-			return mounts, fmt.Errorf("%s: idmap: only bind mounts can be idmapped, not %q", field, m.Type)
-		}
+		o := vocab.ParseMountOptions(m.Options)
 		userns, err := nss.forMount(s, m, field)
 		if err != nil {
 			return mounts, err
@@ -72,7 +68,7 @@ func PrepareIDMappedMounts(s *specs.Spec, bundle string) (mounts map[int]*os.Fil
 // device nodes in it usable. (Losing nosuid or noexec gives nothing
 // beyond what the container's own uids already have.)
 func checkUnlockedFlags(s *specs.Spec, mnt *os.File, source string) error {
-	if !hasNamespace(s, specs.UserNamespace) {
+	if !vocab.HasNamespace(s, specs.UserNamespace) {
 		return nil
 	}
 	var st unix.Statfs_t
@@ -135,20 +131,9 @@ type usernsSet map[string]*os.File
 // forMount returns the user namespace that carries m's mapping: one made
 // with its own uidMappings and gidMappings, or else the container's user
 // namespace (the runtime-spec lets a runtime use that when the mount has
-// none).
+// none). spec.Validate has checked the mappings.
 func (nss usernsSet) forMount(s *specs.Spec, m specs.Mount, field string) (*os.File, error) {
-	switch {
-	case len(m.UIDMappings) > 0 && len(m.GIDMappings) == 0:
-		return nil, fmt.Errorf("%s.gidMappings: idmap: must be given along with uidMappings", field)
-	case len(m.GIDMappings) > 0 && len(m.UIDMappings) == 0:
-		return nil, fmt.Errorf("%s.uidMappings: idmap: must be given along with gidMappings", field)
-	case len(m.UIDMappings) > 0:
-		if err := checkSizes(field+".uidMappings", m.UIDMappings); err != nil {
-			return nil, err
-		}
-		if err := checkSizes(field+".gidMappings", m.GIDMappings); err != nil {
-			return nil, err
-		}
+	if len(m.UIDMappings) > 0 {
 		f, err := nss.mapped(m.UIDMappings, m.GIDMappings)
 		if err != nil {
 			return nil, fmt.Errorf("%s: idmap: a user namespace with its uidMappings and gidMappings: %w", field, err)
@@ -171,16 +156,6 @@ func (nss usernsSet) forMount(s *specs.Spec, m specs.Mount, field string) (*os.F
 		}
 	}
 	return nil, fmt.Errorf("%s: idmap: no uidMappings and gidMappings, and no user namespace in linux.namespaces to take them from", field)
-}
-
-// checkSizes catches what the kernel would only call an invalid argument.
-func checkSizes(field string, maps []specs.LinuxIDMapping) error {
-	for i, m := range maps {
-		if m.Size == 0 {
-			return fmt.Errorf("%s[%d].size: idmap: must be positive", field, i)
-		}
-	}
-	return nil
 }
 
 func (nss usernsSet) mapped(uid, gid []specs.LinuxIDMapping) (*os.File, error) {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/husk-runtime/husk/libcontainer/procattr"
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
+	"github.com/husk-runtime/husk/spec/vocab"
 )
 
 // Annotation keys husk adds to its features document.
@@ -16,8 +17,9 @@ const (
 // Features describes what this build of husk implements, for `husk features`.
 // version is husk's own version, reported as an annotation.
 func Features(version string) *features.Features {
-	namespaces := make([]string, len(namespaceTypes))
-	for i, t := range namespaceTypes {
+	types := vocab.NamespaceTypes()
+	namespaces := make([]string, len(types))
+	for i, t := range types {
 		namespaces[i] = string(t)
 	}
 	return &features.Features{
@@ -31,10 +33,10 @@ func Features(version string) *features.Features {
 			"poststart",
 			"poststop",
 		},
-		MountOptions: KnownMountOptions(),
+		MountOptions: vocab.KnownMountOptions(),
 		Linux: &features.Linux{
 			Namespaces:   namespaces,
-			Capabilities: capabilityNames(),
+			Capabilities: vocab.CapabilityNames(),
 			Cgroup: &features.Cgroup{
 				V1:          new(true),
 				V2:          new(true),

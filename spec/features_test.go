@@ -5,6 +5,8 @@ import (
 	"maps"
 	"slices"
 	"testing"
+
+	"github.com/husk-runtime/husk/spec/vocab"
 )
 
 func TestFeaturesJSON(t *testing.T) {
@@ -74,7 +76,7 @@ func TestFeaturesJSON(t *testing.T) {
 
 func TestFeaturesLists(t *testing.T) {
 	f := Features("dev")
-	if !slices.Equal(f.MountOptions, KnownMountOptions()) {
+	if !slices.Equal(f.MountOptions, vocab.KnownMountOptions()) {
 		t.Errorf("mountOptions differ from what ParseMountOptions recognises")
 	}
 	if !slices.Contains(f.MountOptions, "tmpcopyup") {
@@ -86,7 +88,7 @@ func TestFeaturesLists(t *testing.T) {
 		}
 	}
 	for i, name := range f.Linux.Capabilities {
-		if v, ok := CapabilityValue(name); !ok || v != i {
+		if v, ok := vocab.CapabilityValue(name); !ok || v != i {
 			t.Errorf("capabilities[%d] = %s, which CapabilityValue maps to %d, %v", i, name, v, ok)
 		}
 	}

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -10,8 +11,10 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/husk-runtime/husk/libcontainer/lsm"
 	"github.com/husk-runtime/husk/libcontainer/procattr"
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
+	"github.com/husk-runtime/husk/spec/vocab"
 )
 
 // fieldError reports a problem with one config.json field, so a user can
@@ -20,8 +23,18 @@ func fieldError(field, format string, args ...any) error {
 	return fmt.Errorf("%s: %s: %s", ConfigName, field, fmt.Sprintf(format, args...))
 }
 
+// processError reports a problem with a field of a process, which may come
+// from config.json or from exec (--process, or the command line).
+func processError(field, format string, args ...any) error {
+	return fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...))
+}
+
 // Validate checks that s is a configuration husk can run, before anything is
-// created, and reports the first problem found, naming the field.
+// created, and reports the first problem found, naming the field. It is
+// the one place a configuration is checked: what runs later (libcontainer
+// and its stages, rootfs, procattr, seccomp) trusts a spec that passed.
+// Besides the spec's own rules it checks what this host must support for
+// it (seccomp actions and flags, the LSM of a label).
 // root.path is looked up as given, so a relative one is taken against the
 // working directory; Load makes it absolute first.
 func Validate(s *specs.Spec) error {
@@ -35,14 +48,34 @@ func Validate(s *specs.Spec) error {
 		validateHooks,
 		validateMounts,
 		validateLinux,
+		validateIDMappedMounts,
 		validateSeccomp,
 		validateProcAttrs,
+		validateLSM,
 	} {
 		if err := check(s); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// ValidateProcess checks a process exec is to start (a --process file, or
+// the container's process changed by the command line) in a container whose
+// saved spec has linux: what Validate checks of process.*, the attributes
+// procattr sets, and that this host supports its AppArmor profile or
+// SELinux label. Errors name the process field, without "config.json".
+func ValidateProcess(p *specs.Process, linux *specs.Linux) error {
+	if p == nil {
+		return errors.New("process: must be present")
+	}
+	if err := checkProcess(p); err != nil {
+		return err
+	}
+	if err := procattr.Validate(p, linux); err != nil {
+		return err
+	}
+	return lsm.NewHost().Check(p.ApparmorProfile, p.SelinuxLabel, "")
 }
 
 func validateSeccomp(s *specs.Spec) error {
@@ -83,43 +116,51 @@ func validateRoot(s *specs.Spec) error {
 }
 
 func validateProcess(s *specs.Spec) error {
-	p := s.Process
-	if p == nil {
+	if s.Process == nil {
 		return fieldError("process", "must be present")
 	}
+	if err := checkProcess(s.Process); err != nil {
+		return fmt.Errorf("%s: %w", ConfigName, err)
+	}
+	return nil
+}
+
+// checkProcess checks the fields of a process that need no other part of
+// the spec.
+func checkProcess(p *specs.Process) error {
 	if len(p.Args) == 0 {
-		return fieldError("process.args", "must not be empty")
+		return processError("process.args", "must not be empty")
 	}
 	if p.Args[0] == "" {
-		return fieldError("process.args[0]", "must not be empty")
+		return processError("process.args[0]", "must not be empty")
 	}
 	if !filepath.IsAbs(p.Cwd) {
-		return fieldError("process.cwd", "must be an absolute path, got %q", p.Cwd)
+		return processError("process.cwd", "must be an absolute path, got %q", p.Cwd)
 	}
 	for i, e := range p.Env {
 		if k, _, ok := strings.Cut(e, "="); !ok || k == "" {
-			return fieldError(fmt.Sprintf("process.env[%d]", i), "%q is not KEY=value", e)
+			return processError(fmt.Sprintf("process.env[%d]", i), "%q is not KEY=value", e)
 		}
 	}
 	seen := make(map[string]bool)
 	for i, rl := range p.Rlimits {
 		field := fmt.Sprintf("process.rlimits[%d]", i)
-		if _, ok := RlimitResource(rl.Type); !ok {
-			return fieldError(field+".type", "unknown resource %q", rl.Type)
+		if _, ok := vocab.RlimitResource(rl.Type); !ok {
+			return processError(field+".type", "unknown resource %q", rl.Type)
 		}
 		if seen[rl.Type] {
-			return fieldError(field+".type", "duplicate %s", rl.Type)
+			return processError(field+".type", "duplicate %s", rl.Type)
 		}
 		seen[rl.Type] = true
 		if rl.Soft > rl.Hard {
-			return fieldError(field, "soft limit %d exceeds hard limit %d", rl.Soft, rl.Hard)
+			return processError(field, "soft limit %d exceeds hard limit %d", rl.Soft, rl.Hard)
 		}
 	}
 	// Capability names are not checked here: one husk or the running
 	// kernel doesn't know is left out with a warning when the process
 	// starts, as runc 1.5 does (see libcontainer/capabilities.go).
 	if adj := p.OOMScoreAdj; adj != nil && (*adj < -1000 || *adj > 1000) {
-		return fieldError("process.oomScoreAdj", "%d is outside -1000..1000", *adj)
+		return processError("process.oomScoreAdj", "%d is outside -1000..1000", *adj)
 	}
 	return nil
 }
@@ -165,7 +206,7 @@ func validateMounts(s *specs.Spec) error {
 				return fieldError(fmt.Sprintf("%s.options[%d]", field, j), "must not be empty")
 			}
 		}
-		bind := m.Type == "bind" || ParseMountOptions(m.Options).Bind
+		bind := m.Type == "bind" || vocab.ParseMountOptions(m.Options).Bind
 		if bind && m.Source == "" {
 			return fieldError(field+".source", "a bind mount needs a source")
 		}
@@ -174,19 +215,6 @@ func validateMounts(s *specs.Spec) error {
 		}
 	}
 	return nil
-}
-
-// namespaceTypes are the namespaces husk can create or join, sorted as
-// Features reports them.
-var namespaceTypes = []specs.LinuxNamespaceType{
-	specs.CgroupNamespace,
-	specs.IPCNamespace,
-	specs.MountNamespace,
-	specs.NetworkNamespace,
-	specs.PIDNamespace,
-	specs.TimeNamespace,
-	specs.UserNamespace,
-	specs.UTSNamespace,
 }
 
 func validateLinux(s *specs.Spec) error {
@@ -200,6 +228,9 @@ func validateLinux(s *specs.Spec) error {
 	ns, err := validateNamespaces(l.Namespaces)
 	if err != nil {
 		return err
+	}
+	if _, hasNet := ns[specs.NetworkNamespace]; len(l.NetDevices) > 0 && !hasNet {
+		return fieldError("linux.netDevices", "needs a network namespace")
 	}
 	_, hasUTS := ns[specs.UTSNamespace]
 	if s.Hostname != "" && !hasUTS {
@@ -240,9 +271,10 @@ func validateLinux(s *specs.Spec) error {
 
 func validateNamespaces(list []specs.LinuxNamespace) (map[specs.LinuxNamespaceType]specs.LinuxNamespace, error) {
 	ns := make(map[specs.LinuxNamespaceType]specs.LinuxNamespace, len(list))
+	known := vocab.NamespaceTypes()
 	for i, n := range list {
 		field := fmt.Sprintf("linux.namespaces[%d]", i)
-		if !slices.Contains(namespaceTypes, n.Type) {
+		if !slices.Contains(known, n.Type) {
 			return nil, fieldError(field+".type", "unknown namespace type %q", n.Type)
 		}
 		if _, dup := ns[n.Type]; dup {
@@ -302,20 +334,16 @@ func validateTimeOffsets(l *specs.Linux, ns map[specs.LinuxNamespaceType]specs.L
 	return nil
 }
 
-// ipcSysctls are the kernel.* sysctls an IPC namespace owns; fs.mqueue.*
-// are owned by it as well.
-var ipcSysctls = map[string]bool{
-	"kernel.msgmax":          true,
-	"kernel.msgmnb":          true,
-	"kernel.msgmni":          true,
-	"kernel.msg_next_id":     true,
-	"kernel.sem":             true,
-	"kernel.sem_next_id":     true,
-	"kernel.shmall":          true,
-	"kernel.shmmax":          true,
-	"kernel.shmmni":          true,
-	"kernel.shm_next_id":     true,
-	"kernel.shm_rmid_forced": true,
+// ipcSysctl reports whether k is one of the kernel.* sysctls an IPC
+// namespace owns; fs.mqueue.* are owned by it as well.
+func ipcSysctl(k string) bool {
+	switch k {
+	case "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.msg_next_id",
+		"kernel.sem", "kernel.sem_next_id",
+		"kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_next_id", "kernel.shm_rmid_forced":
+		return true
+	}
+	return false
 }
 
 // sysctlNamespace returns the namespace whose copy of a sysctl the container
@@ -326,7 +354,7 @@ func sysctlNamespace(key string) (specs.LinuxNamespaceType, bool) {
 	switch {
 	case strings.HasPrefix(k, "net."):
 		return specs.NetworkNamespace, true
-	case ipcSysctls[k], strings.HasPrefix(k, "fs.mqueue."):
+	case ipcSysctl(k), strings.HasPrefix(k, "fs.mqueue."):
 		return specs.IPCNamespace, true
 	case k == "kernel.hostname", k == "kernel.domainname":
 		return specs.UTSNamespace, true
@@ -352,22 +380,11 @@ func validateSysctl(sysctl map[string]string, ns map[specs.LinuxNamespaceType]sp
 	return nil
 }
 
-// procNamespaceNames maps config.json's namespace types to their names in
-// /proc/<pid>/ns where those differ.
-var procNamespaceNames = map[specs.LinuxNamespaceType]string{
-	specs.NetworkNamespace: "net",
-	specs.MountNamespace:   "mnt",
-}
-
 // isHostNamespace reports whether path is the namespace husk itself runs in.
 // When that cannot be told, it answers false and leaves the error to joining
 // the namespace.
 func isHostNamespace(t specs.LinuxNamespaceType, path string) bool {
-	name := procNamespaceNames[t]
-	if name == "" {
-		name = string(t)
-	}
-	self, err := os.Stat("/proc/self/ns/" + name)
+	self, err := os.Stat("/proc/self/ns/" + vocab.ProcNamespaceName(t))
 	if err != nil {
 		return false
 	}
@@ -434,6 +451,55 @@ func validateDevices(l *specs.Linux) error {
 func validateProcAttrs(s *specs.Spec) error {
 	if err := procattr.Validate(s.Process, s.Linux); err != nil {
 		return fmt.Errorf("%s: %w", ConfigName, err)
+	}
+	return nil
+}
+
+// validateLSM refuses a profile or label this host cannot apply (see
+// lsm.Host.Check).
+func validateLSM(s *specs.Spec) error {
+	if err := lsm.NewHost().Check(s.Process.ApparmorProfile, s.Process.SelinuxLabel, s.Linux.MountLabel); err != nil {
+		return fmt.Errorf("%s: %w", ConfigName, err)
+	}
+	return nil
+}
+
+// validateIDMappedMounts checks the mounts that ask for an idmapped mount
+// (mounts[].uidMappings and gidMappings, options idmap and ridmap): only a
+// bind mount can be idmapped, its own mappings come in pairs of non-empty
+// ranges, and without them the container's user namespace must be there
+// to take the mapping from. The errors keep the words of the code that
+// makes the mounts ("mounts[N]: idmap: ...").
+func validateIDMappedMounts(s *specs.Spec) error {
+	hasUser := vocab.HasNamespace(s, specs.UserNamespace)
+	for i, m := range s.Mounts {
+		if idmapped, _ := vocab.IDMapOf(m); !idmapped {
+			continue
+		}
+		field := fmt.Sprintf("mounts[%d]", i)
+		if !vocab.ParseMountOptions(m.Options).Bind && m.Type != "bind" {
+			return fieldError(field, "idmap: only bind mounts can be idmapped, not %q", m.Type)
+		}
+		switch {
+		case len(m.UIDMappings) > 0 && len(m.GIDMappings) == 0:
+			return fieldError(field+".gidMappings", "idmap: must be given along with uidMappings")
+		case len(m.GIDMappings) > 0 && len(m.UIDMappings) == 0:
+			return fieldError(field+".uidMappings", "idmap: must be given along with gidMappings")
+		case len(m.UIDMappings) > 0:
+			for _, idm := range []struct {
+				field string
+				maps  []specs.LinuxIDMapping
+			}{{field + ".uidMappings", m.UIDMappings}, {field + ".gidMappings", m.GIDMappings}} {
+				for j, r := range idm.maps {
+					// The kernel would only call it an invalid argument.
+					if r.Size == 0 {
+						return fieldError(fmt.Sprintf("%s[%d].size", idm.field, j), "idmap: must be positive")
+					}
+				}
+			}
+		case !hasUser:
+			return fieldError(field, "idmap: no uidMappings and gidMappings, and no user namespace in linux.namespaces to take them from")
+		}
 	}
 	return nil
 }

@@ -1,12 +1,15 @@
 package spec
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/husk-runtime/husk/spec/vocab"
 )
 
 // validSpec returns the default config with a real rootfs, which Validate
@@ -300,9 +303,9 @@ func TestValidateAccepts(t *testing.T) {
 			s.Process.Capabilities.Inheritable = []string{"KILL", ""}
 		}},
 		{"all capabilities and rlimits", func(_ *testing.T, s *specs.Spec) {
-			s.Process.Capabilities.Ambient = capabilityNames()
+			s.Process.Capabilities.Ambient = vocab.CapabilityNames()
 			s.Process.Rlimits = nil
-			for name := range rlimitByName {
+			for _, name := range vocab.RlimitNames() {
 				s.Process.Rlimits = append(s.Process.Rlimits, specs.POSIXRlimit{Type: name, Soft: 1, Hard: 2})
 			}
 		}},
@@ -321,37 +324,116 @@ func TestValidateAccepts(t *testing.T) {
 	}
 }
 
-func TestRlimitResource(t *testing.T) {
-	if r, ok := RlimitResource("RLIMIT_NOFILE"); !ok || r != 7 {
-		t.Errorf("RlimitResource(RLIMIT_NOFILE) = %d, %v; want 7 on this architecture", r, ok)
-	}
-	if r, ok := RlimitResource("RLIMIT_CPU"); !ok || r != 0 {
-		t.Errorf("RlimitResource(RLIMIT_CPU) = %d, %v", r, ok)
-	}
-	for _, bad := range []string{"", "NOFILE", "rlimit_nofile", "RLIMIT_NLIMITS"} {
-		if _, ok := RlimitResource(bad); ok {
-			t.Errorf("RlimitResource(%q) is known", bad)
+// The checks that used to run late (in libcontainer's Create, its idmapped
+// mounts and exec) are Validate's and ValidateProcess's now, with their
+// words kept.
+func TestValidateMovedChecks(t *testing.T) {
+	one := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}
+	withMount := func(m specs.Mount) func(*specs.Spec) int {
+		return func(s *specs.Spec) int {
+			s.Mounts = append(s.Mounts, m)
+			return len(s.Mounts) - 1
 		}
 	}
-	if len(rlimitByName) != 16 {
-		t.Errorf("%d rlimits known, the kernel has 16", len(rlimitByName))
+	for _, tc := range []struct {
+		name   string
+		mutate func(s *specs.Spec) int // returns the index of the mount it adds
+		want   string                  // %d: that index
+	}{
+		{"netDevices without a network namespace", func(s *specs.Spec) int {
+			s.Linux.Namespaces = without(s.Linux.Namespaces, specs.NetworkNamespace)
+			s.Linux.NetDevices = map[string]specs.LinuxNetDevice{"eth1": {}}
+			return 0
+		}, "config.json: linux.netDevices: needs a network namespace"},
+		{"idmap uid without gid", withMount(specs.Mount{Destination: "/d", Source: "/tmp", Type: "bind", UIDMappings: one}),
+			"config.json: mounts[%d].gidMappings: idmap: must be given along with uidMappings"},
+		{"idmap gid without uid", withMount(specs.Mount{Destination: "/d", Source: "/tmp", Options: []string{"rbind"}, GIDMappings: one}),
+			"config.json: mounts[%d].uidMappings: idmap: must be given along with gidMappings"},
+		{"idmap empty range", withMount(specs.Mount{Destination: "/d", Source: "/tmp", Type: "bind", UIDMappings: one,
+			GIDMappings: []specs.LinuxIDMapping{{HostID: 1, Size: 1}, {ContainerID: 1, HostID: 2}}}),
+			"config.json: mounts[%d].gidMappings[1].size: idmap: must be positive"},
+		{"idmap not a bind mount", withMount(specs.Mount{Destination: "/d", Source: "tmpfs", Type: "tmpfs", Options: []string{"idmap"}}),
+			`config.json: mounts[%d]: idmap: only bind mounts can be idmapped, not "tmpfs"`},
+		{"idmap without mappings or user namespace", withMount(specs.Mount{Destination: "/d", Source: "/tmp", Type: "bind", Options: []string{"ridmap"}}),
+			"config.json: mounts[%d]: idmap: no uidMappings and gidMappings, and no user namespace in linux.namespaces to take them from"},
+		{"malformed SELinux label", func(s *specs.Spec) int { s.Process.SelinuxLabel = "nocolons"; return 0 },
+			`config.json: process.selinuxLabel: "nocolons" is not an SELinux context (user:role:type[:level])`},
+		{"malformed mount label", func(s *specs.Spec) int { s.Linux.MountLabel = "a:b"; return 0 },
+			`config.json: linux.mountLabel: "a:b" is not an SELinux context (user:role:type[:level])`},
+		{"AppArmor profile with a newline", func(s *specs.Spec) int { s.Process.ApparmorProfile = "a\nb"; return 0 },
+			`config.json: process.apparmorProfile: "a\nb" contains a control character or a quote`},
+		{"procattr", func(s *specs.Spec) int {
+			s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedFIFO}
+			return 0
+		}, "config.json: process.scheduler.priority:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := validSpec(t)
+			want := tc.want
+			if i := tc.mutate(s); strings.Contains(want, "%d") {
+				want = fmt.Sprintf(want, i)
+			}
+			err := Validate(s)
+			if err == nil || !strings.HasPrefix(err.Error(), want) {
+				t.Errorf("Validate = %v, want %q", err, want)
+			}
+		})
 	}
 }
 
-func TestCapabilityValue(t *testing.T) {
-	for name, want := range map[string]int{
-		"CAP_CHOWN":              0,
-		"CAP_KILL":               5,
-		"CAP_SYS_ADMIN":          21,
-		"CAP_CHECKPOINT_RESTORE": 40,
-	} {
-		if got, ok := CapabilityValue(name); !ok || got != want {
-			t.Errorf("CapabilityValue(%q) = %d, %v; want %d", name, got, ok, want)
-		}
+func TestValidateAcceptsIDMapAndNetDevices(t *testing.T) {
+	maps := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	s := validSpec(t)
+	s.Linux.NetDevices = map[string]specs.LinuxNetDevice{"eth1": {Name: "ctr1"}}
+	s.Mounts = append(s.Mounts,
+		specs.Mount{Destination: "/a", Source: "/srv", Type: "bind", Options: []string{"idmap"}, UIDMappings: maps, GIDMappings: maps},
+		specs.Mount{Destination: "/b", Source: "/srv", Options: []string{"rbind"}, UIDMappings: maps, GIDMappings: maps})
+	if err := Validate(s); err != nil {
+		t.Fatal(err)
 	}
-	for _, bad := range []string{"", "SYS_ADMIN", "cap_sys_admin", "CAP_FLY"} {
-		if _, ok := CapabilityValue(bad); ok {
-			t.Errorf("CapabilityValue(%q) is known", bad)
+	// Without mappings of its own a mount takes the container's user
+	// namespace.
+	s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+	s.Linux.UIDMappings, s.Linux.GIDMappings = maps, maps
+	s.Mounts = append(s.Mounts, specs.Mount{Destination: "/c", Source: "/srv", Type: "bind", Options: []string{"ridmap"}})
+	if err := Validate(s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestValidateProcess(t *testing.T) {
+	good := func() *specs.Process {
+		return &specs.Process{Args: []string{"/bin/sh"}, Cwd: "/", Env: []string{"PATH=/bin"}}
+	}
+	if err := ValidateProcess(good(), &specs.Linux{}); err != nil {
+		t.Fatalf("ValidateProcess(good) = %v", err)
+	}
+	for _, tc := range []struct {
+		name  string
+		spoil func(*specs.Process)
+		want  string
+	}{
+		{"no process", nil, "process: must be present"},
+		{"no args", func(p *specs.Process) { p.Args = nil }, "process.args: must not be empty"},
+		{"empty argv0", func(p *specs.Process) { p.Args = []string{""} }, "process.args[0]: must not be empty"},
+		{"relative cwd", func(p *specs.Process) { p.Cwd = "tmp" }, `process.cwd: must be an absolute path, got "tmp"`},
+		{"env", func(p *specs.Process) { p.Env = append(p.Env, "NOEQUALS") }, `process.env[1]: "NOEQUALS" is not KEY=value`},
+		{"rlimit", func(p *specs.Process) { p.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_FLY"}} }, `process.rlimits[0].type: unknown resource "RLIMIT_FLY"`},
+		{"oomScoreAdj", func(p *specs.Process) { p.OOMScoreAdj = intPtr(1001) }, "process.oomScoreAdj: 1001 is outside -1000..1000"},
+		// exec's nice 20 (TestProcAttrInvalid/exec).
+		{"scheduler", func(p *specs.Process) { p.Scheduler = &specs.Scheduler{Policy: specs.SchedOther, Nice: 20} }, "process.scheduler"},
+		{"ioPriority", func(p *specs.Process) { p.IOPriority = &specs.LinuxIOPriority{Class: "IOPRIO_CLASS_X"} }, "process.ioPriority.class"},
+		{"execCPUAffinity", func(p *specs.Process) { p.ExecCPUAffinity = &specs.CPUAffinity{Final: "1-"} }, `process.execCPUAffinity.final: "1-"`},
+		{"SELinux label", func(p *specs.Process) { p.SelinuxLabel = "x" }, `process.selinuxLabel: "x" is not an SELinux context`},
+	} {
+		var p *specs.Process
+		if tc.spoil != nil {
+			p = good()
+			tc.spoil(p)
+		}
+		err := ValidateProcess(p, &specs.Linux{})
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%s: ValidateProcess = %v, want %q", tc.name, err, tc.want)
 		}
 	}
 }

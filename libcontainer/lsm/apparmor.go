@@ -17,7 +17,7 @@ var appArmorExecAttrs = []string{"attr/apparmor/exec", "attr/exec"}
 // appArmorEnabled wants the module enabled and its securityfs directory
 // present: the parameter alone is "Y" on kernels that built AppArmor in
 // but boot another LSM.
-func (h *host) appArmorEnabled() bool {
+func (h *Host) appArmorEnabled() bool {
 	data, err := os.ReadFile(h.appArmorParam)
 	if err != nil || strings.TrimSpace(string(data)) != "Y" {
 		return false

@@ -2,10 +2,10 @@
 // spec: process.apparmorProfile (exec --apparmor), process.selinuxLabel
 // (exec --process-label) and linux.mountLabel.
 //
-// Detection (AppArmorEnabled, SELinuxEnabled, Check, MountLabel) reads
-// sysfs, securityfs and selinuxfs, which a container's mount namespace
-// does not show reliably: call those in husk, on the host. ApplyExecLabels
-// only needs procfs and runs in the stage.
+// Detection (the methods of Host: Check, MountLabel) reads sysfs,
+// securityfs and selinuxfs, which a container's mount namespace does not
+// show reliably: call those in husk, on the host, with the Host NewHost
+// returns. ApplyExecLabels only needs procfs and runs in the stage.
 package lsm
 
 import (
@@ -14,20 +14,24 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// host is where an LSM shows whether it is active; tests point it at a
-// fake tree.
-type host struct {
+// Host is where an LSM shows whether it is active, and how to tell which
+// filesystem a path is on; tests point one at a fake tree.
+type Host struct {
 	appArmorParam string   // "Y" when AppArmor is enabled
 	appArmorFS    string   // on securityfs once AppArmor is active
 	selinuxFS     []string // where selinuxfs may be mounted, first found wins
 	fsType        func(path string) (int64, error)
 }
 
-var system = &host{
-	appArmorParam: "/sys/module/apparmor/parameters/enabled",
-	appArmorFS:    "/sys/kernel/security/apparmor",
-	selinuxFS:     []string{"/sys/fs/selinux", "/selinux"},
-	fsType:        statfsType,
+// NewHost returns the Host of the running system: its sysfs, securityfs and
+// selinuxfs at their usual places.
+func NewHost() *Host {
+	return &Host{
+		appArmorParam: "/sys/module/apparmor/parameters/enabled",
+		appArmorFS:    "/sys/kernel/security/apparmor",
+		selinuxFS:     []string{"/sys/fs/selinux", "/selinux"},
+		fsType:        statfsType,
+	}
 }
 
 func statfsType(path string) (int64, error) {
@@ -41,12 +45,8 @@ func statfsType(path string) (int64, error) {
 // Check refuses, naming the field, a profile or label this host cannot
 // apply, and one that could not be written correctly. Call it in husk
 // before the stage starts, with exec's --apparmor and --process-label
-// already in the process.
-func Check(apparmorProfile, selinuxLabel, mountLabel string) error {
-	return system.check(apparmorProfile, selinuxLabel, mountLabel)
-}
-
-func (h *host) check(apparmorProfile, selinuxLabel, mountLabel string) error {
+// already in the process (spec.Validate and spec.ValidateProcess do).
+func (h *Host) Check(apparmorProfile, selinuxLabel, mountLabel string) error {
 	if apparmorProfile != "" {
 		if err := validateProfile(apparmorProfile); err != nil {
 			return fmt.Errorf("%s: %w", apparmorField, err)
@@ -76,20 +76,11 @@ func (h *host) check(apparmorProfile, selinuxLabel, mountLabel string) error {
 // before seccomp. Empty strings ask for nothing: then it does nothing and
 // returns nil.
 //
-// It does not look for the LSM itself, which the stage cannot see from
-// inside the container: Check does that in husk. A kernel without the LSM
-// refuses the write, and the error says so.
+// It neither checks the strings nor looks for the LSM, which the stage
+// cannot see from inside the container: Host.Check does both in husk,
+// before the stage starts (spec.Validate, spec.ValidateProcess). A kernel
+// without the LSM refuses the write, and the error says so.
 func ApplyExecLabels(apparmorProfile, selinuxLabel string) error {
-	if apparmorProfile != "" {
-		if err := validateProfile(apparmorProfile); err != nil {
-			return fmt.Errorf("%s: %w", apparmorField, err)
-		}
-	}
-	if selinuxLabel != "" {
-		if err := validateLabel(selinuxLabel); err != nil {
-			return fmt.Errorf("%s: %w", selinuxField, err)
-		}
-	}
 	if apparmorProfile != "" {
 		if err := writeExecAttr(appArmorExecAttrs, "exec "+apparmorProfile); err != nil {
 			return fmt.Errorf("%s: set %q for exec: %w (%s)", apparmorField, apparmorProfile, err, appArmorHint(apparmorProfile, err))

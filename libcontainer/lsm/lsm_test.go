@@ -12,7 +12,7 @@ import (
 // fakeHost lays out a sysfs/securityfs/selinuxfs tree in a temp dir; magic
 // says which filesystem each directory claims to be on.
 type fakeHost struct {
-	*host
+	*Host
 	root  string
 	magic map[string]int64
 }
@@ -20,7 +20,7 @@ type fakeHost struct {
 func newFakeHost(t *testing.T) *fakeHost {
 	root := t.TempDir()
 	f := &fakeHost{root: root, magic: map[string]int64{}}
-	f.host = &host{
+	f.Host = &Host{
 		appArmorParam: filepath.Join(root, "sys/module/apparmor/parameters/enabled"),
 		appArmorFS:    filepath.Join(root, "sys/kernel/security/apparmor"),
 		selinuxFS:     []string{filepath.Join(root, "sys/fs/selinux"), filepath.Join(root, "selinux")},
@@ -143,7 +143,7 @@ func TestCheck(t *testing.T) {
 		{"mount label with SELinux", selinux, "", label, label, ""},
 		{"bad mount label", selinux, "", "", `a:b:c:s0"`, "linux.mountLabel:"},
 	} {
-		err := tc.h.check(tc.profile, tc.label, tc.mountLb)
+		err := tc.h.Check(tc.profile, tc.label, tc.mountLb)
 		switch {
 		case tc.want == "" && err != nil:
 			t.Errorf("%s: check = %v", tc.name, err)
@@ -155,17 +155,17 @@ func TestCheck(t *testing.T) {
 
 func TestMountLabel(t *testing.T) {
 	selinux := newFakeHost(t).withSELinux(t, 0, "0")
-	if opt, err := selinux.mountLabel(label); err != nil || opt != `context="`+label+`"` {
+	if opt, err := selinux.MountLabel(label); err != nil || opt != `context="`+label+`"` {
 		t.Errorf("mountLabel on SELinux = %q, %v", opt, err)
 	}
-	if opt, err := selinux.mountLabel(""); err != nil || opt != "" {
+	if opt, err := selinux.MountLabel(""); err != nil || opt != "" {
 		t.Errorf("mountLabel(\"\") = %q, %v; want nothing", opt, err)
 	}
 	none := newFakeHost(t)
-	if opt, err := none.mountLabel(""); err != nil || opt != "" {
+	if opt, err := none.MountLabel(""); err != nil || opt != "" {
 		t.Errorf("mountLabel(\"\") without SELinux = %q, %v; want nothing", opt, err)
 	}
-	_, err := none.mountLabel(label)
+	_, err := none.MountLabel(label)
 	if want := "linux.mountLabel: SELinux is not enabled on this host"; err == nil || err.Error() != want {
 		t.Errorf("mountLabel without SELinux = %v, want %q", err, want)
 	}

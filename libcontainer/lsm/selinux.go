@@ -18,7 +18,7 @@ var selinuxExecAttrs = []string{"attr/exec"}
 
 // selinuxEnabled wants selinuxfs mounted and reporting a mode: the kernel
 // mounts it only once a policy can be loaded.
-func (h *host) selinuxEnabled() bool {
+func (h *Host) selinuxEnabled() bool {
 	for _, dir := range h.selinuxFS {
 		if magic, err := h.fsType(dir); err != nil || magic != unix.SELINUX_MAGIC {
 			continue
@@ -37,15 +37,11 @@ func (h *host) selinuxEnabled() bool {
 // context linux.mountLabel names, for the mounts that take one; "" when no
 // label is set. A label on a host without SELinux is an error: a mount
 // with the option would fail anyway, less clearly. Call it on the host.
-func MountLabel(label string) (string, error) {
-	return system.mountLabel(label)
-}
-
-func (h *host) mountLabel(label string) (string, error) {
+func (h *Host) MountLabel(label string) (string, error) {
 	if label == "" {
 		return "", nil
 	}
-	if err := h.check("", "", label); err != nil {
+	if err := h.Check("", "", label); err != nil {
 		return "", err
 	}
 	// Quoted: the level of an MLS context holds commas ("s0:c1,c2"), and

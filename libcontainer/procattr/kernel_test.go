@@ -419,18 +419,3 @@ func TestKernelApplyAll(t *testing.T) {
 		t.Errorf("after Apply: %+v", obs)
 	}
 }
-
-// A bad field fails before anything is set.
-func TestKernelApplyNothingOnError(t *testing.T) {
-	before := inChild(t, childRequest{Steps: "report"})
-	obs := inChild(t, childRequest{
-		Process: &specs.Process{Scheduler: &specs.Scheduler{Policy: specs.SchedFIFO}},
-		Linux:   &specs.Linux{Personality: &specs.LinuxPersonality{Domain: specs.PerLinux32}},
-	})
-	if !strings.HasPrefix(obs.Error, "process.scheduler.priority:") {
-		t.Fatalf("error = %q, want a process.scheduler.priority error", obs.Error)
-	}
-	if obs.Persona != before.Persona {
-		t.Errorf("personality changed to %#x by a failed Apply", obs.Persona)
-	}
-}

@@ -18,7 +18,9 @@ import (
 )
 
 // Validate checks the fields Apply and the affinity functions use, without
-// changing anything, so a bad value fails before a container is made.
+// changing anything, so a bad value fails before a container is made. It
+// is for the validator (spec.Validate and spec.ValidateProcess); Apply
+// does not call it.
 func Validate(p *specs.Process, l *specs.Linux) error {
 	if p != nil {
 		if p.Scheduler != nil {
@@ -55,16 +57,14 @@ func Validate(p *specs.Process, l *specs.Linux) error {
 // Apply sets linux.personality, linux.memoryPolicy, process.ioPriority and
 // process.scheduler on the calling thread, in the init or exec stage.
 // execCPUAffinity is not among them: see ApplyInitialAffinity and
-// ApplyFinalAffinity. Nothing is set unless every field is valid.
+// ApplyFinalAffinity. The fields are not checked again: husk validated
+// them (spec.Validate, spec.ValidateProcess) before the stage started.
 //
 // Call it while the stage still has its capabilities, before the user
 // switch: a realtime policy, a negative nice value and the realtime I/O
 // class take CAP_SYS_NICE or CAP_SYS_ADMIN, which the container's own user
 // rarely has, and none of these attributes changes with the uid.
 func Apply(p *specs.Process, l *specs.Linux) error {
-	if err := Validate(p, l); err != nil {
-		return err
-	}
 	if l != nil {
 		if l.Personality != nil {
 			if err := applyPersonality(l.Personality); err != nil {

@@ -12,7 +12,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/husk-runtime/husk/spec"
+	"github.com/husk-runtime/husk/spec/vocab"
 )
 
 // hostCgroupRoot is where the host's cgroup hierarchies are mounted.
@@ -29,7 +29,7 @@ type cgroupHier struct {
 // mountCgroup gives the container its cgroups at dest, in the shape the
 // host has them: one cgroup2 mount, or a tmpfs holding one mount per v1
 // hierarchy (plus the unified one on a hybrid host).
-func (r *rootDir) mountCgroup(c *Config, m specs.Mount, dest string, o spec.MountOptions) error {
+func (r *rootDir) mountCgroup(c *Config, m specs.Mount, dest string, o vocab.MountOptions) error {
 	var st unix.Statfs_t
 	if err := unix.Statfs(hostCgroupRoot, &st); err != nil {
 		return fmt.Errorf("statfs %s: %w", hostCgroupRoot, err)
@@ -44,7 +44,7 @@ func (r *rootDir) mountCgroup(c *Config, m specs.Mount, dest string, o spec.Moun
 // namespace, whose root is the container's cgroup. Without one a cgroup2
 // mount would show the host's whole tree, so only the container's own
 // directory is bound instead.
-func (r *rootDir) mountCgroup2(c *Config, m specs.Mount, dest string, o spec.MountOptions) error {
+func (r *rootDir) mountCgroup2(c *Config, m specs.Mount, dest string, o vocab.MountOptions) error {
 	if c.CgroupNS {
 		return r.mountFS(m.Source, "cgroup2", dest, o)
 	}
@@ -59,7 +59,7 @@ func (r *rootDir) mountCgroup2(c *Config, m specs.Mount, dest string, o spec.Mou
 // flags of the spec but writable until it is filled, one directory per
 // hierarchy, symlinks for co-mounted controllers ("cpu" -> "cpu,cpuacct"),
 // then the spec's options (ro above all) on the tmpfs.
-func (r *rootDir) mountCgroup1(c *Config, dest string, o spec.MountOptions) error {
+func (r *rootDir) mountCgroup1(c *Config, dest string, o vocab.MountOptions) error {
 	hiers, err := hostCgroupLayout(c.CgroupPaths)
 	if err != nil {
 		return err
@@ -79,13 +79,13 @@ func (r *rootDir) mountCgroup1(c *Config, dest string, o spec.MountOptions) erro
 	}
 	// The hierarchies are placed relative to the new tmpfs itself, so no
 	// change to the path leading to it can send them elsewhere.
-	tr, err := rootAt(top)
+	tr, err := rootAt(r.proc, top)
 	if err != nil {
 		top.Close()
 		return err
 	}
 	defer tr.Close()
-	sub := spec.MountOptions{Flags: o.Flags &^ creationOnly, ClearFlags: o.ClearFlags}
+	sub := vocab.MountOptions{Flags: o.Flags &^ creationOnly, ClearFlags: o.ClearFlags}
 	for _, h := range hiers {
 		if err := tr.mountHierarchy(c, top, h, sub); err != nil {
 			return fmt.Errorf("%s: %w", h.name, err)
@@ -105,7 +105,7 @@ func (r *rootDir) mountCgroup1(c *Config, dest string, o spec.MountOptions) erro
 // to yet: its directories are made and opened with plain *at calls on it
 // (the cgroup mounts are the bulk of a container's mounts, on the start
 // path), with O_NOFOLLOW all the same.
-func (r *rootDir) mountHierarchy(c *Config, top *os.File, h cgroupHier, o spec.MountOptions) error {
+func (r *rootDir) mountHierarchy(c *Config, top *os.File, h cgroupHier, o vocab.MountOptions) error {
 	if !c.CgroupNS {
 		return r.bindMount(h.dir, "/"+h.name, asBind(o))
 	}
@@ -158,7 +158,7 @@ func comountLinks(dir *os.File, name string) error {
 }
 
 // asBind turns options into those of a recursive bind mount.
-func asBind(o spec.MountOptions) spec.MountOptions {
+func asBind(o vocab.MountOptions) vocab.MountOptions {
 	o.Bind, o.Recursive = true, true
 	o.Flags |= unix.MS_BIND | unix.MS_REC
 	return o

@@ -10,7 +10,8 @@ import (
 
 // MountConsole binds the pty slave onto /dev/console, after Pivot. The
 // source is the open slave itself, never a /dev/pts/N path that could be
-// swapped for a symlink to anything (CVE-2025-52565).
+// swapped for a symlink to anything (CVE-2025-52565). It opens, and
+// closes, a Procfs of its own.
 func MountConsole(slave *os.File) error {
 	if err := checkPty(slave); err != nil {
 		return err
@@ -18,7 +19,9 @@ func MountConsole(slave *os.File) error {
 	if err := requireProcfs(); err != nil {
 		return err
 	}
-	r, err := openRoot("/")
+	var proc Procfs
+	defer proc.Close()
+	r, err := openRoot(&proc, "/")
 	if err != nil {
 		return err
 	}

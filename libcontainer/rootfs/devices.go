@@ -10,7 +10,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/husk-runtime/husk/spec"
+	"github.com/husk-runtime/husk/spec/vocab"
 )
 
 // defaultDevices are the nodes every container gets unless it shares the
@@ -36,7 +36,7 @@ var devLinks = [][2]string{
 // be created in it, every node would land on the host.
 func hostDev(mounts []specs.Mount) bool {
 	for _, m := range mounts {
-		if cleanPath(m.Destination) == "/dev" && (m.Type == "bind" || spec.ParseMountOptions(m.Options).Bind) {
+		if cleanPath(m.Destination) == "/dev" && (m.Type == "bind" || vocab.ParseMountOptions(m.Options).Bind) {
 			return true
 		}
 	}

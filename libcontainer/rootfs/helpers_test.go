@@ -10,7 +10,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/husk-runtime/husk/spec"
+	"github.com/husk-runtime/husk/spec/vocab"
 )
 
 func TestCleanPath(t *testing.T) {
@@ -88,7 +88,7 @@ func TestNeedsRemount(t *testing.T) {
 		"bind,rw":          false,
 		"rbind,rro,rslave": false,
 	} {
-		o := spec.ParseMountOptions(strings.Split(opts, ","))
+		o := vocab.ParseMountOptions(strings.Split(opts, ","))
 		if got := needsRemount(o); got != want {
 			t.Errorf("needsRemount(%s) = %v, want %v", opts, got, want)
 		}

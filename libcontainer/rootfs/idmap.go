@@ -5,28 +5,10 @@ import (
 	"fmt"
 	"os"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/husk-runtime/husk/spec"
+	"github.com/husk-runtime/husk/spec/vocab"
 )
-
-// IDMapOf reports whether a spec mount asks for an idmapped mount, and
-// whether the mapping applies to its submounts too ("ridmap"). Mappings
-// without either option still ask for one: the spec only recommends the
-// option, so that older runtimes fail rather than ignore the mappings.
-// Like other options, the later of idmap and ridmap wins.
-func IDMapOf(m specs.Mount) (idmapped, recursive bool) {
-	for _, o := range m.Options {
-		switch o {
-		case "idmap":
-			idmapped, recursive = true, false
-		case "ridmap":
-			idmapped, recursive = true, true
-		}
-	}
-	return idmapped || len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0, recursive
-}
 
 // attachIDMapped puts an idmapped mount on dest. husk made it beforehand,
 // as root of the host, as a detached mount (mnt): setting the idmapping
@@ -34,7 +16,7 @@ func IDMapOf(m specs.Mount) (idmapped, recursive bool) {
 // the container's user namespace, does not have. Attaching it and the
 // options that concern an existing mount are done here, through the same
 // fd-pinned target as any bind mount.
-func (r *rootDir) attachIDMapped(mnt *os.File, dest string, o spec.MountOptions) error {
+func (r *rootDir) attachIDMapped(mnt *os.File, dest string, o vocab.MountOptions) error {
 	if mnt == nil {
 		return errors.New("idmap: husk prepared no idmapped mount for it")
 	}

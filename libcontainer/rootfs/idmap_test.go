@@ -3,36 +3,12 @@ package rootfs
 import (
 	"testing"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
-
-	"github.com/husk-runtime/husk/spec"
+	"github.com/husk-runtime/husk/spec/vocab"
 )
-
-func TestIDMapOf(t *testing.T) {
-	maps := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}
-	for _, c := range []struct {
-		name                string
-		m                   specs.Mount
-		idmapped, recursive bool
-	}{
-		{"plain bind", specs.Mount{Options: []string{"rbind", "ro"}}, false, false},
-		{"idmap", specs.Mount{Options: []string{"rbind", "idmap"}}, true, false},
-		{"ridmap", specs.Mount{Options: []string{"bind", "ridmap"}}, true, true},
-		{"later option wins", specs.Mount{Options: []string{"ridmap", "idmap"}}, true, false},
-		{"mappings without option", specs.Mount{Options: []string{"rbind"}, UIDMappings: maps, GIDMappings: maps}, true, false},
-		{"only gid mappings", specs.Mount{GIDMappings: maps}, true, false},
-		{"mappings and ridmap", specs.Mount{Options: []string{"ridmap"}, UIDMappings: maps, GIDMappings: maps}, true, true},
-	} {
-		idmapped, recursive := IDMapOf(c.m)
-		if idmapped != c.idmapped || recursive != c.recursive {
-			t.Errorf("%s: IDMapOf = %v, %v; want %v, %v", c.name, idmapped, recursive, c.idmapped, c.recursive)
-		}
-	}
-}
 
 func TestAttachIDMappedUnprepared(t *testing.T) {
 	r := &rootDir{}
-	if err := r.attachIDMapped(nil, "/data", spec.MountOptions{}); err == nil {
+	if err := r.attachIDMapped(nil, "/data", vocab.MountOptions{}); err == nil {
 		t.Fatal("attaching an idmapped mount husk did not prepare must fail")
 	}
 }

@@ -20,17 +20,19 @@ import (
 // image can never lead a lookup out of the rootfs.
 type rootDir struct {
 	f *os.File
+	// proc names handles (fdName) for locate and mounted.
+	proc *Procfs
 	// real is the path the kernel reports for f, the reference for checking
 	// where a resolved handle really is.
 	real string
 }
 
-func openRoot(path string) (*rootDir, error) {
+func openRoot(proc *Procfs, path string) (*rootDir, error) {
 	f, err := os.OpenFile(path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
-	r, err := rootAt(f)
+	r, err := rootAt(proc, f)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("resolve %s: %w", path, err)
@@ -39,12 +41,12 @@ func openRoot(path string) (*rootDir, error) {
 }
 
 // rootAt makes a rootDir of an open directory; closing the rootDir closes f.
-func rootAt(f *os.File) (*rootDir, error) {
-	real, err := fdName(f)
+func rootAt(proc *Procfs, f *os.File) (*rootDir, error) {
+	real, err := proc.fdName(f)
 	if err != nil {
 		return nil, err
 	}
-	return &rootDir{f: f, real: real}, nil
+	return &rootDir{f: f, proc: proc, real: real}, nil
 }
 
 func (r *rootDir) Close() error { return r.f.Close() }
@@ -53,20 +55,21 @@ func (r *rootDir) Close() error { return r.f.Close() }
 // climb above "/" afterwards.
 func cleanPath(p string) string { return filepath.Join("/", p) }
 
-// procFd is this process's fd directory in pathrs-lite's procfs handle
+// Procfs holds this process's fd directory in pathrs-lite's procfs handle
 // (a private procfs instance where the kernel allows one, checked to be
-// procfs otherwise), never the container's /proc: opened once, it makes
-// reading where a handle is one readlinkat. ReleaseProcfs closes it.
-var procFd struct {
-	sync.Mutex
+// procfs otherwise), never the container's /proc: opened on first use, it
+// makes reading where a handle is one readlinkat. The zero value is ready;
+// the caller that made one closes it (see Config.Procfs).
+type Procfs struct {
+	mu  sync.Mutex
 	dir *os.File
 }
 
-func procFdDir() (*os.File, error) {
-	procFd.Lock()
-	defer procFd.Unlock()
-	if procFd.dir != nil {
-		return procFd.dir, nil
+func (p *Procfs) fdDir() (*os.File, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.dir != nil {
+		return p.dir, nil
 	}
 	proc, err := procfs.OpenProcRoot()
 	if err != nil {
@@ -77,25 +80,26 @@ func procFdDir() (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	procFd.dir = dir
+	p.dir = dir
 	return dir, nil
 }
 
-// ReleaseProcfs closes the fd directory procFdDir keeps, once the rootfs
-// is made: the init must not hold a directory of /proc (seen from outside
-// as /1/fd) while it waits for start.
-func ReleaseProcfs() {
-	procFd.Lock()
-	defer procFd.Unlock()
-	if procFd.dir != nil {
-		procFd.dir.Close()
-		procFd.dir = nil
+// Close closes the fd directory, if it was opened; the Procfs opens it
+// again if used after. The init closes its Procfs once the rootfs is
+// made: it must not hold a directory of /proc (seen from outside as
+// /1/fd) while it waits for start.
+func (p *Procfs) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.dir != nil {
+		p.dir.Close()
+		p.dir = nil
 	}
 }
 
 // fdName returns the path the kernel reports for an open file.
-func fdName(f *os.File) (string, error) {
-	dir, err := procFdDir()
+func (p *Procfs) fdName(f *os.File) (string, error) {
+	dir, err := p.fdDir()
 	if err != nil {
 		return "", fmt.Errorf("open procfs fd directory: %w", err)
 	}
@@ -279,7 +283,7 @@ func (r *rootDir) createFile(p string) (*os.File, error) {
 // outside it: the handle could have been moved out after the lookup by
 // someone sharing a directory with the rootfs.
 func (r *rootDir) locate(f *os.File) (string, error) {
-	p, err := fdName(f)
+	p, err := r.proc.fdName(f)
 	if err != nil {
 		return "", fmt.Errorf("resolve handle: %w", err)
 	}
@@ -316,19 +320,19 @@ func (r *rootDir) mounted(dest string, under *os.File) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := sameSpotNewMount(under, top); err != nil {
+	if err := sameSpotNewMount(r.proc, under, top); err != nil {
 		top.Close()
 		return nil, fmt.Errorf("reopen %s after mounting: %w", dest, err)
 	}
 	return top, nil
 }
 
-func sameSpotNewMount(under, top *os.File) error {
-	want, err := fdName(under)
+func sameSpotNewMount(proc *Procfs, under, top *os.File) error {
+	want, err := proc.fdName(under)
 	if err != nil {
 		return err
 	}
-	got, err := fdName(top)
+	got, err := proc.fdName(top)
 	if err != nil {
 		return err
 	}

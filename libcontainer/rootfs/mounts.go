@@ -8,20 +8,20 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/husk-runtime/husk/spec"
+	"github.com/husk-runtime/husk/spec/vocab"
 )
 
 // mountEntry performs entry i of the spec's mounts list.
 func (r *rootDir) mountEntry(c *Config, i int, m specs.Mount) error {
 	dest := r.destination(c, m.Destination)
-	o := spec.ParseMountOptions(m.Options)
+	o := vocab.ParseMountOptions(m.Options)
 	// A read-only /dev is made read-only last (Finalize), as runc does:
 	// the default nodes, /dev/pts and /dev/shm go in it first.
 	if dest == "/dev" && o.Flags&unix.MS_RDONLY != 0 {
 		o.Flags &^= unix.MS_RDONLY
 		c.devReadonly = true
 	}
-	idmapped, _ := IDMapOf(m)
+	idmapped, _ := vocab.IDMapOf(m)
 	var err error
 	switch {
 	case idmapped:
@@ -78,7 +78,7 @@ func openSource(source string) (*os.File, unix.Stat_t, error) {
 }
 
 // bindMount binds source onto dest, recursively for rbind.
-func (r *rootDir) bindMount(source, dest string, o spec.MountOptions) error {
+func (r *rootDir) bindMount(source, dest string, o vocab.MountOptions) error {
 	src, st, err := openSource(source)
 	if err != nil {
 		return err
@@ -102,7 +102,7 @@ func (r *rootDir) bindMount(source, dest string, o spec.MountOptions) error {
 }
 
 // mountFS mounts a new instance of filesystem fstype on dest.
-func (r *rootDir) mountFS(source, fstype, dest string, o spec.MountOptions) error {
+func (r *rootDir) mountFS(source, fstype, dest string, o vocab.MountOptions) error {
 	allowed := func(rel string) error {
 		if landsExactly(fstype) && rel != dest {
 			return fmt.Errorf("%s resolves to %s through a symlink", dest, rel)
@@ -122,7 +122,7 @@ func (r *rootDir) mountFS(source, fstype, dest string, o spec.MountOptions) erro
 
 // settle applies the options that only work on an existing mount, on the
 // mount just made on target.
-func (r *rootDir) settle(dest string, target *os.File, o spec.MountOptions, remount bool) error {
+func (r *rootDir) settle(dest string, target *os.File, o vocab.MountOptions, remount bool) error {
 	if !hasAfterSteps(o, remount) {
 		return nil
 	}

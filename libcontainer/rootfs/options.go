@@ -6,7 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/husk-runtime/husk/spec"
+	"github.com/husk-runtime/husk/spec/vocab"
 )
 
 // creationOnly are the option flags that say how to make a mount, not what
@@ -73,7 +73,7 @@ func remountBind(f *os.File, set, clear uintptr) error {
 // applyOptions does what the options ask of a mount after it exists: the
 // per-mount flags a bind mount ignores on creation (when remount is set),
 // the recursive mount_setattr attributes, then propagation.
-func applyOptions(top *os.File, o spec.MountOptions, remount bool) error {
+func applyOptions(top *os.File, o vocab.MountOptions, remount bool) error {
 	if remount {
 		if err := remountBind(top, o.Flags, o.ClearFlags); err != nil {
 			return err
@@ -95,9 +95,9 @@ func applyOptions(top *os.File, o spec.MountOptions, remount bool) error {
 
 // needsRemount reports whether a bind mount made with o needs the
 // MS_REMOUNT pass: the kernel ignores everything but MS_REC when it binds.
-func needsRemount(o spec.MountOptions) bool { return o.Flags&^creationOnly != 0 }
+func needsRemount(o vocab.MountOptions) bool { return o.Flags&^creationOnly != 0 }
 
 // hasAfterSteps reports whether applyOptions has anything to do.
-func hasAfterSteps(o spec.MountOptions, remount bool) bool {
+func hasAfterSteps(o vocab.MountOptions, remount bool) bool {
 	return remount || o.RecAttrSet|o.RecAttrClr != 0 || len(o.PropagationFlags) > 0
 }

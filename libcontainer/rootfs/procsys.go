@@ -9,7 +9,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/husk-runtime/husk/spec"
+	"github.com/husk-runtime/husk/spec/vocab"
 )
 
 // refuseSymlinkedProcSys fails for a rootfs whose /proc or /sys is a
@@ -88,7 +88,7 @@ func isProcfs(f *os.File) bool {
 // mountSysfs mounts sysfs, or binds the host's /sys when the kernel
 // refuses: sysfs needs a network namespace owned by the container's user
 // namespace, and a rootless container often shares the host's network.
-func (r *rootDir) mountSysfs(m specs.Mount, dest string, o spec.MountOptions) error {
+func (r *rootDir) mountSysfs(m specs.Mount, dest string, o vocab.MountOptions) error {
 	err := r.mountFS(m.Source, m.Type, dest, o)
 	if !errors.Is(err, unix.EPERM) {
 		return err

@@ -8,7 +8,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/husk-runtime/husk/spec"
+	"github.com/husk-runtime/husk/spec/vocab"
 )
 
 // setRootPropagation sets the propagation of "/" to what
@@ -39,7 +39,7 @@ func rootPropagation(s *specs.Spec) (flag uintptr, ok bool, err error) {
 	if s.Linux == nil || s.Linux.RootfsPropagation == "" {
 		return 0, false, nil
 	}
-	o := spec.ParseMountOptions([]string{s.Linux.RootfsPropagation})
+	o := vocab.ParseMountOptions([]string{s.Linux.RootfsPropagation})
 	if len(o.PropagationFlags) != 1 {
 		return 0, false, fmt.Errorf("invalid rootfsPropagation %q", s.Linux.RootfsPropagation)
 	}

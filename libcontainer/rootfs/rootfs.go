@@ -28,13 +28,17 @@ type Config struct {
 	CgroupPaths map[string]string // host cgroup dirs of this container: v1 subsystem -> dir, "" = v2 dir
 	CgroupNS    bool              // the container has a new cgroup namespace
 	// IDMapped holds the idmapped mounts husk prepared, detached, by index
-	// in Spec.Mounts (see IDMapOf).
+	// in Spec.Mounts (see vocab.IDMapOf).
 	IDMapped map[int]*os.File
 	// SharedMountNS: the container has no mount namespace of its own
 	// (runc allows it). husk has bound the rootfs onto itself, privately,
 	// and removes that mount on delete; the init mounts inside it, leaves
 	// the host's propagation alone and uses chroot instead of pivot_root.
 	SharedMountNS bool
+	// Procfs, when set, names handles for Prepare and Finalize,
+	// opened once for all of them; the caller closes it. Without one each
+	// call opens and closes its own.
+	Procfs *Procfs
 
 	devReadonly bool // the spec mounts /dev read-only; Finalize does it
 }
@@ -73,7 +77,9 @@ func Prepare(c *Config) error {
 			return fmt.Errorf("mount %s on %s: %w", rootPath, rootPath, err)
 		}
 	}
-	r, err := openRoot(rootPath)
+	proc, done := c.procfs()
+	defer done()
+	r, err := openRoot(proc, rootPath)
 	if err != nil {
 		return err
 	}
@@ -121,6 +127,15 @@ func (r *rootDir) createCwd(p *specs.Process) error {
 	return d.Close()
 }
 
+// procfs returns c.Procfs, or a Procfs for one call that done closes.
+func (c *Config) procfs() (p *Procfs, done func()) {
+	if c.Procfs != nil {
+		return c.Procfs, func() {}
+	}
+	p = new(Procfs)
+	return p, p.Close
+}
+
 // Finalize runs after Pivot: linux.sysctl, readonlyPaths, maskedPaths,
 // root.readonly, then linux.rootfsPropagation on the new "/".
 func Finalize(c *Config) error {
@@ -129,7 +144,9 @@ func Finalize(c *Config) error {
 		if err := writeSysctls(s.Linux.Sysctl); err != nil {
 			return err
 		}
-		if err := protectPaths(s.Linux); err != nil {
+		proc, done := c.procfs()
+		defer done()
+		if err := protectPaths(proc, s.Linux); err != nil {
 			return err
 		}
 	}
@@ -173,14 +190,14 @@ func UnbindShared(root string) error {
 
 // protectPaths applies readonlyPaths, then maskedPaths, so a path in both
 // ends up masked.
-func protectPaths(l *specs.Linux) error {
+func protectPaths(proc *Procfs, l *specs.Linux) error {
 	if len(l.ReadonlyPaths) == 0 && len(l.MaskedPaths) == 0 {
 		return nil
 	}
 	if err := requireProcfs(); err != nil {
 		return err
 	}
-	r, err := openRoot("/")
+	r, err := openRoot(proc, "/")
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/husk-runtime/husk/spec"
+	"github.com/husk-runtime/husk/spec/vocab"
 )
 
 // mountTmpfs mounts a new tmpfs on dest, as runc 1.5 does: without a
@@ -18,7 +18,7 @@ import (
 // tmpfs default, 1777. With tmpcopyup the tmpfs is filled with a copy of
 // that directory before anything else happens to it (see copyTree); a
 // read-only one is made read-only after the copy.
-func (r *rootDir) mountTmpfs(source, dest string, o spec.MountOptions) error {
+func (r *rootDir) mountTmpfs(source, dest string, o vocab.MountOptions) error {
 	target, _, made, err := r.openOrMakeTarget(dest, false, procRule(false))
 	if err != nil {
 		return err

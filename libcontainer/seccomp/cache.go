@@ -36,25 +36,26 @@ const maxCached = 256
 // decides what libseccomp's actions compile to) and trusted only if it is
 // a regular file that this user owns and no one else may write. A cache
 // that can't be read or written is no error: the profile is compiled.
-func CompileCached(s *specs.LinuxSeccomp, dir string) (*Filter, error) {
+func CompileCached(s *specs.LinuxSeccomp, dir string, debugf Debugf) (*Filter, error) {
 	if s == nil {
 		return nil, nil
 	}
+	reportLeftOut(s, debugf)
 	key, err := cacheKey(s)
 	if err != nil || dir == "" {
-		return Compile(s)
+		return compile(s, debugf)
 	}
 	path := filepath.Join(dir, key)
 	if f, err := readCached(path); err == nil {
-		Debugf("seccomp: filter read from the cache (%s)", path)
+		debugf.printf("seccomp: filter read from the cache (%s)", path)
 		return f, nil
 	}
-	f, err := Compile(s)
+	f, err := compile(s, debugf)
 	if err != nil {
 		return nil, err
 	}
 	if err := writeCached(dir, path, f); err != nil {
-		Debugf("seccomp: filter not cached: %v", err)
+		debugf.printf("seccomp: filter not cached: %v", err)
 	}
 	return f, nil
 }

@@ -13,7 +13,7 @@ import (
 func TestCompileCached(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "seccomp")
 	s := loadProfile(t, "podman-default.json")
-	first, err := CompileCached(s, dir)
+	first, err := CompileCached(s, dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestCompileCached(t *testing.T) {
 	}
 	listener := *s
 	listener.ListenerPath = "/run/agent.sock"
-	second, err := CompileCached(&listener, dir)
+	second, err := CompileCached(&listener, dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,14 +45,14 @@ func TestCompileCached(t *testing.T) {
 	if err := os.Chmod(path, 0o666); err != nil {
 		t.Fatal(err)
 	}
-	third, err := CompileCached(s, dir)
+	third, err := CompileCached(s, dir, nil)
 	if err != nil || !reflect.DeepEqual(third, first) {
 		t.Fatalf("a world-writable entry was used (%v)", err)
 	}
 	other := *s
 	other.DefaultErrnoRet = nil
 	other.Syscalls = other.Syscalls[1:]
-	if _, err := CompileCached(&other, dir); err != nil {
+	if _, err := CompileCached(&other, dir, nil); err != nil {
 		t.Fatal(err)
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
@@ -63,7 +63,7 @@ func TestCompileCached(t *testing.T) {
 // A filter crosses to the stage as JSON and comes back the same; a program
 // that is no BPF is refused.
 func TestFilterJSON(t *testing.T) {
-	f, err := Compile(loadProfile(t, "podman-default.json"))
+	f, err := Compile(loadProfile(t, "podman-default.json"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

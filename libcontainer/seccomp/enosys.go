@@ -69,7 +69,7 @@ func needsENOSYSStub(s *specs.LinuxSeccomp) bool {
 // architecture in the filter f, and the native one, which is always in it.
 // An architecture the profile names no syscall of is left out (it gets no
 // stub: the default action stays).
-func highestSyscalls(s *specs.LinuxSeccomp, f *libseccomp.ScmpFilter) (map[uint32]map[libseccomp.ScmpArch]uint32, error) {
+func highestSyscalls(s *specs.LinuxSeccomp, f *libseccomp.ScmpFilter, debugf Debugf) (map[uint32]map[libseccomp.ScmpArch]uint32, error) {
 	archs := map[libseccomp.ScmpArch]bool{}
 	native, err := libseccomp.GetNativeArch()
 	if err != nil {
@@ -87,7 +87,7 @@ func highestSyscalls(s *specs.LinuxSeccomp, f *libseccomp.ScmpFilter) (map[uint3
 	for a := range archs {
 		audit, ok := auditArch[a]
 		if !ok {
-			Debugf("seccomp: no -ENOSYS stub for architecture %v", a)
+			debugf.printf("seccomp: no -ENOSYS stub for architecture %v", a)
 			continue
 		}
 		var highest int64
@@ -208,11 +208,11 @@ func enosysStub(highest map[uint32]map[libseccomp.ScmpArch]uint32) ([]unix.SockF
 }
 
 // withENOSYSStub puts the stub, if s needs one, before insns.
-func withENOSYSStub(s *specs.LinuxSeccomp, f *libseccomp.ScmpFilter, insns []unix.SockFilter) ([]unix.SockFilter, error) {
+func withENOSYSStub(s *specs.LinuxSeccomp, f *libseccomp.ScmpFilter, insns []unix.SockFilter, debugf Debugf) ([]unix.SockFilter, error) {
 	if !needsENOSYSStub(s) {
 		return insns, nil
 	}
-	highest, err := highestSyscalls(s, f)
+	highest, err := highestSyscalls(s, f, debugf)
 	if err != nil {
 		return nil, err
 	}

@@ -62,7 +62,7 @@ func stubFor(t *testing.T, s *specs.LinuxSeccomp) []unix.SockFilter {
 	if !needsENOSYSStub(s) {
 		return nil
 	}
-	h, err := highestSyscalls(s, f)
+	h, err := highestSyscalls(s, f, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

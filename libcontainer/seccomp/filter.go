@@ -10,7 +10,7 @@ import (
 )
 
 // buildFilter turns a profile Validate accepted into a libseccomp filter
-// context. It leaves out what Validate reported through Debugf: syscall names
+// context. It leaves out what leftOut lists: syscall names
 // libseccomp does not know (shared profiles list syscalls newer than the
 // library, and failing on them would make such a profile unusable here),
 // rules equal to the default action (libseccomp refuses them, and they

@@ -9,18 +9,20 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // pfc validates and builds s and returns libseccomp's readable dump of the
-// filter.
+// filter. What the filter leaves out goes where captureDebug said.
 func pfc(t *testing.T, s *specs.LinuxSeccomp) string {
 	t.Helper()
 	if err := Validate(s); err != nil {
 		t.Fatal(err)
 	}
+	reportLeftOut(s, testDebugf(t))
 	f, err := buildFilter(s)
 	if err != nil {
 		t.Fatal(err)
@@ -41,13 +43,25 @@ func pfc(t *testing.T, s *specs.LinuxSeccomp) string {
 	return string(data)
 }
 
-// captureDebug collects what Debugf receives during the test.
+// debugSinks holds, per test, where testDebugf sends messages.
+var debugSinks sync.Map // *testing.T -> *[]string
+
+// captureDebug collects what testDebugf(t) receives during the test.
 func captureDebug(t *testing.T) *[]string {
 	var msgs []string
-	old := Debugf
-	Debugf = func(format string, args ...any) { msgs = append(msgs, fmt.Sprintf(format, args...)) }
-	t.Cleanup(func() { Debugf = old })
+	debugSinks.Store(t, &msgs)
+	t.Cleanup(func() { debugSinks.Delete(t) })
 	return &msgs
+}
+
+// testDebugf is the Debugf of test t: what captureDebug collects, or nil.
+func testDebugf(t *testing.T) Debugf {
+	v, ok := debugSinks.Load(t)
+	if !ok {
+		return nil
+	}
+	msgs := v.(*[]string)
+	return func(format string, args ...any) { *msgs = append(*msgs, fmt.Sprintf(format, args...)) }
 }
 
 func TestBuildSkipsUnknownSyscalls(t *testing.T) {
@@ -200,6 +214,7 @@ func TestPodmanProfileBuilds(t *testing.T) {
 	if err := Validate(s); err != nil {
 		t.Fatal(err)
 	}
+	reportLeftOut(s, testDebugf(t))
 	f, err := buildFilter(s)
 	if err != nil {
 		t.Fatal(err)

@@ -54,7 +54,6 @@ func childMain(probe string) int {
 		fmt.Println("rlimit:", err)
 		return 1
 	}
-	Debugf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, "debug: "+format+"\n", args...) }
 	if probe == "no-nnp" {
 		// Without no_new_privs, loading takes CAP_SYS_ADMIN: lose it.
 		if err := syscall.Setresuid(65534, 65534, 65534); err != nil {
@@ -65,7 +64,12 @@ func childMain(probe string) int {
 		fmt.Println("no_new_privs:", err)
 		return 1
 	}
-	f, err := Compile(&s)
+	debugf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, "debug: "+format+"\n", args...) }
+	if err := Validate(&s); err != nil {
+		fmt.Println("compile:", err)
+		return 3
+	}
+	f, err := Compile(&s, debugf)
 	if err != nil {
 		fmt.Println("compile:", err)
 		return 3

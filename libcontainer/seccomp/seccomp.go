@@ -10,10 +10,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Debugf receives what Validate (which Compile calls) finds the filter will
-// leave out, which is not an error but explains a profile's effect. The
-// command line points it at its debug log.
-var Debugf = func(format string, args ...any) {}
+// Debugf receives what compiling a profile leaves out, which is not an
+// error but explains a profile's effect, and what the cache does. The
+// caller of Compile and CompileCached passes its debug log; nil discards.
+type Debugf func(format string, args ...any)
+
+func (d Debugf) printf(format string, args ...any) {
+	if d != nil {
+		d(format, args...)
+	}
+}
 
 // Filter is a compiled profile, ready to load. husk compiles it (see
 // CompileCached) and sends it to the stage as JSON; the stage only loads
@@ -24,28 +30,35 @@ type Filter struct {
 	notify bool
 }
 
-// Compile checks s and compiles it. A nil s gives a nil Filter, which loads
+// Compile compiles s, which must have passed Validate (spec.Validate
+// checks every configuration's profile): it is not checked again. What the
+// filter leaves out goes to debugf. A nil s gives a nil Filter, which loads
 // nothing.
-func Compile(s *specs.LinuxSeccomp) (*Filter, error) {
+func Compile(s *specs.LinuxSeccomp, debugf Debugf) (*Filter, error) {
 	if s == nil {
 		return nil, nil
 	}
-	if err := Validate(s); err != nil {
-		return nil, err
-	}
+	reportLeftOut(s, debugf)
+	return compile(s, debugf)
+}
+
+func compile(s *specs.LinuxSeccomp, debugf Debugf) (*Filter, error) {
 	f, err := buildFilter(s)
 	if err != nil {
 		return nil, err
 	}
 	insns, err := program(f)
 	if err == nil {
-		insns, err = withENOSYSStub(s, f, insns)
+		insns, err = withENOSYSStub(s, f, insns, debugf)
 	}
 	f.Release()
 	if err != nil {
 		return nil, err
 	}
-	flags, _ := flagBits(s.Flags) // checked by Validate
+	flags, err := flagBits(s.Flags)
+	if err != nil {
+		return nil, err
+	}
 	notify := usesNotify(s)
 	if notify {
 		flags |= unix.SECCOMP_FILTER_FLAG_NEW_LISTENER

@@ -25,11 +25,7 @@ const (
 // Validate checks s against the runtime-spec and against what libseccomp
 // and the kernel here support, without building or loading a filter. The
 // error names the first field at fault. A nil s is valid (no filter).
-//
-// For a valid profile it reports through Debugf what the filter will leave
-// out: syscalls libseccomp does not know (they get the default action),
-// rules equal to the default action, architectures of the other byte order,
-// and WAIT_KILLABLE_RECV without a notify rule.
+// Compile trusts a profile that passed.
 func Validate(s *specs.LinuxSeccomp) error {
 	if s == nil {
 		return nil
@@ -43,42 +39,51 @@ func Validate(s *specs.LinuxSeccomp) error {
 		// wait for an agent that has not been sent the fd yet.
 		return errors.New("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action")
 	}
-	var notes []string
 	for i, a := range s.Architectures {
-		field := fmt.Sprintf("linux.seccomp.architectures[%d]", i)
 		if err := checkArch(a); err != nil {
-			return fmt.Errorf("%s: %w", field, err)
-		}
-		if otherByteOrder(a) {
-			notes = append(notes, fmt.Sprintf("%s: %s has the other byte order: no process here can use it, left out", field, a))
+			return fmt.Errorf("linux.seccomp.architectures[%d]: %w", i, err)
 		}
 	}
 	if _, err := flagBits(s.Flags); err != nil {
 		return err
 	}
-	var unknown []string
 	for i, sc := range s.Syscalls {
 		field := fmt.Sprintf("linux.seccomp.syscalls[%d]", i)
 		act, err := validateSyscall(sc, field)
 		if err != nil {
 			return err
 		}
-		if act == def {
-			notes = append(notes, fmt.Sprintf("%s: %s is the default action: rule left out", field, sc.Action))
-		}
 		// The init writes to husk (the ready message, the exec fifo) after
 		// the filter is loaded and before the agent can act on its fd.
 		if act == libseccomp.ActNotify && slices.Contains(sc.Names, "write") {
 			return fmt.Errorf("%s: SCMP_ACT_NOTIFY cannot be used for the write syscall", field)
+		}
+	}
+	return validateListener(s)
+}
+
+// leftOut lists what the filter built from s, a profile Validate accepted,
+// leaves out: syscalls libseccomp does not know (they get the default
+// action), rules equal to the default action, architectures of the other
+// byte order, and WAIT_KILLABLE_RECV without a notify rule.
+func leftOut(s *specs.LinuxSeccomp) []string {
+	var notes []string
+	def, _ := convertAction(s.DefaultAction, s.DefaultErrnoRet, "", "")
+	for i, a := range s.Architectures {
+		if otherByteOrder(a) {
+			notes = append(notes, fmt.Sprintf("linux.seccomp.architectures[%d]: %s has the other byte order: no process here can use it, left out", i, a))
+		}
+	}
+	var unknown []string
+	for i, sc := range s.Syscalls {
+		if act, err := convertAction(sc.Action, sc.ErrnoRet, "", ""); err == nil && act == def {
+			notes = append(notes, fmt.Sprintf("linux.seccomp.syscalls[%d]: %s is the default action: rule left out", i, sc.Action))
 		}
 		for _, name := range sc.Names {
 			if _, err := libseccomp.GetSyscallFromName(name); err != nil {
 				unknown = append(unknown, name)
 			}
 		}
-	}
-	if err := validateListener(s); err != nil {
-		return err
 	}
 	if slices.Contains(s.Flags, specs.LinuxSeccompFlagWaitKillableRecv) && !usesNotify(s) {
 		notes = append(notes, "linux.seccomp.flags: SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV has no effect without SCMP_ACT_NOTIFY, left out")
@@ -88,10 +93,17 @@ func Validate(s *specs.LinuxSeccomp) error {
 		notes = append(notes, fmt.Sprintf("linux.seccomp.syscalls: unknown to libseccomp %d.%d.%d, left to the default action: %s",
 			major, minor, micro, strings.Join(unknown, " ")))
 	}
-	for _, n := range notes {
-		Debugf("seccomp: %s", n)
+	return notes
+}
+
+// reportLeftOut sends leftOut's notes to debugf.
+func reportLeftOut(s *specs.LinuxSeccomp, debugf Debugf) {
+	if debugf == nil {
+		return
 	}
-	return nil
+	for _, n := range leftOut(s) {
+		debugf("seccomp: %s", n)
+	}
 }
 
 // validateSyscall checks one rule and returns its action.

@@ -10,7 +10,7 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/husk-runtime/husk/spec"
+	"github.com/husk-runtime/husk/spec/vocab"
 )
 
 // capSets maps the spec's five sets to the library's set kinds.
@@ -54,7 +54,7 @@ func (cn *conn) dropBounding(c *specs.LinuxCapabilities) (*processCaps, error) {
 	var ignored []string
 	for which, names := range capSets(c) {
 		for _, name := range names {
-			v, ok := spec.CapabilityValue(name)
+			v, ok := vocab.CapabilityValue(name)
 			if !ok || capability.Cap(v) > last {
 				if !slices.Contains(ignored, name) {
 					ignored = append(ignored, name)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/husk-runtime/husk/hooks"
 	"github.com/husk-runtime/husk/libcontainer/rootfs"
+	"github.com/husk-runtime/husk/spec/vocab"
 )
 
 // initStage builds the container (mounts, pivot_root, console, hostname),
@@ -25,9 +26,10 @@ func (c *conn) initStage(cfg *Config) error {
 		Spec:          s,
 		NoPivot:       cfg.NoPivot,
 		CgroupPaths:   cfg.CgroupPaths,
-		CgroupNS:      hasNewNamespace(s, specs.CgroupNamespace),
-		SharedMountNS: !hasNamespace(s, specs.MountNamespace),
+		CgroupNS:      vocab.HasNewNamespace(s, specs.CgroupNamespace),
+		SharedMountNS: !vocab.HasNamespace(s, specs.MountNamespace),
 		IDMapped:      idmappedFiles(cfg.IDMappedFDs),
+		Procfs:        new(rootfs.Procfs),
 	}
 	c.debugf("init: preparing the root filesystem %s (%d mounts)", s.Root.Path, len(s.Mounts))
 	err := rootfs.Prepare(rc)
@@ -67,7 +69,7 @@ func (c *conn) initStage(cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	rootfs.ReleaseProcfs()
+	rc.Procfs.Close()
 	c.debugf("init: process %s ready; waiting on the exec fifo for start", p.path)
 	// husk stops reading the sync socket once the init is ready.
 	c.debug = false

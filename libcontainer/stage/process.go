@@ -18,7 +18,7 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/lsm"
 	"github.com/husk-runtime/husk/libcontainer/procattr"
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
-	"github.com/husk-runtime/husk/spec"
+	"github.com/husk-runtime/husk/spec/vocab"
 )
 
 // userProcess is the container's process, ready to exec.
@@ -182,7 +182,7 @@ var lateRlimits = map[string]bool{"RLIMIT_AS": true, "RLIMIT_DATA": true}
 // (which takes CAP_SYS_RESOURCE); the late pass sets them fully.
 func setRlimits(rls []specs.POSIXRlimit, late bool) error {
 	for _, rl := range rls {
-		res, ok := spec.RlimitResource(rl.Type)
+		res, ok := vocab.RlimitResource(rl.Type)
 		if !ok {
 			return fmt.Errorf("process.rlimits: unknown type %q", rl.Type)
 		}

@@ -8,9 +8,9 @@ import (
 	"strings"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
+	"github.com/husk-runtime/husk/spec/vocab"
 )
 
 // Mode is what a stage is started as: its argv[1].
@@ -75,7 +75,7 @@ func NamespaceSettings(s *specs.Spec) Settings {
 	var set Settings
 	for _, ns := range s.Linux.Namespaces {
 		if ns.Path == "" {
-			set.CloneFlags |= NamespaceFlag(ns.Type)
+			set.CloneFlags |= vocab.CloneFlag(ns.Type)
 			continue
 		}
 		if set.JoinPaths == nil {
@@ -109,29 +109,6 @@ func (set *Settings) JoinCgroups(paths map[string]string, intoV2 bool) {
 	if intoV2 {
 		set.CgroupV2 = paths[""]
 	}
-}
-
-// NamespaceFlag is the CLONE_NEW* flag of a namespace type.
-func NamespaceFlag(t specs.LinuxNamespaceType) uintptr {
-	switch t {
-	case specs.PIDNamespace:
-		return unix.CLONE_NEWPID
-	case specs.NetworkNamespace:
-		return unix.CLONE_NEWNET
-	case specs.MountNamespace:
-		return unix.CLONE_NEWNS
-	case specs.IPCNamespace:
-		return unix.CLONE_NEWIPC
-	case specs.UTSNamespace:
-		return unix.CLONE_NEWUTS
-	case specs.UserNamespace:
-		return unix.CLONE_NEWUSER
-	case specs.CgroupNamespace:
-		return unix.CLONE_NEWCGROUP
-	case specs.TimeNamespace:
-		return unix.CLONE_NEWTIME
-	}
-	return 0
 }
 
 // encode spells the settings as the preamble reads them, KEY=VALUE, with

@@ -1,9 +1,10 @@
-package spec
+package vocab
 
 import (
 	"slices"
 	"strings"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -176,4 +177,21 @@ func KnownMountOptions() []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// IDMapOf reports whether a spec mount asks for an idmapped mount, and
+// whether the mapping applies to its submounts too ("ridmap"). Mappings
+// without either option still ask for one: the spec only recommends the
+// option, so that older runtimes fail rather than ignore the mappings.
+// Like other options, the later of idmap and ridmap wins.
+func IDMapOf(m specs.Mount) (idmapped, recursive bool) {
+	for _, o := range m.Options {
+		switch o {
+		case "idmap":
+			idmapped, recursive = true, false
+		case "ridmap":
+			idmapped, recursive = true, true
+		}
+	}
+	return idmapped || len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0, recursive
 }
