@@ -12,7 +12,7 @@ import (
 
 // listenerTimeout bounds the connect and the send, so that an agent that
 // stopped accepting cannot hang the runtime.
-var listenerTimeout = unix.Timeval{Sec: 10}
+const listenerTimeout = 10 // seconds
 
 // Connect opens the connection to the agent listening on s.ListenerPath.
 // husk connects before the container's process starts, from the host's
@@ -24,7 +24,7 @@ func Connect(s *specs.LinuxSeccomp) (*os.File, error) {
 		return nil, fmt.Errorf("linux.seccomp.listenerPath: socket: %w", err)
 	}
 	// On a unix socket the send timeout also bounds connect.
-	if err := unix.SetsockoptTimeval(sock, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &listenerTimeout); err != nil {
+	if err := unix.SetsockoptTimeval(sock, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &unix.Timeval{Sec: listenerTimeout}); err != nil {
 		unix.Close(sock)
 		return nil, fmt.Errorf("linux.seccomp.listenerPath: set send timeout: %w", err)
 	}

@@ -173,11 +173,12 @@ func (p *userProcess) exec() error {
 	return nil
 }
 
-// lateRlimits limit memory the stage's Go runtime may still need to map:
-// they are set right before execve, once the stage has done all its work.
-var lateRlimits = map[string]bool{"RLIMIT_AS": true, "RLIMIT_DATA": true}
+// lateRlimit tells the rlimits that limit memory the stage's Go runtime
+// may still need to map: they are set right before execve, once the stage
+// has done all its work.
+func lateRlimit(typ string) bool { return typ == "RLIMIT_AS" || typ == "RLIMIT_DATA" }
 
-// setRlimits sets process.rlimits: the early pass all but lateRlimits, while
+// setRlimits sets process.rlimits: the early pass all but the late ones, while
 // privileged, and for those it only raises a hard limit that needs raising
 // (which takes CAP_SYS_RESOURCE); the late pass sets them fully.
 func setRlimits(rls []specs.POSIXRlimit, late bool) error {
@@ -188,9 +189,9 @@ func setRlimits(rls []specs.POSIXRlimit, late bool) error {
 		}
 		want := syscall.Rlimit{Cur: rl.Soft, Max: rl.Hard}
 		switch {
-		case late && !lateRlimits[rl.Type]:
+		case late && !lateRlimit(rl.Type):
 			continue
-		case !late && lateRlimits[rl.Type]:
+		case !late && lateRlimit(rl.Type):
 			var cur syscall.Rlimit
 			if err := syscall.Getrlimit(res, &cur); err != nil || cur.Max >= rl.Hard {
 				continue
