@@ -1,9 +1,9 @@
 // Package integration runs the runtime binary (husk, or any runc-compatible
-// runtime named by HUSK_BINARY) against synthetic bundles and asserts on what
+// runtime named by RUNTIME) against synthetic bundles and asserts on what
 // the container saw. It must run as root:
 //
 //	go test ./tests/integration/ -v
-//	HUSK_BINARY=/usr/sbin/runc go test ./tests/integration/ -v
+//	RUNTIME=/usr/sbin/runc go test ./tests/integration/ -v
 package integration
 
 import (
@@ -91,7 +91,7 @@ func testMain(m *testing.M) int {
 			return 1
 		}
 	}
-	if b := os.Getenv("HUSK_BINARY"); b != "" {
+	if b := os.Getenv("RUNTIME"); b != "" {
 		runtimeBin, err = filepath.Abs(b)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
