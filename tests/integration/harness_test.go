@@ -27,6 +27,8 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/husk-runtime/husk/internal/testutil"
 )
 
 const (
@@ -37,7 +39,7 @@ const (
 	outputTimeout = 30 * time.Second
 	// cgroupParent is the parent of every test container's cgroupsPath.
 	cgroupParent = "/husk-it"
-	busyboxPath  = "/bin/busybox"
+	busyboxPath  = testutil.BusyboxPath
 )
 
 var (
@@ -70,11 +72,7 @@ func testMain(m *testing.M) int {
 		return m.Run()
 	}
 	var err error
-	repoRoot, err = filepath.Abs("../..")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
+	repoRoot = testutil.RepoRoot()
 	tmp, err := os.MkdirTemp("", "husk-it-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
