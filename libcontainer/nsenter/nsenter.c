@@ -150,14 +150,34 @@ static void read_full(char *buf, size_t len)
 // read_settings takes the preamble's settings from husk, which sends them
 // once it has prepared what they name (the cgroup), while this binary was
 // being exec'd: 8 hex digits of length, then NUL-terminated KEY=VALUE
-// strings, made environment variables for the code below.
+// strings, made environment variables for the code below. A length that
+// is not 8 hex digits, or is beyond any real settings (a few paths), is
+// refused before anything is allocated or waited for.
+#define MAX_SETTINGS (1 << 20)
 static void read_settings(void)
 {
 	char hex[9] = {0}, *buf, *p;
-	size_t len;
+	size_t len = 0, i;
 
 	read_full(hex, 8);
-	len = strtoul(hex, NULL, 16);
+	for (i = 0; i < 8; i++) {
+		int c = (unsigned char)hex[i], d;
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			d = c - 'A' + 10;
+		else {
+			errno = EINVAL;
+			bail("settings length \"%.8s\" is not 8 hex digits", hex);
+		}
+		len = len * 16 + (size_t)d;
+	}
+	if (len > MAX_SETTINGS) {
+		errno = E2BIG;
+		bail("settings of %zu bytes", len);
+	}
 	buf = malloc(len + 1);
 	if (buf == NULL)
 		bail("settings of %zu bytes", len);
