@@ -265,6 +265,18 @@ static void join_cgroups(void)
 		write_file("/proc/self/oom_score_adj", getenv("_HUSK_OOM_SCORE_ADJ"));
 }
 
+// join_cgroup2 moves the calling process into the cgroup v2 dir
+// cgroup2fd by writing "0" to its cgroup.procs.
+static void join_cgroup2(void)
+{
+	int fd = openat(cgroup2fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		bail("open cgroup %s", getenv("_HUSK_CGROUP_V2"));
+	if (write(fd, "0", 1) < 0)
+		bail("join cgroup %s", getenv("_HUSK_CGROUP_V2"));
+	close(fd);
+}
+
 // fork_child forks the container's process as husk's child (CLONE_PARENT),
 // straight into its cgroup v2 when husk gave one.
 static pid_t fork_child(void)
@@ -279,6 +291,15 @@ static pid_t fork_child(void)
 	args.flags |= CLONE_INTO_CGROUP;
 	args.cgroup = (unsigned long long)cgroup2fd;
 	child = syscall(SYS_clone3, &args, sizeof(args));
+	if (child < 0 && (errno == ENOSYS || errno == E2BIG)) {
+		// No clone3 (before Linux 5.3), or none that knows the cgroup
+		// field (before 5.7; E2BIG for a struct larger than it knows):
+		// a plain clone, and the child moves itself, before it does
+		// anything else (the cgroup namespace comes after this).
+		child = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+		if (child == 0)
+			join_cgroup2();
+	}
 	if (child < 0)
 		bail("clone3 into cgroup %s", getenv("_HUSK_CGROUP_V2"));
 	close(cgroup2fd); // in both processes: no host cgroupfs handle may reach the container

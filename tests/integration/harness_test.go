@@ -186,6 +186,9 @@ type opts struct {
 	// listenPid sets LISTEN_PID to the runtime's own pid, as systemd socket
 	// activation does (through a shell that execs the runtime).
 	listenPid bool
+	// wrap is a command that execs the runtime (its path and arguments
+	// appended), such as the helper's enosys.
+	wrap []string
 }
 
 // runtimeCmd runs the runtime with --root root. stdout and stderr go to
@@ -230,6 +233,9 @@ func runtimeCmd(t *testing.T, root string, o opts, args ...string) *result {
 	cmd := exec.CommandContext(ctx, bin, full...)
 	if o.listenPid {
 		cmd = exec.CommandContext(ctx, "/bin/sh", append([]string{"-c", `LISTEN_PID=$$ exec "$0" "$@"`, bin}, full...)...)
+	}
+	if len(o.wrap) > 0 {
+		cmd = exec.CommandContext(ctx, o.wrap[0], append(append(o.wrap[1:len(o.wrap):len(o.wrap)], bin), full...)...)
 	}
 	cmd.Stdin = o.stdin
 	cmd.Stdout = stdout
