@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,6 +30,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/husk-runtime/husk/internal/testutil"
+	"github.com/husk-runtime/husk/internal/testutil/enosys"
 )
 
 // timeout bounds each start of the preamble, from exec to the report.
@@ -59,11 +61,42 @@ type report struct {
 
 var nsNames = []string{"cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"}
 
+// enosysEnv, in a child, names the syscalls to take away (enosys.Load)
+// before it execs itself again as the preamble; syncFDEnv then becomes
+// _HUSK_SYNCFD, which the preamble must not see before.
+const (
+	enosysEnv = "HUSK_NSENTER_TEST_ENOSYS"
+	syncFDEnv = "HUSK_NSENTER_TEST_SYNCFD"
+)
+
 func TestMain(m *testing.M) {
+	if names := os.Getenv(enosysEnv); names != "" {
+		os.Exit(enosysMain(names))
+	}
 	if os.Getenv("_HUSK_SYNCFD") != "" {
 		os.Exit(childMain())
 	}
 	os.Exit(m.Run())
+}
+
+// enosysMain loads the filter and execs this binary as the preamble.
+func enosysMain(names string) int {
+	runtime.LockOSThread()
+	if err := enosys.Load(strings.Split(names, ",")...); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	var env []string
+	for _, e := range os.Environ() {
+		if v, ok := strings.CutPrefix(e, syncFDEnv+"="); ok {
+			env = append(env, "_HUSK_SYNCFD="+v)
+		} else if !strings.HasPrefix(e, enosysEnv+"=") {
+			env = append(env, e)
+		}
+	}
+	err := syscall.Exec("/proc/self/exe", os.Args, env)
+	fmt.Fprintln(os.Stderr, "exec:", err)
+	return 2
 }
 
 // childMain runs in the final process the preamble continued into Go: it
@@ -174,8 +207,9 @@ type preamble struct {
 }
 
 // startPreamble execs the test binary as a stage would be: _HUSK_SYNCFD
-// and _HUSK_NFDS in its environment, then two stray fds above NFDS.
-func startPreamble(t *testing.T) *preamble {
+// and _HUSK_NFDS in its environment, then two stray fds above NFDS. With
+// syscalls, it runs under enosys.Load(syscalls...).
+func startPreamble(t *testing.T, syscalls ...string) *preamble {
 	t.Helper()
 	testutil.RequireRoot(t)
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
@@ -209,6 +243,10 @@ func startPreamble(t *testing.T) *preamble {
 	// opens the cgroup's CPU limit files at start and keeps them open (even
 	// with GOMAXPROCS set), fds the listing would count.
 	cmd.Env = []string{"GOMAXPROCS=1", "GODEBUG=containermaxprocs=0", "_HUSK_SYNCFD=" + strconv.Itoa(syncFD), "_HUSK_NFDS=" + strconv.Itoa(nfds)}
+	if len(syscalls) > 0 {
+		cmd.Env[2] = syncFDEnv + "=" + strconv.Itoa(syncFD)
+		cmd.Env = append(cmd.Env, enosysEnv+"="+strings.Join(syscalls, ","))
+	}
 	cmd.ExtraFiles = extra
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
@@ -357,7 +395,13 @@ func (p *preamble) finish() *report {
 // report.
 func run(t *testing.T, env ...string) *report {
 	t.Helper()
-	p := startPreamble(t)
+	return runENOSYS(t, nil, env...)
+}
+
+// runENOSYS is run with the syscalls taken away.
+func runENOSYS(t *testing.T, syscalls []string, env ...string) *report {
+	t.Helper()
+	p := startPreamble(t, syscalls...)
 	p.sendSettings(env...)
 	return p.finish()
 }
@@ -563,7 +607,18 @@ func TestPreambleCgroupV1AndOOMScore(t *testing.T) {
 }
 
 // The v2 cgroup is entered by clone3(CLONE_INTO_CGROUP).
-func TestPreambleCgroupV2(t *testing.T) {
+func TestPreambleCgroupV2(t *testing.T) { testCgroupV2(t, nil) }
+
+// Without clone3, or close_range, the preamble takes its fallbacks: a
+// plain clone, after which the child joins the v2 cgroup itself, and
+// closing the fds /proc/self/fd lists. The checks are the same.
+func TestPreambleFallbacks(t *testing.T) {
+	for _, syscalls := range [][]string{{"clone3"}, {"close_range"}, {"clone3", "close_range"}} {
+		t.Run(strings.Join(syscalls, ","), func(t *testing.T) { testCgroupV2(t, syscalls) })
+	}
+}
+
+func testCgroupV2(t *testing.T, syscalls []string) {
 	testutil.RequireRoot(t)
 	mnt := ""
 	for _, m := range []string{"/sys/fs/cgroup/unified", "/sys/fs/cgroup"} {
@@ -578,7 +633,7 @@ func TestPreambleCgroupV2(t *testing.T) {
 	}
 	name := uniqueName(t)
 	dir := mkCgroup(t, mnt, name)
-	r := run(t, "_HUSK_CGROUP_V2="+dir)
+	r := runENOSYS(t, syscalls, "_HUSK_CGROUP_V2="+dir)
 	checkCommon(t, r)
 	if !slices.Contains(strings.Split(r.Cgroup, "\n"), "0::/"+name) {
 		t.Errorf("/proc/self/cgroup:\n%s\nwant 0::/%s", r.Cgroup, name)
