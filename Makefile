@@ -141,8 +141,8 @@ runc-suite: $(if $(filter husk,$(RUNC_SUITE_BIN)),husk)
 # with runc too (critest then fails on a spec only husk fails).
 .PHONY: cri cri-bench
 cri: husk
-	cd tests/cri && $(GO) vet ./... && HUSK_BIN=$(CURDIR)/husk $(GO) test -count=1 -timeout $(TIMEOUT) -v .
+	cd tests/cri && $(GO) vet ./... && RUNTIME=$(CURDIR)/husk $(GO) test -count=1 -timeout $(TIMEOUT) -v .
 
 # crictl exec latency through the CRI, husk vs runc (CRI_BENCH_N, default 50).
 cri-bench: husk
-	cd tests/cri && HUSK_BIN=$(CURDIR)/husk CRI_BENCH=1 CRITEST=0 $(GO) test -count=1 -timeout $(TIMEOUT) -run TestExecLatency -v .
+	cd tests/cri && RUNTIME=$(CURDIR)/husk CRI_BENCH=1 CRITEST=0 $(GO) test -count=1 -timeout $(TIMEOUT) -run TestExecLatency -v .

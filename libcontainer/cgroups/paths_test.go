@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/moby/sys/mountinfo"
+
+	"github.com/husk-runtime/husk/internal/testutil"
 )
 
 func testLayout(t *testing.T, procCgroup, mounts string) *layout {
@@ -244,5 +246,15 @@ func TestLoad(t *testing.T) {
 	m.Paths()["memory"] = "/changed"
 	if got := m.Path("memory"); got != "/a" {
 		t.Errorf("Path(memory) = %q after editing the maps, want /a", got)
+	}
+}
+
+func TestIsV2MatchesHost(t *testing.T) {
+	l := hostLayout(t)
+	if IsV2() != l.isV2() {
+		t.Errorf("IsV2() = %v, layout says %v", IsV2(), l.isV2())
+	}
+	if IsV2() && !testutil.FileExists("/sys/fs/cgroup/cgroup.controllers") {
+		t.Error("IsV2() but /sys/fs/cgroup is not a cgroup2 mount")
 	}
 }

@@ -150,14 +150,34 @@ static void read_full(char *buf, size_t len)
 // read_settings takes the preamble's settings from husk, which sends them
 // once it has prepared what they name (the cgroup), while this binary was
 // being exec'd: 8 hex digits of length, then NUL-terminated KEY=VALUE
-// strings, made environment variables for the code below.
+// strings, made environment variables for the code below. A length that
+// is not 8 hex digits, or is beyond any real settings (a few paths), is
+// refused before anything is allocated or waited for.
+#define MAX_SETTINGS (1 << 20)
 static void read_settings(void)
 {
 	char hex[9] = {0}, *buf, *p;
-	size_t len;
+	size_t len = 0, i;
 
 	read_full(hex, 8);
-	len = strtoul(hex, NULL, 16);
+	for (i = 0; i < 8; i++) {
+		int c = (unsigned char)hex[i], d;
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			d = c - 'A' + 10;
+		else {
+			errno = EINVAL;
+			bail("settings length \"%.8s\" is not 8 hex digits", hex);
+		}
+		len = len * 16 + (size_t)d;
+	}
+	if (len > MAX_SETTINGS) {
+		errno = E2BIG;
+		bail("settings of %zu bytes", len);
+	}
 	buf = malloc(len + 1);
 	if (buf == NULL)
 		bail("settings of %zu bytes", len);
@@ -245,6 +265,18 @@ static void join_cgroups(void)
 		write_file("/proc/self/oom_score_adj", getenv("_HUSK_OOM_SCORE_ADJ"));
 }
 
+// join_cgroup2 moves the calling process into the cgroup v2 dir
+// cgroup2fd by writing "0" to its cgroup.procs.
+static void join_cgroup2(void)
+{
+	int fd = openat(cgroup2fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		bail("open cgroup %s", getenv("_HUSK_CGROUP_V2"));
+	if (write(fd, "0", 1) < 0)
+		bail("join cgroup %s", getenv("_HUSK_CGROUP_V2"));
+	close(fd);
+}
+
 // fork_child forks the container's process as husk's child (CLONE_PARENT),
 // straight into its cgroup v2 when husk gave one.
 static pid_t fork_child(void)
@@ -259,6 +291,15 @@ static pid_t fork_child(void)
 	args.flags |= CLONE_INTO_CGROUP;
 	args.cgroup = (unsigned long long)cgroup2fd;
 	child = syscall(SYS_clone3, &args, sizeof(args));
+	if (child < 0 && (errno == ENOSYS || errno == E2BIG)) {
+		// No clone3 (before Linux 5.3), or none that knows the cgroup
+		// field (before 5.7; E2BIG for a struct larger than it knows):
+		// a plain clone, and the child moves itself, before it does
+		// anything else (the cgroup namespace comes after this).
+		child = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+		if (child == 0)
+			join_cgroup2();
+	}
 	if (child < 0)
 		bail("clone3 into cgroup %s", getenv("_HUSK_CGROUP_V2"));
 	close(cgroup2fd); // in both processes: no host cgroupfs handle may reach the container

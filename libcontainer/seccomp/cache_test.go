@@ -6,13 +6,15 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/husk-runtime/husk/internal/testutil"
 )
 
 // The second compile of a profile comes from the cache, equal to the first;
 // the listener's path does not change the key, the profile does.
 func TestCompileCached(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "seccomp")
-	s := loadProfile(t, "podman-default.json")
+	s := testutil.LoadSeccompProfile(t, "testdata/podman-default.json")
 	first, err := CompileCached(s, dir, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +65,7 @@ func TestCompileCached(t *testing.T) {
 // A filter crosses to the stage as JSON and comes back the same; a program
 // that is no BPF is refused.
 func TestFilterJSON(t *testing.T) {
-	f, err := Compile(loadProfile(t, "podman-default.json"), nil)
+	f, err := Compile(testutil.LoadSeccompProfile(t, "testdata/podman-default.json"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package seccomp
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/husk-runtime/husk/internal/testutil"
 )
 
 // pfc validates and builds s and returns libseccomp's readable dump of the
@@ -193,24 +194,11 @@ func TestBuildAddsArchitectures(t *testing.T) {
 	}
 }
 
-func loadProfile(t *testing.T, name string) *specs.LinuxSeccomp {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s specs.LinuxSeccomp
-	if err := json.Unmarshal(data, &s); err != nil {
-		t.Fatal(err)
-	}
-	return &s
-}
-
 // The podman-shaped profile builds and compiles to a program the kernel
 // would take, without loading it.
 func TestPodmanProfileBuilds(t *testing.T) {
 	msgs := captureDebug(t)
-	s := loadProfile(t, "podman-default.json")
+	s := testutil.LoadSeccompProfile(t, "testdata/podman-default.json")
 	if err := Validate(s); err != nil {
 		t.Fatal(err)
 	}

@@ -180,13 +180,13 @@ func goRun(dir string, env []string, args ...string) error {
 	return nil
 }
 
-// buildAll: husk ($HUSK_BIN, as `make cri` passes the `make husk` output,
+// buildAll: husk ($RUNTIME, as `make cri` passes the `make husk` output,
 // or built here with the Makefile's flags), the image programs, and
 // crictl/critest at criToolsVersion (this module's go.mod pins cri-tools),
 // kept in .build/ between runs.
 func buildAll() error {
 	bin := filepath.Join(workDir, "bin")
-	if huskBin = os.Getenv("HUSK_BIN"); huskBin == "" {
+	if huskBin = os.Getenv("RUNTIME"); huskBin == "" {
 		huskBin = filepath.Join(bin, "husk")
 		version := "0.0.0-cri"
 		if b, err := os.ReadFile(filepath.Join(repoRoot, "VERSION")); err == nil {
@@ -199,7 +199,7 @@ func buildAll() error {
 			return err
 		}
 	} else if !filepath.IsAbs(huskBin) {
-		return fmt.Errorf("HUSK_BIN=%s: want an absolute path", huskBin)
+		return fmt.Errorf("RUNTIME=%s: want an absolute path", huskBin)
 	}
 	for _, p := range []string{"pause", "web", "nonewprivs"} {
 		if err := goRun(moduleDir, []string{"CGO_ENABLED=0"}, "build", "-trimpath", "-ldflags", "-s -w",

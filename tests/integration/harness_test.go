@@ -1,9 +1,9 @@
 // Package integration runs the runtime binary (husk, or any runc-compatible
-// runtime named by HUSK_BINARY) against synthetic bundles and asserts on what
+// runtime named by RUNTIME) against synthetic bundles and asserts on what
 // the container saw. It must run as root:
 //
 //	go test ./tests/integration/ -v
-//	HUSK_BINARY=/usr/sbin/runc go test ./tests/integration/ -v
+//	RUNTIME=/usr/sbin/runc go test ./tests/integration/ -v
 package integration
 
 import (
@@ -27,6 +27,8 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/husk-runtime/husk/internal/testutil"
 )
 
 const (
@@ -37,7 +39,7 @@ const (
 	outputTimeout = 30 * time.Second
 	// cgroupParent is the parent of every test container's cgroupsPath.
 	cgroupParent = "/husk-it"
-	busyboxPath  = "/bin/busybox"
+	busyboxPath  = testutil.BusyboxPath
 )
 
 var (
@@ -70,11 +72,7 @@ func testMain(m *testing.M) int {
 		return m.Run()
 	}
 	var err error
-	repoRoot, err = filepath.Abs("../..")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
+	repoRoot = testutil.RepoRoot()
 	tmp, err := os.MkdirTemp("", "husk-it-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -91,7 +89,7 @@ func testMain(m *testing.M) int {
 			return 1
 		}
 	}
-	if b := os.Getenv("HUSK_BINARY"); b != "" {
+	if b := os.Getenv("RUNTIME"); b != "" {
 		runtimeBin, err = filepath.Abs(b)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -188,6 +186,9 @@ type opts struct {
 	// listenPid sets LISTEN_PID to the runtime's own pid, as systemd socket
 	// activation does (through a shell that execs the runtime).
 	listenPid bool
+	// wrap is a command that execs the runtime (its path and arguments
+	// appended), such as the helper's enosys.
+	wrap []string
 }
 
 // runtimeCmd runs the runtime with --root root. stdout and stderr go to
@@ -232,6 +233,9 @@ func runtimeCmd(t *testing.T, root string, o opts, args ...string) *result {
 	cmd := exec.CommandContext(ctx, bin, full...)
 	if o.listenPid {
 		cmd = exec.CommandContext(ctx, "/bin/sh", append([]string{"-c", `LISTEN_PID=$$ exec "$0" "$@"`, bin}, full...)...)
+	}
+	if len(o.wrap) > 0 {
+		cmd = exec.CommandContext(ctx, o.wrap[0], append(append(o.wrap[1:len(o.wrap):len(o.wrap)], bin), full...)...)
 	}
 	cmd.Stdin = o.stdin
 	cmd.Stdout = stdout

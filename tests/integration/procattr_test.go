@@ -21,6 +21,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/internal/testutil"
 )
 
 var (
@@ -101,22 +103,6 @@ func firstNode(t *testing.T) string {
 	first, _, _ := strings.Cut(strings.TrimSpace(string(data)), ",")
 	first, _, _ = strings.Cut(first, "-")
 	return first
-}
-
-// ourCPUs lists the CPUs the test process (and so the runtime) may use.
-func ourCPUs(t *testing.T) []int {
-	t.Helper()
-	var set unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &set); err != nil {
-		t.Fatal(err)
-	}
-	var cpus []int
-	for i := range len(set) * 64 {
-		if set.IsSet(i) {
-			cpus = append(cpus, i)
-		}
-	}
-	return cpus
 }
 
 // execProcess runs `exec --process` with p, args replaced.
@@ -279,7 +265,7 @@ func TestProcAttrMemoryPolicy(t *testing.T) {
 func TestProcAttrExecCPUAffinity(t *testing.T) {
 	needProcAttrs(t)
 	t.Parallel()
-	cpus := ourCPUs(t)
+	cpus := testutil.AllowedCPUs(t)
 	if len(cpus) < 2 {
 		t.Skip("needs two CPUs")
 	}

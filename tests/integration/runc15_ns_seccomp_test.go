@@ -19,6 +19,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	libseccomp "github.com/seccomp/libseccomp-golang"
+
+	"github.com/husk-runtime/husk/internal/testutil"
 )
 
 // continueAgent is a listenerPath agent that lets every notified syscall
@@ -146,7 +148,7 @@ func TestRunc15SeccompENOSYSStub(t *testing.T) {
 	}
 	t.Parallel()
 	b := newBundle(t)
-	profile := podmanProfile(t) // allows what a shell and the helper need
+	profile := testutil.LoadSeccompProfile(t, testutil.PodmanProfile()) // allows what a shell and the helper need
 	profile.DefaultErrnoRet = ptr(uint(syscall.EPERM))
 	b.spec.Linux.Seccomp = profile
 	// 1000: no syscall yet, above all the profile names; 103: syslog,

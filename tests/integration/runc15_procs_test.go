@@ -17,6 +17,8 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/husk-runtime/husk/internal/testutil"
 )
 
 // envLines returns the lines of `env` output that start with name=.
@@ -206,7 +208,7 @@ func (b *bundle) cgroupCPUs() string {
 // container's cgroup, and execCPUAffinity's final mask still applies.
 func TestRunc15CPUAffinityReset(t *testing.T) {
 	t.Parallel()
-	cpus := ourCPUs(t)
+	cpus := testutil.AllowedCPUs(t)
 	if len(cpus) < 2 {
 		t.Skip("needs two CPUs")
 	}
@@ -299,11 +301,11 @@ func TestRunc15MemoryPolicyErrors(t *testing.T) {
 func TestRunc15SchedulerVsCpus(t *testing.T) {
 	needProcAttrs(t)
 	t.Parallel()
-	if len(ourCPUs(t)) < 2 {
+	if len(testutil.AllowedCPUs(t)) < 2 {
 		t.Skip("needs two CPUs")
 	}
 	b := newBundle(t, "/bin/true")
-	b.spec.Linux.Resources = &specs.LinuxResources{CPU: &specs.LinuxCPU{Cpus: strconv.Itoa(ourCPUs(t)[0])}}
+	b.spec.Linux.Resources = &specs.LinuxResources{CPU: &specs.LinuxCPU{Cpus: strconv.Itoa(testutil.AllowedCPUs(t)[0])}}
 	b.spec.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedDeadline, Nice: 19, Runtime: 42000, Deadline: 1000000, Period: 1000000}
 	r := b.run()
 	if r.Code == 0 {

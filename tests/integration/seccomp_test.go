@@ -20,6 +20,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 	libseccomp "github.com/seccomp/libseccomp-golang"
+
+	"github.com/husk-runtime/husk/internal/testutil"
 )
 
 var (
@@ -109,26 +111,13 @@ func TestSeccompKill(t *testing.T) {
 	}
 }
 
-func podmanProfile(t *testing.T) *specs.LinuxSeccomp {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(repoRoot, "libcontainer/seccomp/testdata/podman-default.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s specs.LinuxSeccomp
-	if err := json.Unmarshal(data, &s); err != nil {
-		t.Fatal(err)
-	}
-	return &s
-}
-
 // A podman-shaped profile (default ENOSYS, a long allow list) runs a shell,
 // ls and id; a syscall it does not list fails with its default errno.
 func TestSeccompPodmanProfile(t *testing.T) {
 	needSeccomp(t)
 	t.Parallel()
 	b := newBundle(t)
-	b.spec.Linux.Seccomp = podmanProfile(t)
+	b.spec.Linux.Seccomp = testutil.LoadSeccompProfile(t, testutil.PodmanProfile())
 	b.shell("ls / && id")
 	out := b.mustRun()
 	mustContain(t, out, "helper\n", "ls / under the podman-style profile")
@@ -137,7 +126,7 @@ func TestSeccompPodmanProfile(t *testing.T) {
 	// syslog(2) is not in the allow list: ENOSYS, not the EPERM a missing
 	// CAP_SYSLOG would give.
 	b2 := newBundle(t)
-	b2.spec.Linux.Seccomp = podmanProfile(t)
+	b2.spec.Linux.Seccomp = testutil.LoadSeccompProfile(t, testutil.PodmanProfile())
 	b2.shell("/bin/busybox dmesg 2>&1; echo rc=$?")
 	out = b2.mustRun()
 	mustContain(t, out, "Function not implemented", "dmesg under the podman-style profile")
@@ -153,7 +142,7 @@ func TestSeccompWithoutNoNewPrivileges(t *testing.T) {
 	b.spec.Process.NoNewPrivileges = false
 	b.spec.Process.User = specs.User{UID: 1000, GID: 1000}
 	// The profile without mkdir: the default action (ENOSYS) applies.
-	profile := podmanProfile(t)
+	profile := testutil.LoadSeccompProfile(t, testutil.PodmanProfile())
 	for i, sc := range profile.Syscalls {
 		profile.Syscalls[i].Names = slices.DeleteFunc(slices.Clone(sc.Names), func(n string) bool { return n == "mkdir" || n == "mkdirat" })
 	}

@@ -2,9 +2,9 @@
 # tests/v2vm/husk-smoke.sh - in the guest: `husk run` of a busybox bundle in a
 # cgroup v2 cgroup with memory and pids limits, checked from inside the
 # container. Usage (on the host):
-#   tests/v2vm/run.sh -- env HUSK_BINARY=$PWD/husk tests/v2vm/husk-smoke.sh
+#   tests/v2vm/run.sh -- env RUNTIME=$PWD/husk tests/v2vm/husk-smoke.sh
 set -euo pipefail
-husk=${HUSK_BINARY:?set HUSK_BINARY to the husk binary}
+husk=${RUNTIME:?set RUNTIME to the husk binary}
 fail() { echo "husk-smoke: FAIL: $*" >&2; exit 1; }
 
 b=$(mktemp -d /tmp/husk-smoke.XXXXXX)

@@ -28,9 +28,9 @@ step() { # name dir command...
 step "cgroups unit tests" "$repo/libcontainer/cgroups" \
 	"$build/cgroups.test" -test.v -test.count=1 -test.timeout=10m
 step "husk run smoke" "$repo" \
-	env HUSK_BINARY="$build/husk" "$repo/tests/v2vm/husk-smoke.sh"
+	env RUNTIME="$build/husk" "$repo/tests/v2vm/husk-smoke.sh"
 step "integration tests" "$repo/tests/integration" \
-	env HUSK_BINARY="$build/husk" HUSK_HELPER="$build/helper" HUSK_REQUIRE_APPARMOR=1 "$build/integration.test" -test.v -test.count=1 \
+	env RUNTIME="$build/husk" HUSK_HELPER="$build/helper" HUSK_REQUIRE_APPARMOR=1 "$build/integration.test" -test.v -test.count=1 \
 	-test.timeout=30m ${V2VM_PARALLEL:+-test.parallel="$V2VM_PARALLEL"} -test.run "${V2VM_RUN:-Cgroup|Lifecycle|Run[^c]|Systemd|AppArmor}"
 
 pass=$(grep -cE '^ *--- PASS|^husk-smoke: PASS' "$log")

@@ -20,6 +20,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/internal/testutil"
 )
 
 const childEnv = "HUSK_PROCATTR_TEST_CHILD" // a childRequest as JSON
@@ -147,9 +149,7 @@ func observe() *observed {
 // inChild applies req in a fresh child and returns what it observed.
 func inChild(t *testing.T, req childRequest) *observed {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("kernel tests need root")
-	}
+	testutil.RequireRoot(t)
 	if req.Steps == "" {
 		req.Steps = "apply"
 	}
@@ -341,24 +341,8 @@ func TestKernelMemoryPolicyMissingNode(t *testing.T) {
 	}
 }
 
-// hostCPUs are the CPUs this test may use.
-func hostCPUs(t *testing.T) []int {
-	t.Helper()
-	var set unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &set); err != nil {
-		t.Fatal(err)
-	}
-	var cpus []int
-	for i := range len(set) * 64 {
-		if set.IsSet(i) {
-			cpus = append(cpus, i)
-		}
-	}
-	return cpus
-}
-
 func TestKernelFinalAffinity(t *testing.T) {
-	cpus := hostCPUs(t)
+	cpus := testutil.AllowedCPUs(t)
 	last := cpus[len(cpus)-1]
 	list := fmt.Sprint(last)
 	if len(cpus) > 1 {
@@ -383,7 +367,7 @@ func TestKernelFinalAffinity(t *testing.T) {
 // The initial mask is set on the thread that forks the stage; the stage
 // inherits it.
 func TestKernelInitialAffinityInherited(t *testing.T) {
-	cpus := hostCPUs(t)
+	cpus := testutil.AllowedCPUs(t)
 	last := cpus[len(cpus)-1]
 	p := &specs.Process{ExecCPUAffinity: &specs.CPUAffinity{Initial: fmt.Sprint(last)}}
 	obs := mustApply(t, childRequest{Process: p, Steps: "initial-fork"})

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/husk-runtime/husk/internal/testutil"
 )
 
 // These tests write the resources added for the cgroups milestone to real
@@ -16,7 +18,7 @@ import (
 
 func v1TestManager(t *testing.T) Manager {
 	t.Helper()
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	if hostLayout(t).isV2() {
 		t.Skip("needs cgroup v1 hierarchies")
 	}
@@ -33,7 +35,7 @@ func TestSetV1CPUHost(t *testing.T) {
 	if cpu == "" {
 		t.Skip("no v1 cpu hierarchy")
 	}
-	if fileExists(filepath.Join(cpu, "cpu.cfs_burst_us")) {
+	if testutil.FileExists(filepath.Join(cpu, "cpu.cfs_burst_us")) {
 		// Raising quota and burst past the old quota, then lowering both
 		// below it, each need a different order.
 		for _, v := range [][2]int64{{200000, 150000}, {20000, 10000}} {
@@ -45,7 +47,7 @@ func TestSetV1CPUHost(t *testing.T) {
 			expectValue(t, cpu, "cpu.cfs_burst_us", itoa(v[1]))
 		}
 	}
-	if fileExists(filepath.Join(cpu, "cpu.idle")) {
+	if testutil.FileExists(filepath.Join(cpu, "cpu.idle")) {
 		// The kernel refuses shares on an idle cgroup: the order of the
 		// two writes depends on the direction.
 		for _, v := range []struct {
@@ -60,7 +62,7 @@ func TestSetV1CPUHost(t *testing.T) {
 		}
 		expectValue(t, cpu, "cpu.shares", "2048")
 	}
-	if fileExists(filepath.Join(cpu, "cpu.rt_runtime_us")) {
+	if testutil.FileExists(filepath.Join(cpu, "cpu.rt_runtime_us")) {
 		err := m.Set(&specs.LinuxResources{CPU: &specs.LinuxCPU{RealtimePeriod: new(uint64(500000)), RealtimeRuntime: new(int64(10000))}})
 		if err != nil {
 			t.Fatal(err)
@@ -77,7 +79,7 @@ func TestSetV1MemoryHost(t *testing.T) {
 		t.Skip("no v1 memory hierarchy")
 	}
 	r := &specs.LinuxMemory{UseHierarchy: new(true), CheckBeforeUpdate: new(true), Limit: new(int64(64 << 20))}
-	if fileExists(filepath.Join(mem, "memory.kmem.tcp.limit_in_bytes")) {
+	if testutil.FileExists(filepath.Join(mem, "memory.kmem.tcp.limit_in_bytes")) {
 		r.KernelTCP = new(int64(16 << 20))
 	}
 	if err := m.Set(&specs.LinuxResources{Memory: r}); err != nil {
@@ -118,7 +120,7 @@ func TestSetV1BlkioHost(t *testing.T) {
 	}
 	expectValue(t, blkio, "blkio.throttle.read_bps_device", "")
 
-	if !fileExists(filepath.Join(blkio, "blkio.weight")) && !fileExists(filepath.Join(blkio, "blkio.bfq.weight")) {
+	if !testutil.FileExists(filepath.Join(blkio, "blkio.weight")) && !testutil.FileExists(filepath.Join(blkio, "blkio.bfq.weight")) {
 		err := m.Set(&specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{Weight: new(uint16(500))}})
 		if err == nil || !strings.Contains(err.Error(), "blkio.weight") {
 			t.Errorf("weight without a weight-based scheduler: err = %v", err)
@@ -193,22 +195,8 @@ func TestStatsV1Host(t *testing.T) {
 // TestV2ResourcesOnHybrid uses the controllers that a hybrid host binds to
 // its cgroup2 tree (hugetlb on some hosts) through the v2 manager.
 func TestV2ResourcesOnHybrid(t *testing.T) {
-	requireRoot(t)
-	l := hostLayout(t)
-	if l.isV2() || l.unified == nil {
-		t.Skip("needs a hybrid host")
-	}
-	dir := filepath.Join(l.unified.mountpoint, uniqueName(t))
-	m := Load(map[string]string{"": dir})
-	t.Cleanup(func() {
-		if err := m.Destroy(); err != nil {
-			t.Errorf("cleanup: %v", err)
-		}
-	})
-	if err := createDir(dir); err != nil {
-		t.Fatal(err)
-	}
-	if !fileExists(filepath.Join(dir, "hugetlb.2MB.max")) {
+	m, dir := unifiedTestCgroup(t, true)
+	if !testutil.FileExists(filepath.Join(dir, "hugetlb.2MB.max")) {
 		t.Skip("no hugetlb controller in the cgroup2 tree")
 	}
 	err := m.Set(&specs.LinuxResources{

@@ -18,6 +18,8 @@ import (
 	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/internal/testutil"
 )
 
 // The integration tests re-exec the test binary into fresh namespaces; the
@@ -265,16 +267,6 @@ func scenarioDevNullSwap(cfg *childConfig, rep *childReport) error {
 
 // --- parent side ---
 
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-	if _, err := os.Stat("/bin/busybox"); err != nil {
-		t.Skip("needs /bin/busybox")
-	}
-}
-
 // buildRootfs makes a small rootfs with busybox and the files the probes
 // look at, and returns it with a host directory and file to bind in.
 func buildRootfs(t *testing.T) (root, hostDir, hostFile string) {
@@ -284,7 +276,7 @@ func buildRootfs(t *testing.T) (root, hostDir, hostFile string) {
 	for _, d := range []string{"bin", "proc", "sys", "dev", "tmp", "etc", "ro-dir", "masked-dir"} {
 		must(t, os.MkdirAll(filepath.Join(root, d), 0o755))
 	}
-	bb, err := os.ReadFile("/bin/busybox")
+	bb, err := os.ReadFile(testutil.BusyboxPath)
 	must(t, err)
 	must(t, os.WriteFile(filepath.Join(root, "bin/busybox"), bb, 0o755))
 	must(t, os.WriteFile(filepath.Join(root, "secret"), []byte("top-secret"), 0o644))
@@ -441,7 +433,8 @@ func findMount(rep childReport, mountpoint string) (mountRec, bool) {
 func hasOpt(m mountRec, opt string) bool { return slices.Contains(strings.Split(m.Options, ","), opt) }
 
 func TestContainer(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
+	testutil.RequireBusybox(t)
 	for _, c := range []struct {
 		name    string
 		userns  bool
@@ -480,7 +473,8 @@ func TestContainer(t *testing.T) {
 // TestRootfsPropagation: a shared rootfsPropagation survives pivot_root
 // (whose parent must not be shared) and ends up on the container's "/".
 func TestRootfsPropagation(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
+	testutil.RequireBusybox(t)
 	for _, noPivot := range []bool{false, true} {
 		root, _, _ := buildRootfs(t)
 		s := &specs.Spec{
@@ -588,7 +582,8 @@ func checkContainer(t *testing.T, rep childReport, userns bool, cgroups string) 
 // TestSymlinkDestination: a mount destination that is a symlink climbing
 // out with "../" or pointing at "/" never leaves the rootfs.
 func TestSymlinkDestination(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
+	testutil.RequireBusybox(t)
 	root, _, hostFile := buildRootfs(t)
 	escape := filepath.Join("/tmp", fmt.Sprintf("husk-escape-%d", os.Getpid()))
 	must(t, os.Symlink("../../../../../../../../.."+escape, filepath.Join(root, "evil-dir")))
@@ -636,7 +631,8 @@ func TestSymlinkDestination(t *testing.T) {
 // TestProcRules: a rootfs whose /proc or /sys is a symlink is refused, and
 // nothing but procfs may cover /proc, directly or through a symlink.
 func TestProcRules(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
+	testutil.RequireBusybox(t)
 	for _, name := range []string{"proc", "sys"} {
 		root, _, _ := buildRootfs(t)
 		must(t, os.Remove(filepath.Join(root, name)))
@@ -710,7 +706,8 @@ func TestProcRules(t *testing.T) {
 // TestDevNullSwap: masking refuses a /dev/null that is not the null device
 // (CVE-2025-31133) and the masked file keeps its content.
 func TestDevNullSwap(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
+	testutil.RequireBusybox(t)
 	root, _, _ := buildRootfs(t)
 	s := &specs.Spec{
 		Root: &specs.Root{Path: root},

@@ -15,17 +15,12 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/husk-runtime/husk/internal/testutil"
 )
 
 // These tests work on the real cgroup hierarchies of the host, in cgroups
 // of their own, with processes they start themselves.
-
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create cgroups")
-	}
-}
 
 func uniqueName(t *testing.T) string {
 	b := make([]byte, 6)
@@ -108,8 +103,37 @@ func hostLayout(t *testing.T) *layout {
 	return l
 }
 
+// unifiedTestCgroup creates a cgroup of the test's own in the host's
+// cgroup2 tree (which a hybrid host has too, without controllers) and
+// returns a v2 manager for it and its directory; the cgroup is thawed and
+// removed at cleanup. It skips where there is no cgroup2 tree, and with
+// hybridOnly where the host is not hybrid.
+func unifiedTestCgroup(t *testing.T, hybridOnly bool) (Manager, string) {
+	t.Helper()
+	testutil.RequireRoot(t)
+	l := hostLayout(t)
+	if l.unified == nil {
+		t.Skip("no cgroup2 hierarchy")
+	}
+	if hybridOnly && l.isV2() {
+		t.Skip("needs a hybrid host")
+	}
+	dir := filepath.Join(l.unified.mountpoint, uniqueName(t))
+	m := Load(map[string]string{"": dir})
+	t.Cleanup(func() {
+		_ = m.Thaw()
+		if err := m.Destroy(); err != nil {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	if err := createDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	return m, dir
+}
+
 func TestLifecycle(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	t.Run("absolute", func(t *testing.T) { testLifecycle(t, "/"+uniqueName(t)) })
 	t.Run("relative", func(t *testing.T) {
 		// cgroup v2 keeps processes out of a cgroup with children that use
@@ -255,7 +279,7 @@ func checkSetV1(t *testing.T, m Manager) {
 	if mem == "" || cpu == "" || cpuset == "" || pids == "" || devices == "" {
 		t.Fatalf("host lacks a v1 hierarchy this test needs: %v", m.Paths())
 	}
-	hasMemsw := fileExists(filepath.Join(mem, "memory.memsw.limit_in_bytes"))
+	hasMemsw := testutil.FileExists(filepath.Join(mem, "memory.memsw.limit_in_bytes"))
 	cpus := readTrimmed(t, filepath.Join(filepath.Dir(cpuset), "cpuset.cpus"))
 	mems := readTrimmed(t, filepath.Join(filepath.Dir(cpuset), "cpuset.mems"))
 
@@ -352,7 +376,7 @@ func checkSetV2(t *testing.T, m Manager) {
 	r := &specs.LinuxResources{}
 	if slices.Contains(controllers, "memory") {
 		r.Memory = &specs.LinuxMemory{Limit: new(int64(64 << 20)), Reservation: new(int64(32 << 20))}
-		if fileExists(filepath.Join(dir, "memory.swap.max")) {
+		if testutil.FileExists(filepath.Join(dir, "memory.swap.max")) {
 			r.Memory.Swap = new(int64(96 << 20))
 		}
 	}
@@ -400,13 +424,8 @@ func checkFreeze(t *testing.T, m Manager) {
 	}
 }
 
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
-}
-
 func TestApplyCreateOnly(t *testing.T) {
-	requireRoot(t)
+	testutil.RequireRoot(t)
 	m := newTestManager(t, "/"+uniqueName(t))
 	if err := m.Apply(0); err != nil {
 		t.Fatal(err)
@@ -438,24 +457,12 @@ func TestApplyCreateOnly(t *testing.T) {
 // TestV2ManagerOnHybrid runs the v2 manager in the controller-less v2 tree
 // of a hybrid host, which still has cgroup.procs and the v2 freezer.
 func TestV2ManagerOnHybrid(t *testing.T) {
-	requireRoot(t)
-	l := hostLayout(t)
-	if l.isV2() || l.unified == nil {
-		t.Skip("needs a hybrid host")
-	}
-	dir := filepath.Join(l.unified.mountpoint, uniqueName(t))
-	m := Load(map[string]string{"": dir})
-	t.Cleanup(func() {
-		_ = m.Thaw()
-		if err := m.Destroy(); err != nil {
-			t.Errorf("cleanup: %v", err)
-		}
-	})
+	m, dir := unifiedTestCgroup(t, true)
 	child := startSleep(t)
 	if err := m.Apply(child.Process.Pid); err != nil {
 		t.Fatal(err)
 	}
-	if !fileExists(filepath.Join(dir, "cgroup.freeze")) {
+	if !testutil.FileExists(filepath.Join(dir, "cgroup.freeze")) {
 		t.Skip("kernel has no cgroup v2 freezer")
 	}
 	if pids, err := m.Pids(); err != nil || !slices.Equal(pids, []int{child.Process.Pid}) {
@@ -469,17 +476,7 @@ func TestV2ManagerOnHybrid(t *testing.T) {
 	if err := m.Destroy(); err != nil {
 		t.Fatal(err)
 	}
-	if fileExists(dir) {
+	if testutil.FileExists(dir) {
 		t.Errorf("%s still exists after Destroy", dir)
-	}
-}
-
-func TestIsV2MatchesHost(t *testing.T) {
-	l := hostLayout(t)
-	if IsV2() != l.isV2() {
-		t.Errorf("IsV2() = %v, layout says %v", IsV2(), l.isV2())
-	}
-	if IsV2() && !fileExists("/sys/fs/cgroup/cgroup.controllers") {
-		t.Error("IsV2() but /sys/fs/cgroup is not a cgroup2 mount")
 	}
 }
