@@ -142,16 +142,10 @@ func (set *Settings) encode(fdOf func(*os.File) int) []string {
 	return env
 }
 
-// nsSuffix names a namespace type in _HUSK_NS_*: the preamble's table
-// (nsenter.c) uses these.
+// nsSuffix names a namespace type in _HUSK_NS_*, as /proc/PID/ns does
+// but upper case: the preamble's table (nsenter.c) uses these.
 func nsSuffix(t specs.LinuxNamespaceType) string {
-	switch t {
-	case specs.MountNamespace:
-		return "MNT"
-	case specs.NetworkNamespace:
-		return "NET"
-	}
-	return strings.ToUpper(string(t))
+	return strings.ToUpper(vocab.ProcNamespaceName(t))
 }
 
 // Config is everything the init or exec stage needs, sent once the stage is
