@@ -3,6 +3,7 @@ module github.com/husk-runtime/husk
 go 1.26.0
 
 require (
+	github.com/coreos/go-systemd/v22 v22.7.0
 	github.com/cyphar/filepath-securejoin v0.7.0
 	github.com/godbus/dbus/v5 v5.2.4
 	github.com/moby/sys/capability v0.5.0

@@ -13,8 +13,21 @@ import (
 	"testing"
 	"time"
 
+	sddbus "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5"
 )
+
+// What the fake serves: systemd's names, which go-systemd uses inside.
+const (
+	systemdDest  = "org.freedesktop.systemd1"
+	systemdPath  = dbus.ObjectPath("/org/freedesktop/systemd1")
+	managerIface = "org.freedesktop.systemd1.Manager"
+	jobRemoved   = managerIface + ".JobRemoved"
+)
+
+func unitObjectPath(name string) dbus.ObjectPath {
+	return dbus.ObjectPath("/org/freedesktop/systemd1/unit/" + sddbus.PathBusEscape(name))
+}
 
 // fakeSystemd plays systemd's manager on a private dbus-daemon, to test
 // the job handling against a real bus. Like systemd, it sends a job's
@@ -98,7 +111,7 @@ func (f *fakeSystemd) exportUnit(name string) {
 	_ = f.conn.Export(&fakeUnit{f: f, name: name}, path, "org.freedesktop.DBus.Properties")
 }
 
-func (f *fakeSystemd) StartTransientUnit(name, mode string, props []Property, _ []aux) (dbus.ObjectPath, *dbus.Error) {
+func (f *fakeSystemd) StartTransientUnit(name, mode string, props []Property, _ []sddbus.PropertyCollection) (dbus.ObjectPath, *dbus.Error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, "start:"+name)

@@ -5,18 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
+	sddbus "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5"
 )
 
+// The D-Bus errors systemd answers with that the driver tells apart.
 const (
-	systemdDest     = "org.freedesktop.systemd1"
-	systemdPath     = dbus.ObjectPath("/org/freedesktop/systemd1")
-	managerIface    = "org.freedesktop.systemd1.Manager"
-	unitIface       = "org.freedesktop.systemd1.Unit"
-	jobRemoved      = managerIface + ".JobRemoved"
 	errUnitExists   = "org.freedesktop.systemd1.UnitExists"
 	errNoSuchUnit   = "org.freedesktop.systemd1.NoSuchUnit"
 	errUnknownObj   = "org.freedesktop.DBus.Error.UnknownObject"
@@ -28,38 +24,29 @@ const (
 // milliseconds, stopping one whose processes are gone as well.
 const jobTimeout = 30 * time.Second
 
-// bus is a connection to systemd through the D-Bus system bus that
-// receives the JobRemoved signals of the jobs it starts.
+// bus is go-systemd's connection plus husk's policy on top of it: which
+// of systemd's answers count as success (a unit that is gone already),
+// and that a job must end "done".
 type bus struct {
-	conn    *dbus.Conn
-	mgr     dbus.BusObject
-	signals chan *dbus.Signal
+	conn *sddbus.Conn
 }
 
 // dial connects to the system bus. Only root may ask the system instance
 // of systemd for scopes; a rootless container would need the user's own
-// instance on the session bus, which husk does not support.
+// instance on the session bus (NewUserConnectionContext), which husk does
+// not support yet.
 func dial() (*bus, error) {
 	if os.Geteuid() != 0 {
 		return nil, errors.New("systemd cgroup driver: rootless containers (systemd's user instance) are not supported; run as root or without --systemd-cgroup")
 	}
-	conn, err := dbus.ConnectSystemBus()
+	// Not a deadline: godbus closes a connection when the context it was
+	// dialled with ends, and the manager keeps its connection for the
+	// command's lifetime.
+	conn, err := sddbus.NewSystemConnectionContext(context.Background())
 	if err != nil {
 		return nil, fmt.Errorf("systemd cgroup driver: connect to the D-Bus system bus: %w", err)
 	}
-	b := &bus{conn: conn, mgr: conn.Object(systemdDest, systemdPath), signals: make(chan *dbus.Signal, 64)}
-	conn.Signal(b.signals)
-	// systemd sends a job's JobRemoved to the client that asked for the
-	// job (no Subscribe needed); the bus only needs to let it through.
-	if err := conn.AddMatchSignal(
-		dbus.WithMatchObjectPath(systemdPath),
-		dbus.WithMatchInterface(managerIface),
-		dbus.WithMatchMember("JobRemoved"),
-	); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("systemd cgroup driver: watch systemd's jobs: %w", err)
-	}
-	return b, nil
+	return &bus{conn: conn}, nil
 }
 
 func (b *bus) close() {
@@ -68,39 +55,34 @@ func (b *bus) close() {
 	}
 }
 
-// aux is the unused auxiliary-units argument of StartTransientUnit.
-type aux struct {
-	Name  string
-	Props []Property
-}
-
 // startTransient asks systemd for the unit and waits for its start job.
 func (b *bus) startTransient(ctx context.Context, name string, props []Property) error {
-	var job dbus.ObjectPath
-	err := b.mgr.CallWithContext(ctx, managerIface+".StartTransientUnit", 0, name, "replace", props, []aux{}).Store(&job)
-	if err != nil {
+	// Buffered: go-systemd sends the result while holding the lock that
+	// every other job of the connection needs, even when no one waits.
+	done := make(chan string, 1)
+	if _, err := b.conn.StartTransientUnitContext(ctx, name, "replace", props, done); err != nil {
 		return err
 	}
-	return b.waitJob(ctx, job, "start")
+	return waitJob(ctx, done, name, "start")
 }
 
 // stop stops the unit and waits for the job. A unit that is gone already
 // (a scope goes once its last process has exited) is not an error.
 func (b *bus) stop(ctx context.Context, name string) error {
-	var job dbus.ObjectPath
-	err := b.mgr.CallWithContext(ctx, managerIface+".StopUnit", 0, name, "replace").Store(&job)
+	done := make(chan string, 1)
+	_, err := b.conn.StopUnitContext(ctx, name, "replace", done)
 	if isDBusError(err, errNoSuchUnit, errLoadFailed) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	return b.waitJob(ctx, job, "stop")
+	return waitJob(ctx, done, name, "stop")
 }
 
 // kill signals every process of the unit.
 func (b *bus) kill(ctx context.Context, name string, sig int32) error {
-	err := b.mgr.CallWithContext(ctx, managerIface+".KillUnit", 0, name, "all", sig).Store()
+	err := b.conn.KillUnitWithTarget(ctx, name, sddbus.All, sig)
 	if isDBusError(err, errNoSuchUnit, errLoadFailed, errUnitInactive) {
 		return nil
 	}
@@ -110,63 +92,54 @@ func (b *bus) kill(ctx context.Context, name string, sig int32) error {
 // resetFailed makes systemd forget a failed unit, so that neither a
 // "failed" entry nor the unit name is left behind.
 func (b *bus) resetFailed(ctx context.Context, name string) error {
-	err := b.mgr.CallWithContext(ctx, managerIface+".ResetFailedUnit", 0, name).Store()
+	err := b.conn.ResetFailedUnitContext(ctx, name)
 	if isDBusError(err, errNoSuchUnit, errLoadFailed) {
 		return nil
 	}
 	return err
 }
 
+// setProperties changes the running unit only (runtime): a transient
+// unit has no unit file to persist them in.
 func (b *bus) setProperties(ctx context.Context, name string, props []Property) error {
-	return b.mgr.CallWithContext(ctx, managerIface+".SetUnitProperties", 0, name, true, props).Store()
+	return b.conn.SetUnitPropertiesContext(ctx, name, true, props...)
 }
 
-// unitProperty reads one property of a loaded unit.
-func (b *bus) unitProperty(ctx context.Context, name, iface, property string) (dbus.Variant, error) {
-	var v dbus.Variant
-	obj := b.conn.Object(systemdDest, unitObjectPath(name))
-	err := obj.CallWithContext(ctx, "org.freedesktop.DBus.Properties.Get", 0, iface, property).Store(&v)
-	return v, err
+// typeProperty reads a property of the unit's type interface ("Scope",
+// "Slice").
+func (b *bus) typeProperty(ctx context.Context, name, unitType, property string) (dbus.Variant, error) {
+	p, err := b.conn.GetUnitTypePropertyContext(ctx, name, unitType, property)
+	if err != nil {
+		return dbus.Variant{}, err
+	}
+	return p.Value, nil
 }
 
 // activeState is the unit's ActiveState, "" when systemd has no such unit
 // loaded.
 func (b *bus) activeState(ctx context.Context, name string) (string, error) {
-	v, err := b.unitProperty(ctx, name, unitIface, "ActiveState")
+	p, err := b.conn.GetUnitPropertyContext(ctx, name, "ActiveState")
 	if isDBusError(err, errNoSuchUnit, errUnknownObj) {
 		return "", nil
 	}
 	if err != nil {
 		return "", err
 	}
-	s, _ := v.Value().(string)
+	s, _ := p.Value.Value().(string)
 	return s, nil
 }
 
-// waitJob waits for the JobRemoved signal of job; its result must be
-// "done". Signals that came before the job's path was known are still in
-// the channel, which was registered before the call.
-func (b *bus) waitJob(ctx context.Context, job dbus.ObjectPath, what string) error {
-	for {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("systemd %s job %s: no result: %w", what, job, ctx.Err())
-		case s, ok := <-b.signals:
-			if !ok {
-				return fmt.Errorf("systemd %s job %s: the D-Bus connection closed", what, job)
-			}
-			if s.Name != jobRemoved || len(s.Body) != 4 {
-				continue
-			}
-			if path, _ := s.Body[1].(dbus.ObjectPath); path != job {
-				continue
-			}
-			result, _ := s.Body[3].(string)
-			if result != "done" {
-				return &jobError{what: what, unit: fmt.Sprint(s.Body[2]), result: result}
-			}
-			return nil
+// waitJob waits for the result go-systemd reads from the job's JobRemoved
+// signal; it must be "done".
+func waitJob(ctx context.Context, done <-chan string, unit, what string) error {
+	select {
+	case <-ctx.Done():
+		return fmt.Errorf("systemd %s job of %s: no result: %w", what, unit, ctx.Err())
+	case result := <-done:
+		if result != "done" {
+			return &jobError{what: what, unit: unit, result: result}
 		}
+		return nil
 	}
 }
 
@@ -194,24 +167,4 @@ func isDBusError(err error, names ...string) bool {
 		}
 	}
 	return false
-}
-
-// unitObjectPath is the D-Bus object of a unit: its name escaped as
-// sd-bus escapes object path labels (every byte but ASCII letters, and
-// digits after the first byte, as _xx).
-func unitObjectPath(name string) dbus.ObjectPath {
-	var b strings.Builder
-	b.WriteString("/org/freedesktop/systemd1/unit/")
-	if name == "" {
-		b.WriteByte('_')
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9' {
-			b.WriteByte(c)
-			continue
-		}
-		fmt.Fprintf(&b, "_%02x", c)
-	}
-	return dbus.ObjectPath(b.String())
 }

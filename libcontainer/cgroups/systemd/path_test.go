@@ -79,6 +79,8 @@ func TestParseCgroupsPath(t *testing.T) {
 	}
 }
 
+// The unit objects go-systemd addresses must be named as sd-bus names
+// them, for the unit names husk makes.
 func TestUnitObjectPath(t *testing.T) {
 	for in, want := range map[string]string{
 		"husk-it-c1.scope": "/org/freedesktop/systemd1/unit/husk_2dit_2dc1_2escope",

@@ -10,15 +10,14 @@ import (
 	"strconv"
 	"strings"
 
+	sddbus "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// Property is one unit property as systemd's D-Bus API takes it.
-type Property struct {
-	Name  string
-	Value dbus.Variant
-}
+// Property is one unit property as systemd's D-Bus API takes it: go-systemd's
+// own type, so that the properties built here go to its calls as they are.
+type Property = sddbus.Property
 
 func prop(name string, v any) Property { return Property{Name: name, Value: dbus.MakeVariant(v)} }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	sddbus "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -186,5 +187,16 @@ func TestMergeProperties(t *testing.T) {
 		sameValue(dbus.MakeVariant(uint64(1)), dbus.MakeVariant(int64(1))) ||
 		!sameValue(dbus.MakeVariant([]byte{1, 2}), dbus.MakeVariant([]byte{1, 2})) {
 		t.Fatal("sameValue is wrong")
+	}
+}
+
+// Apply takes these from go-systemd; systemd refuses a unit whose
+// properties come with other D-Bus types than these.
+func TestLibraryProperties(t *testing.T) {
+	got := show([]Property{sddbus.PropDescription("husk container c1"), sddbus.PropSlice("system.slice"),
+		sddbus.PropWants("a.slice"), sddbus.PropPids(7)})
+	want := "Description=s:husk container c1 Slice=s:system.slice Wants=as:[a.slice] PIDs=au:[7]"
+	if got != want {
+		t.Fatalf("got %s\nwant %s", got, want)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	sddbus "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -156,7 +157,7 @@ func (m *Manager) Apply(pid int) error {
 		return err
 	}
 	props := []Property{
-		prop("Description", m.description),
+		sddbus.PropDescription(m.description),
 		prop("DefaultDependencies", false),
 		prop("MemoryAccounting", true),
 		prop("CPUAccounting", true),
@@ -169,13 +170,13 @@ func (m *Manager) Apply(pid int) error {
 	}
 	if m.unit.IsSlice() {
 		if m.unit.Slice != "-.slice" {
-			props = append(props, prop("Wants", []string{m.unit.Slice}))
+			props = append(props, sddbus.PropWants(m.unit.Slice))
 		}
 	} else {
 		props = append(props,
-			prop("Slice", m.unit.Slice),
+			sddbus.PropSlice(m.unit.Slice),
 			prop("Delegate", true),
-			prop("PIDs", []uint32{uint32(pid)}))
+			sddbus.PropPids(uint32(pid)))
 	}
 	props = mergeProperties(props, m.start)
 	if err := m.startUnit(ctx, b, props); err != nil {
@@ -235,11 +236,11 @@ func (m *Manager) startUnit(ctx context.Context, b *bus, props []Property) error
 // place takes systemd's word for where the unit's cgroup is and completes
 // the placement of pid there in every hierarchy.
 func (m *Manager) place(ctx context.Context, b *bus, pid int) error {
-	iface := "org.freedesktop.systemd1.Scope"
+	unitType := "Scope"
 	if m.unit.IsSlice() {
-		iface = "org.freedesktop.systemd1.Slice"
+		unitType = "Slice"
 	}
-	if v, err := b.unitProperty(ctx, m.unit.Name, iface, "ControlGroup"); err == nil {
+	if v, err := b.typeProperty(ctx, m.unit.Name, unitType, "ControlGroup"); err == nil {
 		if cg, _ := v.Value().(string); cg != "" && cg != m.unit.Path {
 			fs, err := cgroups.New(cg)
 			if err != nil {
