@@ -142,6 +142,8 @@ var allowedVars = map[string]string{
 	"spec/vocab.capabilityNames":               table,
 	"spec/vocab.mountOptionTable":              table,
 	"spec/vocab.rlimitNames":                   table,
+	"libcontainer/cgroups/systemd.reserved":    table,
+	"libcontainer/cgroups/systemd.timeUnits":   table,
 	"libcontainer/seccomp.archProbe":           probe,
 	"libcontainer/seccomp.supportedFlags":      probe,
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -15,6 +14,8 @@ import (
 
 	sddbus "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5"
+
+	"github.com/husk-runtime/husk/internal/testutil"
 )
 
 // What the fake serves: systemd's names, which go-systemd uses inside.
@@ -47,9 +48,7 @@ type fakeSystemd struct {
 
 func startBus(t *testing.T) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("the systemd bus client only runs as root")
-	}
+	testutil.RequireRoot(t)
 	daemon, err := exec.LookPath("dbus-daemon")
 	if err != nil {
 		t.Skip("no dbus-daemon")
