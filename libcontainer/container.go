@@ -148,16 +148,10 @@ func (r *Runtime) List() ([]*Container, error) {
 // state names a systemd unit (whatever --systemd-cgroup says now), the
 // cgroupfs one otherwise.
 func (c *Container) cgroup() cgroups.Manager {
-	if m, ok := systemd.Load(c.State.CgroupPaths); ok {
-		return m
+	if c.State.SystemdUnit != "" {
+		return systemd.Load(c.State.SystemdUnit, c.State.CgroupPaths)
 	}
 	return cgroups.Load(c.State.CgroupPaths)
-}
-
-// cgroupPaths are the container's cgroup directories alone, without the
-// systemd unit's name, for a process to join.
-func (c *Container) cgroupPaths() map[string]string {
-	return systemd.CgroupfsPaths(c.State.CgroupPaths)
 }
 
 // Status derives the status from the live process, never from a stored value.

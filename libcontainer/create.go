@@ -373,10 +373,13 @@ func (c *Container) setupFunc(cg cgroups.Manager, unit *systemd.Manager, cfg *st
 		// The paths reach the init with cfg, sent after this handshake.
 		// A create killed before this record leaves a scope whose
 		// processes die with it, and systemd removes an empty scope.
-		if err := c.record(func(st *State) error { st.CgroupPaths = unit.Paths(); return nil }); err != nil {
+		if err := c.record(func(st *State) error {
+			st.CgroupPaths, st.SystemdUnit = unit.Paths(), unit.UnitName()
+			return nil
+		}); err != nil {
 			return err
 		}
-		cfg.CgroupPaths = systemd.CgroupfsPaths(c.State.CgroupPaths)
+		cfg.CgroupPaths = c.State.CgroupPaths
 		early, _ := splitTightPids(resources(s))
 		if err := unit.Set(early); err != nil {
 			return fmt.Errorf("set cgroup limits: %w", err)

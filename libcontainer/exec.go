@@ -64,7 +64,7 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	pidfdFile := os.NewFile(uintptr(pidfd), "pidfd")
 	defer pidfdFile.Close()
 
-	paths, err := subCgroups(c.cgroupPaths(), o.SubCgroups)
+	paths, err := subCgroups(c.State.CgroupPaths, o.SubCgroups)
 	if err != nil {
 		return 0, err
 	}

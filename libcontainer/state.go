@@ -27,10 +27,15 @@ const (
 )
 
 // stateVersion is the format of state.json and record.json. Version 0
-// (no field) is husk 0.1's, which this husk reads as it is. A node
-// upgrades husk while containers run, so a format change must keep
-// reading the older ones; a newer format than this husk knows is refused.
-const stateVersion = 1
+// (no field) is husk 0.1's; 1 added the field; 2 moved the systemd unit
+// out of cgroup_paths (legacyUnitKey) into systemd_unit. A node upgrades
+// husk while containers run, so a format change must keep reading the
+// older ones; a newer format than this husk knows is refused.
+const stateVersion = 2
+
+// legacyUnitKey is the cgroup_paths key under which formats 0 and 1 kept
+// the systemd unit.
+const legacyUnitKey = "systemd:unit"
 
 // ErrNotExist is returned for an id with no state directory; clients match
 // its text ("does not exist").
@@ -57,6 +62,8 @@ type State struct {
 	// never mistaken for the container.
 	PidStart    uint64            `json:"pid_start"`
 	CgroupPaths map[string]string `json:"cgroup_paths"`
+	// SystemdUnit is the container's unit with the systemd cgroup driver.
+	SystemdUnit string `json:"systemd_unit,omitempty"`
 	// SharedRootfs: the container has no mount namespace and husk binds its
 	// rootfs onto itself (rootfs.BindShared); delete removes that mount if
 	// the rootfs is on another mount than RootfsMountID, the one it was on
@@ -261,6 +268,10 @@ func readState(path string) (*State, error) {
 	}
 	if s.Version > stateVersion {
 		return nil, fmt.Errorf("%s: format %d %w (this one reads up to %d): use that husk", path, s.Version, errNewer, stateVersion)
+	}
+	if unit, ok := s.CgroupPaths[legacyUnitKey]; ok && s.Version < 2 {
+		s.SystemdUnit = unit
+		delete(s.CgroupPaths, legacyUnitKey)
 	}
 	// A create killed before its first full save has no spec yet; nor has
 	// a record.

@@ -140,18 +140,18 @@ func TestStateVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(filepath.Join(dir, stateFile))
-	if !strings.Contains(string(data), `"version":1,`) {
-		t.Fatalf("state.json %s has no format version 1", data)
+	if !strings.Contains(string(data), `"version":2,`) {
+		t.Fatalf("state.json %s has no format version 2", data)
 	}
 	// husk 0.1 wrote no version: read as it is.
-	old := strings.Replace(string(data), `"version":1,`, "", 1)
+	old := strings.Replace(string(data), `"version":2,`, "", 1)
 	if err := os.WriteFile(filepath.Join(dir, stateFile), []byte(old), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if s, err := loadState(dir); err != nil || s.broken != nil {
 		t.Fatalf("version 0 state: %v, %v; want it read", err, s.broken)
 	}
-	newer := strings.Replace(string(data), `"version":1,`, `"version":99,`, 1)
+	newer := strings.Replace(string(data), `"version":2,`, `"version":99,`, 1)
 	if err := os.WriteFile(filepath.Join(dir, stateFile), []byte(newer), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -187,5 +187,29 @@ func TestLockDirSerializes(t *testing.T) {
 	}
 	if _, err := lockDir(filepath.Join(dir, "nope")); !errors.Is(err, ErrNotExist) {
 		t.Fatalf("lock of a missing dir: %v, want ErrNotExist", err)
+	}
+}
+
+// Formats 0 and 1 kept the systemd unit in cgroup_paths: read so, it is
+// the unit and no cgroup directory.
+func TestStateLegacySystemdUnit(t *testing.T) {
+	dir := t.TempDir()
+	old := `{"version":1,"id":"c1","pid":1,"cgroup_paths":{"":"/sys/fs/cgroup/system.slice/x.scope","systemd:unit":"x.scope"},"spec":{"ociVersion":"1.3.0"}}`
+	if err := os.WriteFile(filepath.Join(dir, stateFile), []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := loadState(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.SystemdUnit != "x.scope" || len(s.CgroupPaths) != 1 || s.CgroupPaths[""] == "" {
+		t.Fatalf("unit %q, paths %v: want the unit apart from the one directory", s.SystemdUnit, s.CgroupPaths)
+	}
+	if err := s.save(dir); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, stateFile))
+	if strings.Contains(string(data), legacyUnitKey) || !strings.Contains(string(data), `"systemd_unit":"x.scope"`) {
+		t.Fatalf("saved again: %s", data)
 	}
 }

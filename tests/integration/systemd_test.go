@@ -152,12 +152,13 @@ func TestSystemdCgroupScope(t *testing.T) {
 	}
 	var state struct {
 		CgroupPaths map[string]string `json:"cgroup_paths"`
+		SystemdUnit string            `json:"systemd_unit"`
 	}
 	if err := json.Unmarshal(data, &state); err != nil {
 		t.Fatal(err)
 	}
-	if state.CgroupPaths["systemd:unit"] != unit || state.CgroupPaths[""] != dir {
-		t.Errorf("state.json cgroup_paths: %v", state.CgroupPaths)
+	if state.SystemdUnit != unit || state.CgroupPaths[""] != dir {
+		t.Errorf("state.json systemd_unit %q, cgroup_paths %v", state.SystemdUnit, state.CgroupPaths)
 	}
 
 	// exec joins the scope.

@@ -95,30 +95,13 @@ func TestUnitObjectPath(t *testing.T) {
 	}
 }
 
-func TestCgroupfsPaths(t *testing.T) {
-	paths := map[string]string{"": "/sys/fs/cgroup/system.slice/x.scope", UnitKey: "x.scope"}
-	fs := CgroupfsPaths(paths)
-	if _, ok := fs[UnitKey]; ok || fs[""] != paths[""] || len(fs) != 1 {
-		t.Fatalf("CgroupfsPaths = %v", fs)
+func TestLoad(t *testing.T) {
+	paths := map[string]string{"": "/sys/fs/cgroup/system.slice/x.scope"}
+	m := Load("x.scope", paths)
+	if m.UnitName() != "x.scope" || m.Path("") != paths[""] {
+		t.Fatalf("Load = %+v", m)
 	}
-	if paths[UnitKey] != "x.scope" {
-		t.Fatal("CgroupfsPaths changed its argument")
-	}
-	if _, ok := Load(paths); !ok {
-		t.Fatal("Load does not see the unit in the paths")
-	}
-	if _, ok := Load(fs); ok {
-		t.Fatal("Load sees a unit in plain cgroupfs paths")
-	}
-	m, ok := Load(paths)
-	if !ok || m.UnitName() != "x.scope" || m.Path("") != paths[""] {
-		t.Fatalf("Load = %+v, %v", m, ok)
-	}
-	got := m.Paths()
-	if got[UnitKey] != "x.scope" || got[""] != paths[""] || len(got) != 2 {
+	if got := m.Paths(); got[""] != paths[""] || len(got) != 1 {
 		t.Fatalf("Load(paths).Paths() = %v, want %v", got, paths)
-	}
-	if _, ok := Load(fs); ok {
-		t.Fatal("Load took cgroupfs paths for a systemd unit")
 	}
 }

@@ -6,9 +6,9 @@
 // freezing, listing, statistics, OOM events) works on the scope's
 // directories through the cgroupfs manager.
 //
-// Paths records the unit name next to the directories under UnitKey, so
-// that a later command can tell a systemd container from the state alone
-// (Load) and stop its unit on delete.
+// The caller keeps the unit's name (UnitName) beside its directories
+// (Paths), so that a later command can load the manager (Load) and stop
+// the unit on delete.
 package systemd
 
 import (
@@ -16,7 +16,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"os"
 	"strconv"
 	"strings"
@@ -29,10 +28,6 @@ import (
 
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
 )
-
-// UnitKey is the key of Paths that holds the unit name. It is no cgroup
-// subsystem name: the cgroupfs code must skip it (CgroupfsPaths).
-const UnitKey = "systemd:unit"
 
 // Config describes the container's unit.
 type Config struct {
@@ -108,30 +103,14 @@ func Running() bool {
 	return err == nil && fi.IsDir()
 }
 
-// Load rebuilds the manager of a unit from Paths. ok is false when paths
-// are not a systemd unit's; use cgroups.Load then.
-func Load(paths map[string]string) (m *Manager, ok bool) {
-	name := paths[UnitKey]
-	if name == "" {
-		return nil, false
-	}
-	fsPaths := CgroupfsPaths(paths)
+// Load rebuilds the manager of a unit from its name and directories, as
+// UnitName and Paths gave them.
+func Load(unit string, paths map[string]string) *Manager {
 	return &Manager{
-		unit: Unit{Name: name},
-		fs:   cgroups.Load(fsPaths),
+		unit: Unit{Name: unit},
+		fs:   cgroups.Load(paths),
 		v2:   cgroups.IsV2(),
-	}, true
-}
-
-// CgroupfsPaths returns paths without UnitKey: the directories alone, as
-// cgroups.Load and the stage's cgroup join take them.
-func CgroupfsPaths(paths map[string]string) map[string]string {
-	if _, ok := paths[UnitKey]; !ok {
-		return paths
 	}
-	out := maps.Clone(paths)
-	delete(out, UnitKey)
-	return out
 }
 
 // UnitName is the unit the manager creates or manages.
@@ -415,10 +394,5 @@ func (m *Manager) OOMEvents(ctx context.Context) (<-chan struct{}, error) {
 }
 
 // Paths returns the unit's directories, keyed as the cgroupfs manager
-// keys them, plus the unit name under UnitKey. They are known from New on,
-// and final once Apply returns.
-func (m *Manager) Paths() map[string]string {
-	p := maps.Clone(m.fs.Paths())
-	p[UnitKey] = m.unit.Name
-	return p
-}
+// keys them. They are known from New on, and final once Apply returns.
+func (m *Manager) Paths() map[string]string { return m.fs.Paths() }
