@@ -158,7 +158,7 @@ func checkProcess(p *specs.Process) error {
 	}
 	// Capability names are not checked here: one husk or the running
 	// kernel doesn't know is left out with a warning when the process
-	// starts, as runc 1.5 does (see libcontainer/capabilities.go).
+	// starts, as runc 1.5 does (see libcontainer/stage/capabilities.go).
 	if adj := p.OOMScoreAdj; adj != nil && (*adj < -1000 || *adj > 1000) {
 		return processError("process.oomScoreAdj", "%d is outside -1000..1000", *adj)
 	}

@@ -4,7 +4,7 @@ package nsenter
 // runc's nsenter tests do, the test binary, which links the preamble as
 // this package does, starts itself again with _HUSK_SYNCFD set. The
 // constructor runs in that child before the Go runtime; this file plays
-// husk's side of the protocol (libcontainer/stage.go: settings, setup/ack,
+// husk's side of the protocol (libcontainer/stage/spawn.go: settings, setup/ack,
 // pid), and the final process, in TestMain, reports over the socket what
 // it sees from the inside. The tests need root (namespaces, cgroups).
 

@@ -518,7 +518,7 @@ func TestStageLeakedFds(t *testing.T) {
 
 // cwdFdMax is the highest fd number tried as /proc/self/fd/N: the stage
 // holds stdio, the sync socket, one to four internal fds and its binary
-// (spawnStage), and whatever its Go runtime and the rootfs code open (the
+// (stage.Spawn), and whatever its Go runtime and the rootfs code open (the
 // netpoller, procfs handles, cgroup files), up to fd 13 or so: 18 leaves
 // a margin. Leaked fds go up to 20 (leakedFiles) and push the stage's own
 // above them: 28 then.
