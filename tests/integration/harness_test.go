@@ -275,8 +275,8 @@ type bundle struct {
 	id      string // container id
 	cgroup  string // linux.cgroupsPath
 	spec    *specs.Spec
-	outPath string // stdout of create/run: also the container's stdout
-	noSave  bool   // config.json was written by the test: do not overwrite
+	outPath string    // stdout of create/run: also the container's stdout
+	noSave  bool      // config.json was written by the test: do not overwrite
 	asUser  *testUser // the runtime runs as this user (rootless_test.go)
 }
 
