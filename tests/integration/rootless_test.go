@@ -490,6 +490,11 @@ func TestRootless(t *testing.T) {
 		mustFail(t, b.run(), fmt.Sprintf("process.oomScoreAdj -1000 is below husk's own (%s): only root may lower it, a rootless container may not\n", strings.TrimSpace(string(own))))
 
 		b = rootlessBundle(t, u, "/bin/true")
+		b.spec.Linux.Sysctl = map[string]string{"kernel.domainname": "rootless"}
+		mustFail(t, b.run(), `linux.sysctl["kernel.domainname"]: `)
+		mustContain(t, b.rt("delete", "--force", b.id).Stderr, "", "")
+
+		b = rootlessBundle(t, u, "/bin/true")
 		b.spec.Linux.CgroupsPath = "/husk-it/" + b.id
 		mustFail(t, b.run(), "create cgroup: mkdir /sys/fs/cgroup/")
 
