@@ -606,8 +606,13 @@ func makeFifo(dir string, uid int) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create exec fifo: %w", err)
 	}
-	if err := os.Chown(path, uid, -1); err != nil {
-		return nil, fmt.Errorf("chown exec fifo: %w", err)
+	// An unprivileged husk may not give it away, and needn't: any id may
+	// write it (0622), the container's root mapped to a subordinate uid
+	// too (podman's --userns=keep-id maps 0 so).
+	if uid != os.Geteuid() && os.Geteuid() == 0 {
+		if err := os.Chown(path, uid, -1); err != nil {
+			return nil, fmt.Errorf("chown exec fifo: %w", err)
+		}
 	}
 	f, err := os.OpenFile(path, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
