@@ -15,28 +15,30 @@ import (
 // tree, as runc's rootless cgroup manager: a directory it is refused
 // (EACCES, EPERM, EROFS), or that exists but whose cgroup.procs it may not
 // write, is left out rather than failing. It returns the manager of the
-// directories made (nil when none was) and, for each key of Paths left
-// out, why.
+// directories not left out (nil when all were) and, for each key of Paths
+// left out, why; on another error, the manager still names what may have
+// been made, for the caller to remove.
 func ApplyRootless(m Manager) (Manager, map[string]error, error) {
 	paths := m.Paths()
 	skipped := map[string]error{}
 	done := map[string]error{}
+	var failed error
 	for key, dir := range paths {
 		err, seen := done[dir]
-		if !seen {
+		if !seen && failed == nil {
 			err = makeOwnDir(dir, dir == paths["cpuset"] && key != "")
 			done[dir] = err
 		}
-		if err == nil {
-			continue
+		switch {
+		case err == nil:
+		case permissionError(err):
+			skipped[key] = err
+		case failed == nil:
+			failed = err
 		}
-		if !permissionError(err) {
-			return nil, nil, err
-		}
-		skipped[key] = err
 	}
 	if len(skipped) == 0 {
-		return m, nil, nil
+		return m, nil, failed
 	}
 	kept := map[string]string{}
 	for key, dir := range paths {
@@ -45,9 +47,9 @@ func ApplyRootless(m Manager) (Manager, map[string]error, error) {
 		}
 	}
 	if len(kept) == 0 {
-		return nil, skipped, nil
+		return nil, skipped, failed
 	}
-	return Load(kept), skipped, nil
+	return Load(kept), skipped, failed
 }
 
 func makeOwnDir(dir string, cpuset bool) error {

@@ -491,8 +491,15 @@ func TestRootless(t *testing.T) {
 
 		b = rootlessBundle(t, u, "/bin/true")
 		b.spec.Linux.Sysctl = map[string]string{"kernel.domainname": "rootless"}
-		mustFail(t, b.run(), `linux.sysctl["kernel.domainname"]: `)
-		mustContain(t, b.rt("delete", "--force", b.id).Stderr, "", "")
+		r = b.run()
+		mustFail(t, r, `linux.sysctl["kernel.domainname"]: `)
+		mustContain(t, r.Stderr, ": only the host's root may set it, not the root of a user namespace\n", "error")
+
+		b = rootlessBundle(t, u, "/bin/true")
+		idmap := []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(u.subStart), Size: 1000}}
+		b.spec.Mounts = append(b.spec.Mounts, specs.Mount{Destination: "/mnt", Type: "bind", Source: u.userDir(t, "idmap-"+randHex(3)),
+			Options: []string{"rbind"}, UIDMappings: idmap, GIDMappings: idmap})
+		mustFail(t, b.run(), fmt.Sprintf("mounts[%d] (/mnt): an idmapped mount (uidMappings, gidMappings or the idmap option) needs the host's root; a rootless container can't have one\n", len(b.spec.Mounts)-1))
 
 		b = rootlessBundle(t, u, "/bin/true")
 		b.spec.Linux.CgroupsPath = "/husk-it/" + b.id
