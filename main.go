@@ -191,7 +191,15 @@ func rootlessCgroups(ctx *cli.Context) bool {
 	case "false":
 		return false
 	}
-	return os.Geteuid() != 0 || libcontainer.InUserNamespace()
+	if os.Geteuid() != 0 {
+		return true
+	}
+	// Only create (and run) make a cgroup: the others needn't read
+	// /proc/self/uid_map.
+	if ctx.Command == nil || (ctx.Command.Name != "create" && ctx.Command.Name != "run") {
+		return false
+	}
+	return libcontainer.InUserNamespace()
 }
 
 func printVersion(ctx *cli.Context) {
