@@ -408,6 +408,26 @@ func TestRootless(t *testing.T) {
 		}
 	})
 
+	t.Run("ConsoleSocket", func(t *testing.T) {
+		b := rootlessBundle(t, u, "/bin/sh", "-c", "/helper isatty 0; id -u; echo tty-done; /helper sleep 600")
+		b.spec.Process.Terminal = true
+		cs := newConsoleSocket(t)
+		for _, p := range []string{filepath.Dir(cs.path), cs.path} {
+			if err := os.Chown(p, u.uid, u.gid); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b.mustCreate("--console-socket", cs.path)
+		master := cs.wait(t)
+		b.mustRT("start", b.id)
+		out := strings.ReplaceAll(readUntil(master, "tty-done", 10*time.Second), "\r", "")
+		if ls := lines(out); len(ls) < 3 || ls[0] != "yes" || ls[1] != "0" || ls[2] != "tty-done" {
+			t.Fatalf("the pty sent to the user's console socket: want yes, 0, tty-done, got %q", out)
+		}
+		b.mustRT("kill", b.id, "KILL")
+		b.waitStatus("stopped")
+	})
+
 	t.Run("Signals", func(t *testing.T) {
 		b := rootlessBundle(t, u, "/bin/sh", "-c", `trap "echo got-usr1" USR1; echo ready; while :; do sleep 0.1; done`)
 		b.startContainer()
