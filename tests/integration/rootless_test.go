@@ -510,6 +510,14 @@ func TestRootless(t *testing.T) {
 		mustFail(t, b.run(), fmt.Sprintf("process.oomScoreAdj -1000 is below husk's own (%s): only root may lower it, a rootless container may not\n", strings.TrimSpace(string(own))))
 
 		b = rootlessBundle(t, u, "/bin/true")
+		for i, m := range b.spec.Mounts {
+			if m.Destination == "/dev/pts" {
+				b.spec.Mounts[i].Options = append(m.Options, "gid=5")
+				mustFail(t, b.run(), fmt.Sprintf("mounts[%d] (/dev/pts): option gid=5: gid 5 is not mapped in the container's user namespace (linux.gidMappings)\n", i))
+			}
+		}
+
+		b = rootlessBundle(t, u, "/bin/true")
 		b.spec.Linux.Sysctl = map[string]string{"kernel.domainname": "rootless"}
 		r = b.run()
 		mustFail(t, r, `linux.sysctl["kernel.domainname"]: `)
