@@ -124,6 +124,11 @@ func newApp() *cli.App {
 			default:
 				return fmt.Errorf("--rootless: invalid value %q: want true, false or auto", ctx.String("rootless"))
 			}
+			// A non-root user's containers live under $XDG_RUNTIME_DIR;
+			// without it (and without --root) there is no place for them.
+			if ctx.String("root") == "" && needsRoot(ctx.Args().First()) {
+				return errors.New("--root is not set and $XDG_RUNTIME_DIR is unset: a non-root user's containers live in $XDG_RUNTIME_DIR/husk; set one of them")
+			}
 			return nil
 		},
 		OnUsageError: usageError,
@@ -152,14 +157,49 @@ func usageError(_ *cli.Context, err error, _ bool) error {
 }
 
 // defaultRoot follows runc: /run/husk for root, $XDG_RUNTIME_DIR/husk for
-// rootless users.
+// rootless users, and none (an error for the commands that need one) for a
+// non-root user without $XDG_RUNTIME_DIR: /run/husk isn't theirs to write.
 func defaultRoot() string {
 	if os.Geteuid() != 0 {
 		if dir := os.Getenv("XDG_RUNTIME_DIR"); dir != "" {
 			return dir + "/husk"
 		}
+		return ""
 	}
 	return "/run/husk"
+}
+
+// needsRoot tells whether a command reads or writes container state; the
+// empty name is husk without a command (help, --version).
+func needsRoot(command string) bool {
+	switch command {
+	case "", "spec", "features", "help", "h":
+		return false
+	}
+	return true
+}
+
+// rootlessCgroups is --rootless as runc reads it: true or false as given;
+// auto means rootless for a non-root user, and for root inside a user
+// namespace (the host's root not mapped into it), where cgroupfs is
+// usually not ours to write. Rootless cgroups tolerate a cgroup that can't
+// be made when the container asks for no limits.
+func rootlessCgroups(ctx *cli.Context) bool {
+	switch ctx.String("rootless") {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	if os.Geteuid() != 0 {
+		return true
+	}
+	// Only create (and run) make a cgroup: the others needn't read
+	// /proc/self/uid_map.
+	if ctx.Command == nil || (ctx.Command.Name != "create" && ctx.Command.Name != "run") {
+		return false
+	}
+	return libcontainer.InUserNamespace()
 }
 
 func printVersion(ctx *cli.Context) {
@@ -195,6 +235,7 @@ func runtimeOf(ctx *cli.Context) *libcontainer.Runtime {
 	r := &libcontainer.Runtime{
 		Root:          ctx.String("root"),
 		SystemdCgroup: ctx.Bool("systemd-cgroup"),
+		Rootless:      rootlessCgroups(ctx),
 		Warn:          func(msg string) { logger.log("warning", msg) },
 	}
 	if ctx.Bool("debug") {

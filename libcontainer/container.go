@@ -174,6 +174,9 @@ func (c *Container) Status() Status {
 		}
 		return Running
 	}
+	if c.State.CgroupPaths == nil {
+		return Running // a rootless container without a cgroup can't be paused
+	}
 	if paused, err := c.cgroup().Paused(); err == nil && paused {
 		return Paused
 	}
@@ -369,6 +372,9 @@ func (c *Container) Signal(sig unix.Signal, all bool) error {
 // signalAll signals every process in the cgroup. For SIGKILL the cgroup is
 // frozen first so a forking process can't escape between listing and killing.
 func (c *Container) signalAll(sig unix.Signal) error {
+	if c.State.CgroupPaths == nil {
+		return c.signalAllNoCgroup(sig)
+	}
 	cg := c.cgroup()
 	if sig == unix.SIGKILL {
 		if err := cg.Freeze(); err == nil {
@@ -391,6 +397,9 @@ func (c *Container) signalAll(sig unix.Signal) error {
 func (c *Container) Processes() ([]int, error) {
 	if c.Status() == Stopped {
 		return nil, nil
+	}
+	if c.State.CgroupPaths == nil {
+		return c.pidnsPids()
 	}
 	return c.cgroup().Pids()
 }

@@ -3,8 +3,10 @@ package libcontainer
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,6 +47,9 @@ func (r *Runtime) Create(o *CreateOpts) (c *Container, err error) {
 	s := o.Spec
 	if s.Process.Terminal && o.Console == nil {
 		return nil, errors.New("process.terminal is set: a --console-socket is required (or run in the foreground)")
+	}
+	if err := checkUnprivileged(s); err != nil {
+		return nil, err
 	}
 	if err := labelMounts(s); err != nil {
 		return nil, err
@@ -201,8 +206,9 @@ func (r *Runtime) Create(o *CreateOpts) (c *Container, err error) {
 	cfg.CgroupPaths = c.State.CgroupPaths
 	r.debugf("create %s: cgroup %s ready in %d hierarchies; sending the stage its namespace settings", o.ID, cgroupsPath(s, o.ID), len(c.State.CgroupPaths))
 	so.Setup = c.setupFunc(cg, unit, cfg)
+	so.Settings.SetupDumpable = os.Geteuid() != 0 && vocab.HasNewNamespace(s, specs.UserNamespace)
 	early, latePids := splitTightPids(resources(s))
-	if unit == nil {
+	if unit == nil && cg != nil {
 		so.Limits = func() error {
 			if err := cg.Set(early); err != nil {
 				return fmt.Errorf("set cgroup limits: %w", err)
@@ -230,7 +236,7 @@ func (r *Runtime) Create(o *CreateOpts) (c *Container, err error) {
 		return c, startError(c.oomCause(err))
 	}
 	r.debugf("create %s: init is ready and waits for start", o.ID)
-	if latePids != nil {
+	if latePids != nil && cg != nil {
 		// The init waits for start: nothing of husk's forks any more.
 		if err := cg.Set(&specs.LinuxResources{Pids: latePids}); err != nil {
 			return c, fmt.Errorf("set cgroup limits: %w", err)
@@ -326,6 +332,12 @@ func (c *Container) newCgroup(o *CreateOpts) (cgroups.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cgroup: %w", err)
 	}
+	// As runc's rootless cgroup manager: a cgroup of husk's own naming
+	// that it may not make is skipped, an explicit linux.cgroupsPath is
+	// not.
+	if c.rt.Rootless && s.Linux.CgroupsPath == "" {
+		return c.rootlessCgroup(cg, s)
+	}
 	// The preamble joining a frozen cgroup would freeze there, and create
 	// with it.
 	if frozen, err := cg.Paused(); err == nil && frozen {
@@ -348,6 +360,61 @@ func (c *Container) newCgroup(o *CreateOpts) (cgroups.Manager, error) {
 	return cg, nil
 }
 
+// rootlessCgroup makes what it may of cg: the hierarchies it is refused
+// are left out, which is no error unless a limit needs one of them. With
+// none left the container has no cgroup (nil manager, no paths): its
+// processes stay in the cgroups of the user who ran husk.
+func (c *Container) rootlessCgroup(cg cgroups.Manager, s *specs.Spec) (cgroups.Manager, error) {
+	all := cg.Paths()
+	// Recorded first, as any cgroup: a create killed now leaves nothing
+	// that delete --force would not find.
+	if err := c.record(func(st *State) error { st.CgroupPaths = all; return nil }); err != nil {
+		return nil, err
+	}
+	kept, skipped, err := cgroups.ApplyRootless(cg)
+	var paths map[string]string
+	if kept != nil {
+		paths = kept.Paths()
+	}
+	if rerr := c.record(func(st *State) error { st.CgroupPaths = paths; return nil }); err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create cgroup: %w", err)
+	}
+	if len(skipped) == 0 {
+		return kept, nil
+	}
+	_, v2 := all[""]
+	v2 = v2 && len(all) == 1
+	if field, key := cgroups.NeedsCgroup(resources(s), paths, v2); field != "" {
+		return nil, fmt.Errorf("%s: a rootless container can't be limited here: husk may not create its cgroup (%v); remove the limit, or give the user a cgroup it may write", field, skipped[key])
+	}
+	names := make([]string, 0, len(skipped))
+	for key := range skipped {
+		if key == "" {
+			key = "unified"
+		}
+		names = append(names, key)
+	}
+	slices.Sort(names)
+	if kept == nil {
+		c.rt.warnf("rootless container %s runs without a cgroup: husk may not create one (%v); it has no limits, and pause, update and stats are not available", c.State.ID, anyError(skipped))
+		if !vocab.HasNewNamespace(s, specs.PIDNamespace) {
+			c.rt.warnf("rootless container %s has neither a cgroup nor a PID namespace of its own: kill --all and delete reach only its init, not the processes it leaves", c.State.ID)
+		}
+	} else {
+		c.rt.warnf("rootless container %s: no cgroup in the hierarchies %s (may not create it)", c.State.ID, strings.Join(names, ", "))
+	}
+	return kept, nil
+}
+
+// anyError is one of errs, the same every time: the first by key.
+func anyError(errs map[string]error) error {
+	keys := slices.Sorted(maps.Keys(errs))
+	return errs[keys[0]]
+}
+
 // setupFunc is what husk does while the preamble waits in its user
 // namespace (new or joined), or nil when there is nothing: write the id
 // maps of a new one, and move the preamble into the cgroup where it can't
@@ -365,6 +432,9 @@ func (c *Container) setupFunc(cg cgroups.Manager, unit *systemd.Manager, cfg *st
 			return err
 		}
 		if unit == nil {
+			if cg == nil {
+				return nil // a rootless container without a cgroup
+			}
 			return cg.Apply(pid)
 		}
 		if err := unit.Apply(pid); err != nil {
@@ -539,33 +609,17 @@ func makeFifo(dir string, uid int) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create exec fifo: %w", err)
 	}
-	if err := os.Chown(path, uid, -1); err != nil {
-		return nil, fmt.Errorf("chown exec fifo: %w", err)
+	// An unprivileged husk may not give it away, and needn't: any id may
+	// write it (0622), the container's root mapped to a subordinate uid
+	// too (podman's --userns=keep-id maps 0 so).
+	if uid != os.Geteuid() && os.Geteuid() == 0 {
+		if err := os.Chown(path, uid, -1); err != nil {
+			return nil, fmt.Errorf("chown exec fifo: %w", err)
+		}
 	}
 	f, err := os.OpenFile(path, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open exec fifo: %w", err)
 	}
 	return f, nil
-}
-
-func writeIDMaps(pid int, s *specs.Spec) error {
-	if !vocab.HasNewNamespace(s, specs.UserNamespace) {
-		return nil
-	}
-	write := func(file string, maps []specs.LinuxIDMapping) error {
-		var b strings.Builder
-		for _, m := range maps {
-			fmt.Fprintf(&b, "%d %d %d\n", m.ContainerID, m.HostID, m.Size)
-		}
-		path := fmt.Sprintf("/proc/%d/%s", pid, file)
-		if err := os.WriteFile(path, []byte(b.String()), 0); err != nil {
-			return fmt.Errorf("write %s: %w", path, err)
-		}
-		return nil
-	}
-	if err := write("uid_map", s.Linux.UIDMappings); err != nil {
-		return err
-	}
-	return write("gid_map", s.Linux.GIDMappings)
 }

@@ -13,6 +13,9 @@ func (c *Container) Stats() (*cgroups.Stats, error) {
 	if c.Status() == Stopped {
 		return nil, ErrNotRunning
 	}
+	if c.State.CgroupPaths == nil {
+		return nil, c.errNoCgroup("read the stats of")
+	}
 	return c.cgroup().Stats()
 }
 
@@ -34,6 +37,9 @@ func (c *Container) Events(ctx context.Context, interval time.Duration, emit fun
 	}
 	if c.Status() == Stopped {
 		return ErrNotRunning
+	}
+	if c.State.CgroupPaths == nil {
+		return c.errNoCgroup("report the events of")
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -50,6 +50,9 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	if o.Process.Terminal && o.Console == nil {
 		return 0, errors.New("process.terminal is set: a --console-socket is required (or run in the foreground)")
 	}
+	if err := checkOOMScoreAdj(o.Process); err != nil {
+		return 0, err
+	}
 	s, err := c.State.Spec()
 	if err != nil {
 		return 0, err
@@ -84,7 +87,7 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	}
 	so.Settings.JoinCgroups(paths, !userns)
 	so.Settings.OOMScoreAdj = o.Process.OOMScoreAdj
-	if userns {
+	if userns && len(paths) > 0 {
 		// Joining the directories is all: with the systemd driver too,
 		// whose scope exists (and Apply would start another).
 		so.Setup = cgroups.Load(paths).Apply

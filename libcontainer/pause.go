@@ -12,6 +12,9 @@ func (c *Container) Pause() error {
 		if c.Status() != Running {
 			return ErrNotRunning
 		}
+		if c.State.CgroupPaths == nil {
+			return c.errNoCgroup("pause")
+		}
 		return c.cgroup().Freeze()
 	})
 }

@@ -26,6 +26,9 @@ func (c *Container) update(r *specs.LinuxResources) error {
 	if r == nil {
 		return nil
 	}
+	if c.State.CgroupPaths == nil {
+		return c.errNoCgroup("update")
+	}
 	s, err := c.State.Spec()
 	if err != nil {
 		return err

@@ -20,7 +20,8 @@ const DefaultHostname = "husk"
 // effective uid and gid to root. It shares the host's network, since an
 // unprivileged user could not configure a new one; bind-mounts the host's
 // /sys, since sysfs cannot be mounted without owning the network namespace;
-// and sets no cgroup resources or cgroup mount, which need delegation.
+// drops uid= and gid= mount options, and sets no cgroup resources, which
+// need delegation: what runc's `spec --rootless` writes.
 func Default(rootless bool) *specs.Spec {
 	caps := []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
 	s := &specs.Spec{
@@ -134,18 +135,17 @@ func makeRootless(s *specs.Spec) {
 	var mounts []specs.Mount
 	for _, m := range s.Mounts {
 		switch m.Destination {
-		case "/sys/fs/cgroup":
-			continue
 		case "/sys":
 			m = specs.Mount{
 				Destination: "/sys", Type: "none", Source: "/sys",
 				Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"},
 			}
 		}
-		// Only the mapped gid exists in the container, so a gid= option
-		// naming any other group (devpts' tty group 5) would fail to mount.
+		// Only the mapped ids exist in the container, so a uid= or gid=
+		// option naming any other (devpts' tty group 5) would fail to
+		// mount.
 		m.Options = slices.DeleteFunc(m.Options, func(o string) bool {
-			return strings.HasPrefix(o, "gid=")
+			return strings.HasPrefix(o, "gid=") || strings.HasPrefix(o, "uid=")
 		})
 		mounts = append(mounts, m)
 	}

@@ -407,8 +407,17 @@ __attribute__((constructor)) static void husk_nsenter(void)
 	// husk asks for a handshake when it has work to do on this process
 	// before it may go on: id maps to write, or (exec) the cgroup to join.
 	if (getenv("_HUSK_SETUP") != NULL) {
+		// An unprivileged husk writes our id maps (or has newuidmap
+		// write them): it can only while we are dumpable, our /proc
+		// files otherwise being the host root's. Nothing of the
+		// container's runs yet, and we are in the host's PID namespace.
+		int dump = getenv("_HUSK_SETUP_DUMPABLE") != NULL;
+		if (dump && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+			bail("make the process dumpable for its id maps");
 		write_all("{\"type\":\"setup\"}\n", 17);
 		wait_ack();
+		if (dump)
+			nondumpable();
 	}
 
 	if ((flags & CLONE_NEWUSER) || getenv("_HUSK_NS_USER") || (joinflags & CLONE_NEWUSER)) {

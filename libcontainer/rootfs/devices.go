@@ -60,15 +60,15 @@ func (r *rootDir) setupDev(s *specs.Spec) error {
 		if redefined {
 			continue
 		}
-		if err := r.createDevice(d); err != nil {
+		if err := r.createDevice(d, "device "+d.Path); err != nil {
 			return err
 		}
 	}
 	if err := r.createDevLinks(); err != nil {
 		return err
 	}
-	for _, d := range devs {
-		if err := r.createDevice(d); err != nil {
+	for i, d := range devs {
+		if err := r.createDevice(d, fmt.Sprintf("linux.devices[%d] %s", i, cleanPath(d.Path))); err != nil {
 			return err
 		}
 	}
@@ -100,7 +100,7 @@ func deviceMode(d specs.LinuxDevice) (mode uint32, dev int, err error) {
 // createDevice makes the node d describes, relative to its parent
 // directory's handle. In a user namespace mknod is refused; the host's
 // node is bound onto an empty file instead.
-func (r *rootDir) createDevice(d specs.LinuxDevice) error {
+func (r *rootDir) createDevice(d specs.LinuxDevice, what string) error {
 	mode, dev, err := deviceMode(d)
 	if err != nil {
 		return err
@@ -108,7 +108,7 @@ func (r *rootDir) createDevice(d specs.LinuxDevice) error {
 	p := cleanPath(d.Path)
 	dir, err := r.mkdirAll(filepath.Dir(p))
 	if err != nil {
-		return fmt.Errorf("device %s: %w", p, err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	defer dir.Close()
 	name := filepath.Base(p)
@@ -127,7 +127,7 @@ func (r *rootDir) createDevice(d specs.LinuxDevice) error {
 		err = unix.Fchownat(int(dir.Fd()), name, uid, gid, unix.AT_SYMLINK_NOFOLLOW)
 	}
 	if err != nil {
-		return fmt.Errorf("device %s: %w", p, err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
 }
@@ -165,6 +165,9 @@ func isNode(dir *os.File, name string, mode uint32, dev int) bool {
 // node is the device asked for.
 func bindHostDevice(dir *os.File, name, hostPath string, mode uint32, dev int) error {
 	src, err := os.OpenFile(hostPath, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("a user namespace may not mknod, and the host has no such node to bind: %w", err)
+	}
 	if err != nil {
 		return fmt.Errorf("open host node: %w", err)
 	}

@@ -31,7 +31,14 @@ func writeSysctls(sysctl map[string]string) error {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		if err := writeSysctl(proc, k, sysctl[k]); err != nil {
+		err := writeSysctl(proc, k, sysctl[k])
+		// A namespaced sysctl whose file the kernel keeps for the host's
+		// root (the UTS ones, say): refused to a user namespace's root,
+		// so to any rootless container.
+		if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
+			return fmt.Errorf("linux.sysctl[%q]: %w: only the host's root may set it, not the root of a user namespace", k, err)
+		}
+		if err != nil {
 			return fmt.Errorf("sysctl %s: %w", k, err)
 		}
 	}

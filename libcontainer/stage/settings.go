@@ -42,6 +42,7 @@ const (
 	envOOMScoreAdj = "_HUSK_OOM_SCORE_ADJ"
 	envTimeOffsets = "_HUSK_TIMENS_OFFSETS"
 	envSetup       = "_HUSK_SETUP"
+	envSetupDump   = "_HUSK_SETUP_DUMPABLE"
 	envNSPrefix    = "_HUSK_NS_" // + the namespace type, upper case: _HUSK_NS_NET
 )
 
@@ -68,6 +69,13 @@ type Settings struct {
 	// Setup has the preamble stop in its user namespace (new or joined) and
 	// wait for Opts.Setup, before it creates the other namespaces.
 	Setup bool
+	// SetupDumpable has the preamble dumpable during that handshake, for
+	// an unprivileged husk: the id map files of a non-dumpable process
+	// belong to the host's root, which only root can write, and
+	// newuidmap checks that the process is the caller's. The preamble is
+	// still in the host's PID namespace then, and nothing of the
+	// container's runs yet.
+	SetupDumpable bool
 }
 
 // NamespaceSettings are the settings that create and join s's namespaces.
@@ -138,6 +146,9 @@ func (set *Settings) encode(fdOf func(*os.File) int) []string {
 	}
 	if set.Setup {
 		env = append(env, envSetup+"=1")
+		if set.SetupDumpable {
+			env = append(env, envSetupDump+"=1")
+		}
 	}
 	return env
 }

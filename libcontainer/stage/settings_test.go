@@ -75,14 +75,15 @@ func TestSettingNamesMatchPreamble(t *testing.T) {
 		inC[m[1]] = true
 	}
 	set := Settings{
-		CloneFlags:  1,
-		JoinPaths:   map[specs.LinuxNamespaceType]string{},
-		TimeOffsets: map[string]specs.LinuxTimeOffset{"monotonic": {}},
-		JoinPidfd:   os.Stdin,
-		CgroupV1:    []string{"/a"},
-		CgroupV2:    "/b",
-		OOMScoreAdj: new(0),
-		Setup:       true,
+		CloneFlags:    1,
+		JoinPaths:     map[specs.LinuxNamespaceType]string{},
+		TimeOffsets:   map[string]specs.LinuxTimeOffset{"monotonic": {}},
+		JoinPidfd:     os.Stdin,
+		CgroupV1:      []string{"/a"},
+		CgroupV2:      "/b",
+		OOMScoreAdj:   new(0),
+		Setup:         true,
+		SetupDumpable: true,
 	}
 	for _, t := range []specs.LinuxNamespaceType{specs.PIDNamespace, specs.NetworkNamespace, specs.MountNamespace, specs.IPCNamespace,
 		specs.UTSNamespace, specs.UserNamespace, specs.CgroupNamespace, specs.TimeNamespace} {

@@ -189,6 +189,9 @@ type opts struct {
 	// wrap is a command that execs the runtime (its path and arguments
 	// appended), such as the helper's enosys.
 	wrap []string
+	// asUser runs the runtime as that (unprivileged) user, with its own
+	// copy of the binary and its XDG_RUNTIME_DIR (rootless_test.go).
+	asUser *testUser
 }
 
 // runtimeCmd runs the runtime with --root root. stdout and stderr go to
@@ -200,6 +203,9 @@ func runtimeCmd(t *testing.T, root string, o opts, args ...string) *result {
 		o.timeout = cmdTimeout
 	}
 	bin := runtimeBin
+	if o.asUser != nil {
+		bin = o.asUser.bin
+	}
 	if o.binary != "" {
 		bin = o.binary
 	}
@@ -242,6 +248,9 @@ func runtimeCmd(t *testing.T, root string, o opts, args ...string) *result {
 	cmd.Stderr = stderr
 	cmd.ExtraFiles = o.extraFiles
 	cmd.Env = append(os.Environ(), o.env...)
+	if o.asUser != nil {
+		o.asUser.apply(cmd)
+	}
 	cmd.WaitDelay = 2 * time.Second
 	r.Err = cmd.Run()
 	r.Code = -1
@@ -270,8 +279,9 @@ type bundle struct {
 	id      string // container id
 	cgroup  string // linux.cgroupsPath
 	spec    *specs.Spec
-	outPath string // stdout of create/run: also the container's stdout
-	noSave  bool   // config.json was written by the test: do not overwrite
+	outPath string    // stdout of create/run: also the container's stdout
+	noSave  bool      // config.json was written by the test: do not overwrite
+	asUser  *testUser // the runtime runs as this user (rootless_test.go)
 }
 
 // cgroupSubsystems are the hierarchies where a container's cgroup appears:
@@ -441,6 +451,9 @@ func (b *bundle) rt(args ...string) *result {
 // rtOpts runs the runtime with this bundle's --root and options.
 func (b *bundle) rtOpts(o opts, args ...string) *result {
 	b.t.Helper()
+	if o.asUser == nil {
+		o.asUser = b.asUser
+	}
 	return runtimeCmd(b.t, b.root, o, args...)
 }
 
@@ -596,7 +609,7 @@ func (b *bundle) cgroupDir(ss string) string {
 // nothing behind: state directory, cgroups, mounts under the bundle.
 func (b *bundle) cleanup() {
 	t := b.t
-	r := runtimeCmd(t, b.root, opts{}, "delete", "--force", b.id)
+	r := runtimeCmd(t, b.root, opts{asUser: b.asUser}, "delete", "--force", b.id)
 	if r.Err != nil && r.Code != 0 && r.Code != 1 {
 		t.Errorf("cleanup: %s", r)
 	}
@@ -614,6 +627,9 @@ func checkNothingLeft(t *testing.T, b *bundle) {
 		}
 	}
 	for _, ss := range cgroupSubsystems {
+		if b.cgroup == "" {
+			break // a rootless container: rootless_test.go checks
+		}
 		dir := b.cgroupDir(ss)
 		if !waitFor(2*time.Second, func() bool { _, err := os.Stat(dir); return err != nil }) {
 			procs, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
