@@ -48,9 +48,6 @@ func (r *Runtime) Create(o *CreateOpts) (c *Container, err error) {
 	if s.Process.Terminal && o.Console == nil {
 		return nil, errors.New("process.terminal is set: a --console-socket is required (or run in the foreground)")
 	}
-	if err := checkUnprivileged(s); err != nil {
-		return nil, err
-	}
 	if err := labelMounts(s); err != nil {
 		return nil, err
 	}

@@ -50,9 +50,6 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	if o.Process.Terminal && o.Console == nil {
 		return 0, errors.New("process.terminal is set: a --console-socket is required (or run in the foreground)")
 	}
-	if err := checkOOMScoreAdj(o.Process); err != nil {
-		return 0, err
-	}
 	s, err := c.State.Spec()
 	if err != nil {
 		return 0, err

@@ -35,12 +35,6 @@ func PrepareIDMappedMounts(s *specs.Spec, bundle string) (mounts map[int]*os.Fil
 			continue
 		}
 		field := fmt.Sprintf("mounts[%d]", i)
-		// The kernel idmaps a mount only for CAP_SYS_ADMIN over the user
-		// namespace its filesystem belongs to, the host's for a host
-		// directory: never an unprivileged caller's.
-		if os.Geteuid() != 0 {
-			return mounts, fmt.Errorf("%s (%s): an idmapped mount (uidMappings, gidMappings or the idmap option) needs the host's root; a rootless container can't have one", field, m.Destination)
-		}
 		o := vocab.ParseMountOptions(m.Options)
 		userns, err := nss.forMount(s, m, field)
 		if err != nil {

@@ -52,6 +52,7 @@ func Validate(s *specs.Spec) error {
 		validateSeccomp,
 		validateProcAttrs,
 		validateLSM,
+		validateUnprivileged,
 	} {
 		if err := check(s); err != nil {
 			return err
@@ -162,7 +163,7 @@ func checkProcess(p *specs.Process) error {
 	if adj := p.OOMScoreAdj; adj != nil && (*adj < -1000 || *adj > 1000) {
 		return processError("process.oomScoreAdj", "%d is outside -1000..1000", *adj)
 	}
-	return nil
+	return checkOOMScoreAdj(p)
 }
 
 func validateHooks(s *specs.Spec) error {

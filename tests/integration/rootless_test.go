@@ -507,7 +507,7 @@ func TestRootless(t *testing.T) {
 		b = rootlessBundle(t, u, "/bin/true")
 		b.spec.Process.OOMScoreAdj = ptr(-1000)
 		own, _ := os.ReadFile("/proc/self/oom_score_adj")
-		mustFail(t, b.run(), fmt.Sprintf("process.oomScoreAdj -1000 is below husk's own (%s): only root may lower it, a rootless container may not\n", strings.TrimSpace(string(own))))
+		mustFail(t, b.run(), fmt.Sprintf("process.oomScoreAdj: -1000 is below husk's own (%s): only root may lower it, a rootless container may not\n", strings.TrimSpace(string(own))))
 
 		b = rootlessBundle(t, u, "/bin/true")
 		for i, m := range b.spec.Mounts {
