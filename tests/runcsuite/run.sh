@@ -57,7 +57,7 @@ SRC=$CACHE/runc-$SUITE_VERSION        # writable copy of the suite's module
 REF_BIN=$CACHE/runc-${REF_VERSION#v}-bin/runc
 # Bump the version when the images' making changes: a new directory, so a
 # run in progress keeps its images.
-IMAGES=$CACHE/images-3
+IMAGES=$CACHE/images-4
 RESULTS=${RUNCSUITE_RESULTS:-$HERE/results}
 TIMEOUT=${RUNCSUITE_TIMEOUT:-1800}
 SKIPLIST=$HERE/runc-strings.txt
@@ -170,7 +170,9 @@ build_busybox_image() {
 	r=$(mktemp -d "$CACHE/busybox.XXXXXX") || exit 2
 	chmod 0755 "$r" # the tarball's "." becomes the rootfs' mode: not mktemp's 0700
 	mkdir -p "$r"/{bin,dev,etc,proc,sys,tmp,root,var/spool/mail,home,usr/bin,usr/sbin,sbin}
-	cp /bin/busybox "$r/bin/busybox"
+	# install, not cp: the copy is 0755 whatever mode the host's binary
+	# has (a host busybox found 0744 once made every non-root test fail).
+	install -m 0755 /bin/busybox "$r/bin/busybox"
 	# Every applet in /bin, as in docker-library's busybox image (tests run
 	# /bin/awk, for one; Debian's --install would put it in /usr/bin).
 	local a
