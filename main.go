@@ -244,18 +244,14 @@ func runtimeOf(ctx *cli.Context) *libcontainer.Runtime {
 	return r
 }
 
-// withContainer runs op on the container named by the command's only
-// argument; op takes the container's lock if it needs it.
-func withContainer(ctx *cli.Context, op func(*libcontainer.Container) error) error {
+// withID runs op, a Runtime method, on the container named by the
+// command's only argument.
+func withID(ctx *cli.Context, op func(*libcontainer.Runtime, string) error) error {
 	id, err := requireID(ctx, 0)
 	if err != nil {
 		return err
 	}
-	c, err := runtimeOf(ctx).Load(id)
-	if err != nil {
-		return err
-	}
-	return op(c)
+	return op(runtimeOf(ctx), id)
 }
 
 // requireID returns the single container id argument of a command.

@@ -16,6 +16,6 @@ resume". "husk state" then reports the status paused, and "husk delete
 --force" still removes the container. Pausing a container that is not
 running fails with "container not running".`,
 	Action: func(ctx *cli.Context) error {
-		return withContainer(ctx, (*libcontainer.Container).Pause)
+		return withID(ctx, (*libcontainer.Runtime).Pause)
 	},
 }

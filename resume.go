@@ -14,6 +14,6 @@ var resumeCommand = &cli.Command{
 where they stopped and "husk state" reports it running again. Resuming a
 container that is not paused fails with "container not paused".`,
 	Action: func(ctx *cli.Context) error {
-		return withContainer(ctx, (*libcontainer.Container).Resume)
+		return withID(ctx, (*libcontainer.Runtime).Resume)
 	},
 }

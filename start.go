@@ -13,6 +13,6 @@ var startCommand = &cli.Command{
 	Description: `Start runs the user process of a container made by "husk create". It
 fails for a container that is not in the created state.`,
 	Action: func(ctx *cli.Context) error {
-		return withContainer(ctx, (*libcontainer.Container).Start)
+		return withID(ctx, (*libcontainer.Runtime).Start)
 	},
 }

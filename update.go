@@ -81,11 +81,7 @@ fail there, as does "unified" on cgroup v1. Intel RDT (--l3-cache-schema,
 		if err != nil {
 			return err
 		}
-		c, err := runtimeOf(ctx).Load(id)
-		if err != nil {
-			return err
-		}
-		return c.Update(r)
+		return runtimeOf(ctx).Update(id, r)
 	},
 }
 

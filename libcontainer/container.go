@@ -55,13 +55,13 @@ type Container struct {
 }
 
 // Which commands lock a container is decided here, not by each command:
-// the ones that change it (start, pause, resume, update, delete) hold its
-// lock, taken in the method itself, so two of them never interleave and
-// each acts on the state as it is under the lock. The others read the
-// state without it: kill and exec reach the init through a pidfd opened
-// for the pid and start time the state names, so a stale state fails
-// cleanly, and exec and events may run as long as the container does,
-// where a lock would hold off delete.
+// the ones that change it (start, pause, resume, update, delete: Runtime
+// methods by id) take its lock, then read its state, so two of them never
+// interleave and each acts on the state as it is under the lock. The
+// others read the state without it: kill and exec reach the init through
+// a pidfd opened for the pid and start time the state names, so a stale
+// state fails cleanly, and exec and events may run as long as the
+// container does, where a lock would hold off delete.
 
 // Load reads a container's state.
 func (r *Runtime) Load(id string) (*Container, error) {
@@ -84,9 +84,40 @@ func (r *Runtime) load(id string, broken bool) (*Container, error) {
 	return c, nil
 }
 
-// exclusive runs op holding the container's lock, with the state re-read
-// under it. A container that holds its lock already (create's, until
-// Release: run starts it under that lock) runs op at once.
+// withLock runs op on the container id, loaded under its lock.
+func (r *Runtime) withLock(id string, broken bool, op func(*Container) error) error {
+	if err := ValidateID(id); err != nil {
+		return err
+	}
+	c := &Container{rt: r, dir: stateDir(r.Root, id)}
+	lock, err := lockDir(c.dir)
+	if err != nil {
+		return err
+	}
+	c.lock = lock
+	defer c.Release()
+	if err := c.reload(broken); err != nil {
+		return err
+	}
+	return op(c)
+}
+
+// reload reads the state again.
+func (c *Container) reload(broken bool) error {
+	s, err := loadState(c.dir)
+	if err == nil && s.broken != nil && !broken {
+		err = brokenError(s)
+	}
+	if err != nil {
+		return err
+	}
+	c.State = s
+	return nil
+}
+
+// exclusive runs op holding the container's lock: at once if the container
+// holds it already (Create returns it locked, and run starts it so), else
+// taking it and reading the state again under it.
 func (c *Container) exclusive(broken bool, op func() error) error {
 	if c.lock != nil {
 		return op()
@@ -97,14 +128,9 @@ func (c *Container) exclusive(broken bool, op func() error) error {
 	}
 	c.lock = lock
 	defer c.Release()
-	s, err := loadState(c.dir)
-	if err == nil && s.broken != nil && !broken {
-		err = brokenError(s)
-	}
-	if err != nil {
+	if err := c.reload(broken); err != nil {
 		return err
 	}
-	c.State = s
 	return op()
 }
 
@@ -251,8 +277,14 @@ func (c *Container) hookState(st Status) *specs.State {
 	return s
 }
 
-// Start releases a created container's init to exec the user process. It
-// returns once the process runs (or the init failed before exec).
+// Start releases the created container id's init to exec the user
+// process. It returns once the process runs (or the init failed before
+// exec).
+func (r *Runtime) Start(id string) error {
+	return r.withLock(id, false, (*Container).start)
+}
+
+// Start is Runtime.Start of this container.
 func (c *Container) Start() error {
 	return c.exclusive(false, c.start)
 }
@@ -412,14 +444,11 @@ func (r *Runtime) Delete(id string, force bool) error {
 	if force {
 		r.sweepTemp()
 	}
-	c, err := r.load(id, force)
-	if err != nil {
-		if force && errors.Is(err, ErrNotExist) {
-			return nil
-		}
-		return err
+	err := r.withLock(id, force, func(c *Container) error { return c.delete(force) })
+	if force && errors.Is(err, ErrNotExist) {
+		return nil
 	}
-	return c.Delete(force)
+	return err
 }
 
 // Delete is Runtime.Delete of this container.

@@ -6,9 +6,9 @@ import "errors"
 // clients match its text ("container not paused").
 var ErrNotPaused = errors.New("container not paused")
 
-// Pause freezes every process of a running container.
-func (c *Container) Pause() error {
-	return c.exclusive(false, func() error {
+// Pause freezes every process of the running container id.
+func (r *Runtime) Pause(id string) error {
+	return r.withLock(id, false, func(c *Container) error {
 		if c.Status() != Running {
 			return ErrNotRunning
 		}
@@ -19,9 +19,9 @@ func (c *Container) Pause() error {
 	})
 }
 
-// Resume thaws a paused container.
-func (c *Container) Resume() error {
-	return c.exclusive(false, func() error {
+// Resume thaws the paused container id.
+func (r *Runtime) Resume(id string) error {
+	return r.withLock(id, false, func(c *Container) error {
 		if c.Status() != Paused {
 			return ErrNotPaused
 		}

@@ -15,8 +15,8 @@ import (
 // live container would deny its devices for a moment, and clients such as
 // containerd send the container's whole resources, devices included, with
 // each update.
-func (c *Container) Update(r *specs.LinuxResources) error {
-	return c.exclusive(false, func() error { return c.update(r) })
+func (r *Runtime) Update(id string, res *specs.LinuxResources) error {
+	return r.withLock(id, false, func(c *Container) error { return c.update(res) })
 }
 
 func (c *Container) update(r *specs.LinuxResources) error {
