@@ -42,7 +42,10 @@ test:
 	$(HUSKGO) test -count=1 -timeout $(TIMEOUT) ./...
 	$(MAKE) --no-print-directory clients
 
+# tests/clientkit, the helpers tests/clients and tests/cri share, is vetted
+# with each.
 clients:
+	cd tests/clientkit && $(GO) vet ./...
 	cd tests/clients && $(GO) vet ./... && $(GO) test -count=1 -timeout $(TIMEOUT) -v ./...
 
 # The same client tests with Debian's runc, to show they test the clients.
@@ -141,6 +144,7 @@ runc-suite: $(if $(filter husk,$(RUNC_SUITE_BIN)),husk)
 # with runc too (critest then fails on a spec only husk fails).
 .PHONY: cri cri-bench
 cri: husk
+	cd tests/clientkit && $(GO) vet ./...
 	cd tests/cri && $(GO) vet ./... && RUNTIME=$(CURDIR)/husk $(GO) test -count=1 -timeout $(TIMEOUT) -v .
 
 # crictl exec latency through the CRI, husk vs runc (CRI_BENCH_N, default 50).

@@ -43,3 +43,7 @@ require (
 	google.golang.org/grpc v1.47.0 // indirect
 	google.golang.org/protobuf v1.28.0 // indirect
 )
+
+require github.com/husk-runtime/husk/tests/clientkit v0.0.0
+
+replace github.com/husk-runtime/husk/tests/clientkit => ../clientkit

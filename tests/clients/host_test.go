@@ -1,16 +1,14 @@
 package clients
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
-	"time"
+
+	"github.com/husk-runtime/husk/tests/clientkit"
 )
 
 // Host inspection and clean-up: cgroups, mounts, processes. The tests read
@@ -25,51 +23,24 @@ type cgroupMount struct {
 }
 
 func cgroupMounts() []cgroupMount {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
 	var ms []cgroupMount
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		// id parent maj:min root mountpoint opts [optional...] - fstype source superopts
-		fields := strings.Fields(sc.Text())
-		sep := -1
-		for i, f := range fields {
-			if f == "-" {
-				sep = i
-				break
-			}
-		}
-		if sep < 0 || len(fields) < sep+2 {
-			continue
-		}
-		fstype, super := fields[sep+1], ""
-		if sep+3 < len(fields) {
-			super = fields[sep+3]
-		}
-		switch fstype {
+	for _, m := range clientkit.MountInfo() {
+		switch m.FSType {
 		case "cgroup2":
-			ms = append(ms, cgroupMount{dir: unescapeMount(fields[4]), v2: true})
+			ms = append(ms, cgroupMount{dir: m.Point, v2: true})
 		case "cgroup":
 			var ctrls []string
-			for _, o := range strings.Split(super, ",") {
+			for _, o := range strings.Split(m.Super, ",") {
 				switch o {
 				case "rw", "ro", "nosuid", "nodev", "noexec", "relatime", "clone_children", "xattr":
 				default:
 					ctrls = append(ctrls, o)
 				}
 			}
-			ms = append(ms, cgroupMount{dir: unescapeMount(fields[4]), controllers: ctrls})
+			ms = append(ms, cgroupMount{dir: m.Point, controllers: ctrls})
 		}
 	}
 	return ms
-}
-
-func unescapeMount(s string) string {
-	r := strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`)
-	return r.Replace(s)
 }
 
 // cgroupFile returns the path of file (e.g. memory.limit_in_bytes) in the
@@ -103,7 +74,7 @@ func cgroupFile(pid int, controller, file string) (string, error) {
 	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 		if strings.HasPrefix(line, "0::") {
 			for _, m := range mounts {
-				if m.v2 && fileExists(filepath.Join(m.dir, "cgroup.controllers")) &&
+				if m.v2 && clientkit.Exists(filepath.Join(m.dir, "cgroup.controllers")) &&
 					strings.Contains(readTrim(filepath.Join(m.dir, "cgroup.controllers")), controller) {
 					return filepath.Join(m.dir, strings.TrimPrefix(line, "0::"), file), nil
 				}
@@ -143,7 +114,7 @@ func contains(list []string, s string) bool {
 func removeCgroupTree(rel string) (leaked []string) {
 	for _, m := range cgroupMounts() {
 		root := filepath.Join(m.dir, rel)
-		if !fileExists(root) {
+		if !clientkit.Exists(root) {
 			continue
 		}
 		var dirs []string
@@ -156,52 +127,22 @@ func removeCgroupTree(rel string) (leaked []string) {
 		// Deepest first.
 		sort.Slice(dirs, func(i, j int) bool { return len(dirs[i]) > len(dirs[j]) })
 		for _, d := range dirs {
-			for _, pid := range pidsIn(d) {
-				leaked = append(leaked, fmt.Sprintf("pid %d (%s) in %s", pid, comm(pid), d))
-				syscall.Kill(pid, syscall.SIGKILL)
-			}
-			for i := 0; i < 50; i++ {
-				if err := syscall.Rmdir(d); err == nil || errors.Is(err, syscall.ENOENT) {
-					break
-				}
-				time.Sleep(100 * time.Millisecond)
+			for _, p := range clientkit.RemoveCgroup(d) {
+				leaked = append(leaked, p+" in "+d)
 			}
 		}
 	}
 	return leaked
 }
 
-func pidsIn(cg string) []int {
-	b, err := os.ReadFile(filepath.Join(cg, "cgroup.procs"))
-	if err != nil {
-		return nil
-	}
-	var pids []int
-	for _, f := range strings.Fields(string(b)) {
-		if n, err := strconv.Atoi(f); err == nil {
-			pids = append(pids, n)
-		}
-	}
-	return pids
-}
-
 func comm(pid int) string { return readTrim(fmt.Sprintf("/proc/%d/comm", pid)) }
 
 // mountsUnder lists mount points below dir, deepest first.
 func mountsUnder(dir string) []string {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return nil
-	}
 	var mps []string
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 5 {
-			continue
-		}
-		mp := unescapeMount(f[4])
-		if mp == dir || strings.HasPrefix(mp, dir+"/") {
-			mps = append(mps, mp)
+	for _, m := range clientkit.MountInfo() {
+		if m.Point == dir || strings.HasPrefix(m.Point, dir+"/") {
+			mps = append(mps, m.Point)
 		}
 	}
 	sort.Slice(mps, func(i, j int) bool { return len(mps[i]) > len(mps[j]) })
@@ -219,58 +160,7 @@ func unmountUnder(dir string) []string {
 	return mps
 }
 
-// procsMentioning returns the pids of processes whose command line contains
-// s (a path unique to this run, so they were started by it).
-func procsMentioning(s string) []int {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	self := os.Getpid()
-	var pids []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == self {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || len(b) == 0 {
-			continue
-		}
-		if strings.Contains(string(b), s) && !isZombie(pid) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
-func isZombie(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] == 'Z'
-}
-
-func cmdline(pid int) string {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	return strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
-}
-
-// killLeftovers kills (SIGKILL, by pid) the processes whose command line
-// mentions marker and reports them.
-func killLeftovers(marker string) []string {
-	var out []string
-	for _, pid := range procsMentioning(marker) {
-		out = append(out, fmt.Sprintf("pid %d: %s", pid, cmdline(pid)))
-		syscall.Kill(pid, syscall.SIGKILL)
-	}
-	return out
-}
-
 // alive tells whether pid runs (and is not a zombie).
 func alive(pid int) bool {
-	return syscall.Kill(pid, 0) == nil && !isZombie(pid)
+	return syscall.Kill(pid, 0) == nil && !clientkit.IsZombie(pid)
 }

@@ -8,7 +8,6 @@ package clients
 import (
 	"bytes"
 	"context"
-	"debug/elf"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/husk-runtime/husk/tests/clientkit"
 )
 
 const (
@@ -77,7 +78,7 @@ func testMain(m *testing.M) int {
 	if podmanSkip != "" && containerdSkip != "" {
 		return m.Run()
 	}
-	if err := checkStaticBusybox(); err != nil {
+	if err := clientkit.CheckStaticBusybox(busyboxPath); err != nil {
 		suiteSkip = err.Error()
 		fmt.Fprintln(os.Stderr, "SKIP:", suiteSkip)
 		return m.Run()
@@ -129,7 +130,7 @@ func setupRuntime() error {
 		}
 	} else {
 		runtimeBin = filepath.Join(workDir, "bin", "husk")
-		if err := buildHusk(runtimeBin); err != nil {
+		if err := clientkit.BuildHusk(repoRoot, runtimeBin, "0.0.0-clients"); err != nil {
 			return err
 		}
 	}
@@ -139,33 +140,6 @@ func setupRuntime() error {
 	}
 	runtimeVer, _, _ = strings.Cut(strings.TrimSpace(string(out)), "\n")
 	return nil
-}
-
-func buildHusk(out string) error {
-	version := "0.0.0-clients"
-	if b, err := os.ReadFile(filepath.Join(repoRoot, "VERSION")); err == nil {
-		version = strings.TrimSpace(string(b))
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	// The same build as `make husk`, to a file of our own.
-	cmd := exec.CommandContext(ctx, goTool(), "build", "-trimpath",
-		"-tags", "urfave_cli_no_docs netgo osusergo",
-		"-ldflags", "-X main.version="+version+" -linkmode external -extldflags -static",
-		"-o", out, ".")
-	cmd.Dir = repoRoot
-	cmd.Env = append(os.Environ(), "GOEXPERIMENT=jsonv2")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("building husk in %s: %v\n%s", repoRoot, err, b)
-	}
-	return nil
-}
-
-func goTool() string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	return "/usr/local/go/bin/go"
 }
 
 // Client packages. Without them the groups skip, unless HUSK_CLIENT_TESTS=1
@@ -180,7 +154,7 @@ func missing(bins []string) []string {
 	var m []string
 	for _, b := range bins {
 		if _, err := exec.LookPath(b); err != nil {
-			if b == "conmon" && fileExists("/usr/libexec/podman/conmon") {
+			if b == "conmon" && clientkit.Exists("/usr/libexec/podman/conmon") {
 				continue
 			}
 			m = append(m, b)
@@ -191,7 +165,7 @@ func missing(bins []string) []string {
 
 func ensurePackages() {
 	all := append(append(missing(podmanBins), missing(containerdBins)...), missing([]string{"runc"})...)
-	if !fileExists(busyboxPath) {
+	if !clientkit.Exists(busyboxPath) {
 		all = append(all, busyboxPath)
 	}
 	if len(all) > 0 && os.Getenv("HUSK_CLIENT_TESTS") == "1" {
@@ -232,22 +206,6 @@ func aptInstall(pkgs []string) error {
 	return errors.New("giving up after 3 attempts")
 }
 
-// checkStaticBusybox: the image is /bin/busybox alone, so it must not need
-// a dynamic loader.
-func checkStaticBusybox() error {
-	f, err := elf.Open(busyboxPath)
-	if err != nil {
-		return fmt.Errorf("client tests need a static busybox at %s (apt-get install busybox-static): %v", busyboxPath, err)
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			return fmt.Errorf("%s is dynamically linked; client tests need busybox-static", busyboxPath)
-		}
-	}
-	return nil
-}
-
 // skipGroup skips a client's group for reason, except in CI
 // (HUSK_CLIENT_TESTS=1), where the clients were to be installed and their
 // absence is a failure.
@@ -264,11 +222,6 @@ func requireSuite(t *testing.T) {
 	if suiteSkip != "" {
 		t.Skip(suiteSkip)
 	}
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }
 
 // runtimeHas tells whether the runtime under test has a command:
@@ -295,19 +248,7 @@ func scenario(t *testing.T) context.Context {
 }
 
 // result is one finished client command.
-type result struct {
-	cmd    string
-	Stdout string
-	Stderr string
-	Code   int // exit status; -1 when killed or not started
-	Err    error
-	Took   time.Duration
-}
-
-func (r *result) String() string {
-	return fmt.Sprintf("`%s` exit=%d (%v, %s)\n--- stdout:\n%s--- stderr:\n%s",
-		r.cmd, r.Code, r.Err, r.Took.Round(time.Millisecond), r.Stdout, r.Stderr)
-}
+type result = clientkit.Result
 
 // cmdSpec is one client command to run.
 type cmdSpec struct {
@@ -334,7 +275,7 @@ var outSeq atomic.Int64
 // group, killed whole when ctx expires.
 func run(ctx context.Context, t *testing.T, c cmdSpec) *result {
 	t.Helper()
-	r := &result{cmd: c.String()}
+	r := &result{Cmd: c.String()}
 	n := outSeq.Add(1)
 	outDir := filepath.Join(workDir, "out")
 	os.MkdirAll(outDir, 0o700)
@@ -354,9 +295,7 @@ func run(ctx context.Context, t *testing.T, c cmdSpec) *result {
 	cmd.Dir = c.dir
 	cmd.Stdin = c.stdin
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
+	clientkit.KillGroupOnCancel(cmd)
 	start := time.Now()
 	r.Err = cmd.Run()
 	r.Took = time.Since(start)
@@ -370,7 +309,7 @@ func run(ctx context.Context, t *testing.T, c cmdSpec) *result {
 	o, _ := os.ReadFile(stdout.Name())
 	e, _ := os.ReadFile(stderr.Name())
 	r.Stdout, r.Stderr = string(o), string(e)
-	t.Logf("%s -> %d (%s)", r.cmd, r.Code, r.Took.Round(time.Millisecond))
+	t.Logf("%s -> %d (%s)", r.Cmd, r.Code, r.Took.Round(time.Millisecond))
 	return r
 }
 
@@ -390,22 +329,6 @@ func expectContains(t *testing.T, what, s string, subs ...string) {
 		if !strings.Contains(s, sub) {
 			t.Errorf("%s: want %q in:\n%s", what, sub, s)
 		}
-	}
-}
-
-// eventually polls f every 100ms until it returns nil or ctx/limit expire,
-// and returns the last error.
-func eventually(ctx context.Context, limit time.Duration, f func() error) error {
-	deadline := time.Now().Add(limit)
-	for {
-		err := f()
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return err
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 
@@ -432,14 +355,3 @@ func (s *safeBuffer) String() string {
 // observable.
 var longRunning = []string{"sh", "-c",
 	`trap 'echo got-usr1' USR1; trap 'echo got-term; exit 0' TERM; echo ready; while :; do sleep 1 & wait $!; done`}
-
-// uniq returns a short random suffix.
-func uniq() string {
-	b := make([]byte, 4)
-	f, err := os.Open("/dev/urandom")
-	if err == nil {
-		io.ReadFull(f, b)
-		f.Close()
-	}
-	return fmt.Sprintf("%x", b)
-}

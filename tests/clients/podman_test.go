@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/husk-runtime/husk/tests/clientkit"
 )
 
 // podman 4.3 + conmon driving the runtime with `podman --runtime <path>`,
@@ -48,7 +50,7 @@ func TestPodman(t *testing.T) {
 
 func setupPodman(t *testing.T) *podmanEnv {
 	dir := filepath.Join(workDir, "podman")
-	p := &podmanEnv{dir: dir, cgParent: "/husk-cl-pm-" + uniq()}
+	p := &podmanEnv{dir: dir, cgParent: "/husk-cl-pm-" + clientkit.Uniq()}
 	for _, d := range []string{"root", "runroot", "libpod", "tmp", "net"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
 			t.Fatal(err)
@@ -161,7 +163,7 @@ func (p *podmanEnv) runArgs(opts ...string) []string {
 // name returns a container name for this test and removes the container
 // at the end of the test, whatever happened.
 func (p *podmanEnv) name(t *testing.T, what string) string {
-	n := "hc-" + what + "-" + uniq()
+	n := "hc-" + what + "-" + clientkit.Uniq()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 		defer cancel()
@@ -192,7 +194,7 @@ func (p *podmanEnv) startDetached(ctx context.Context, t *testing.T, name string
 func (p *podmanEnv) waitLogs(ctx context.Context, t *testing.T, name, want string, n int) {
 	t.Helper()
 	var last string
-	err := eventually(ctx, 20*time.Second, func() error {
+	err := clientkit.Eventually(ctx, 20*time.Second, func() error {
 		r := run(ctx, t, p.spec("logs", name))
 		last = r.Stdout + r.Stderr
 		if strings.Count(last, want) >= n {
@@ -222,7 +224,7 @@ func (p *podmanEnv) expectStatus(ctx context.Context, t *testing.T, name, want s
 	t.Helper()
 	var got string
 	var pid int
-	err := eventually(ctx, 15*time.Second, func() error {
+	err := clientkit.Eventually(ctx, 15*time.Second, func() error {
 		got, pid = p.state(ctx, t, name)
 		if got != want {
 			return errors.New(got)
@@ -576,15 +578,7 @@ func (p *podmanEnv) teardown(t *testing.T) {
 			run(ctx, t, cmdSpec{bin: runtimeBin, args: []string{"delete", "--force", id}})
 		}
 	}
-	// conmon and `podman container cleanup` finish shortly after the
-	// container; give them a moment, then everything left is a leak.
-	eventually(ctx, 10*time.Second, func() error {
-		if len(procsMentioning(p.dir)) > 0 {
-			return errors.New("busy")
-		}
-		return nil
-	})
-	for _, l := range killLeftovers(p.dir) {
+	for _, l := range clientkit.KillLeftovers(ctx, p.dir, 10*time.Second) {
 		t.Errorf("LEAK: process left running: %s", l)
 	}
 	for _, l := range removeCgroupTree(p.cgParent) {

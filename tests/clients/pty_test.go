@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/husk-runtime/husk/tests/clientkit"
 	"golang.org/x/sys/unix"
 )
 
@@ -121,7 +122,7 @@ func (p *ptyCmd) Type(s string) {
 // WaitFor waits until the screen shows want.
 func (p *ptyCmd) WaitFor(ctx context.Context, want string) {
 	p.t.Helper()
-	err := eventually(ctx, 20*time.Second, func() error {
+	err := clientkit.Eventually(ctx, 20*time.Second, func() error {
 		if strings.Contains(p.screen.String(), want) {
 			return nil
 		}

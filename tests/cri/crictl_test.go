@@ -1,6 +1,7 @@
 package cri
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/husk-runtime/husk/tests/clientkit"
 )
 
 // crictl scenarios: every one asserts what the pod or the container saw,
@@ -75,7 +78,7 @@ func mustOK(t testing.TB, r *result) *result {
 // runPod starts a pod sandbox with the given network, pid and ipc modes.
 func runPod(t testing.TB, handler string, network, pid, ipc int) *pod {
 	t.Helper()
-	name := "p-" + uniq()
+	name := "p-" + clientkit.Uniq()
 	cfg := map[string]any{
 		"metadata":      map[string]any{"name": name, "namespace": "husk-cri", "uid": name, "attempt": 0},
 		"log_directory": filepath.Join(workDir, "logs", name),
@@ -178,11 +181,11 @@ func leftovers(ids []string, netns string) []string {
 			out = append(out, "mount "+mp)
 		}
 	}
-	if netns != "" && exists(netns) {
+	if netns != "" && clientkit.Exists(netns) {
 		out = append(out, "network namespace "+netns)
 	}
-	for _, pid := range procsMentioning(ids[0]) {
-		out = append(out, fmt.Sprintf("process %d: %s", pid, cmdline(pid)))
+	for _, pid := range clientkit.ProcsMentioning(ids[0]) {
+		out = append(out, fmt.Sprintf("process %d: %s", pid, clientkit.Cmdline(pid)))
 	}
 	return out
 }
@@ -251,7 +254,7 @@ func inspect(t testing.TB, id string) ctrInspect {
 func waitState(t testing.TB, id, state string) ctrInspect {
 	t.Helper()
 	var ci ctrInspect
-	err := eventually(30*time.Second, func() error {
+	err := clientkit.Eventually(context.Background(), 30*time.Second, func() error {
 		ci = inspect(t, id)
 		if ci.Status.State != state {
 			return fmt.Errorf("container %s is %s, want %s", id, ci.Status.State, state)
@@ -348,13 +351,13 @@ func TestPodNamespaces(t *testing.T) {
 				}
 			}
 			// containerd is in the host's PID namespace: the container sees it.
-			out, code := execSync(t, c, "sh", "-c", fmt.Sprintf("hostname; cat /proc/%d/comm", ctd.daemon.Process.Pid))
+			out, code := execSync(t, c, "sh", "-c", fmt.Sprintf("hostname; cat /proc/%d/comm", ctd.daemon.Cmd.Process.Pid))
 			host, _ := os.Hostname()
 			if code != 0 || !strings.HasPrefix(out, host+"\n") {
 				t.Errorf("hostname: want the host's %q, got (exit %d):\n%s", host, code, out)
 			}
 			if !strings.Contains(out, "containerd\n") {
-				t.Errorf("host PID namespace: the container does not see containerd (pid %d):\n%s", ctd.daemon.Process.Pid, out)
+				t.Errorf("host PID namespace: the container does not see containerd (pid %d):\n%s", ctd.daemon.Cmd.Process.Pid, out)
 			}
 		})
 	})
@@ -458,7 +461,7 @@ func TestStats(t *testing.T) {
 		c := p.run(t, "c", nil, "sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; dd if=/dev/zero of=/dev/shm/f bs=1M count=8 2>/dev/null; "+sleeper)
 		waitState(t, c, "CONTAINER_RUNNING")
 		var st statsOut
-		err := eventually(20*time.Second, func() error {
+		err := clientkit.Eventually(context.Background(), 20*time.Second, func() error {
 			r := ctd.crictl(nil, "stats", "-o", "json", "--id", c)
 			if r.Code != 0 {
 				return fmt.Errorf("%s", r)
@@ -621,7 +624,7 @@ func TestManyPods(t *testing.T) {
 }
 
 func runPodNoCleanup(t testing.TB, handler string) *pod {
-	name := "burst-" + uniq()
+	name := "burst-" + clientkit.Uniq()
 	cfg := map[string]any{
 		"metadata":      map[string]any{"name": name, "namespace": "husk-cri", "uid": name, "attempt": 0},
 		"hostname":      name,

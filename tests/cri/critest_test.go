@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/husk-runtime/husk/tests/clientkit"
 )
 
 // critest (cri-tools' CRI validation suite) against our containerd, with
@@ -104,7 +106,7 @@ func TestCritest(t *testing.T) {
 		os.WriteFile(logPath, out, 0o644)
 		specs, rerr := readReport(report)
 		if rerr != nil {
-			t.Fatalf("critest (%s): %v (%v); output in %s:\n%s", h, rerr, err, logPath, tail(string(out), 60))
+			t.Fatalf("critest (%s): %v (%v); output in %s:\n%s", h, rerr, err, logPath, clientkit.Tail(string(out), 60))
 		}
 		counts := map[string]int{}
 		results[h] = map[string]string{}

@@ -3,18 +3,14 @@ package cri
 import (
 	"archive/tar"
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
-	"time"
+
+	"github.com/husk-runtime/husk/tests/clientkit"
 )
 
 // The images are made here, without a registry: each is one uncompressed
@@ -22,8 +18,6 @@ import (
 // `ctr -n k8s.io images import`. The busybox ones carry /bin/busybox
 // (busybox-static) with a hard link per applet; pause, web and nonewprivs are
 // small static Go programs of this module.
-
-var imageTime = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Names the tests and critest use. The gcr.io/registry.k8s.io names are the
 // ones critest asks for; the images behind them are built here.
@@ -70,31 +64,18 @@ func fileEntry(name string, mode int64, data []byte) entry {
 // busyboxFiles: /bin/busybox, its applets, a minimal /etc (with extra
 // passwd and group lines) and the usual mount points.
 func busyboxFiles(passwd, group string) ([]entry, error) {
-	bb, err := os.ReadFile(busyboxPath)
-	if err != nil {
-		return nil, err
-	}
-	list, err := exec.Command(busyboxPath, "--list-full").Output()
-	if err != nil {
-		return nil, fmt.Errorf("%s --list-full: %w", busyboxPath, err)
-	}
 	dirs := map[string]int64{
 		"bin": 0o755, "sbin": 0o755, "usr": 0o755, "usr/bin": 0o755, "usr/sbin": 0o755,
 		"etc": 0o755, "root": 0o700, "home": 0o755, "var": 0o755, "var/run": 0o755, "dev": 0o755,
 		"proc": 0o555, "sys": 0o555, "run": 0o755, "tmp": 0o1777, "var/tmp": 0o1777,
 	}
+	bb, applets, err := clientkit.BusyboxApplets(busyboxPath, dirs)
+	if err != nil {
+		return nil, err
+	}
 	links := map[string]string{}
-	for _, p := range strings.Fields(string(list)) {
-		p = strings.TrimPrefix(path.Clean("/"+p), "/")
-		if p == "bin/busybox" || p == "" {
-			continue
-		}
+	for _, p := range applets {
 		links[p] = "bin/busybox"
-		for d := path.Dir(p); d != "."; d = path.Dir(d) {
-			if _, ok := dirs[d]; !ok {
-				dirs[d] = 0o755
-			}
-		}
 	}
 	// Debian's busybox-static has no pgrep or ipcs, which critest runs in
 	// its busybox image: small shell stand-ins.
@@ -125,7 +106,7 @@ done
 		}
 	}
 	var es []entry
-	for _, d := range sortedKeys(dirs) {
+	for _, d := range clientkit.SortedKeys(dirs) {
 		es = append(es, dirEntry(d, dirs[d]))
 	}
 	es = append(es, fileEntry("bin/busybox", 0o755, bb),
@@ -134,10 +115,10 @@ done
 			"nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"+passwd)),
 		fileEntry("etc/group", 0o644, []byte("root:x:0:\nwww-data:x:33:\nnogroup:x:65534:\n"+group)),
 		fileEntry("etc/hostname", 0o644, []byte("busybox\n")))
-	for _, name := range sortedKeys(scripts) {
+	for _, name := range clientkit.SortedKeys(scripts) {
 		es = append(es, fileEntry(name, 0o755, []byte(scripts[name])))
 	}
-	for _, l := range sortedKeys(links) {
+	for _, l := range clientkit.SortedKeys(links) {
 		// Hard links, as in busybox images: masking one applet's path
 		// (critest's MaskedPaths masks /bin/ls) must not mask them all.
 		es = append(es, entry{hdr: tar.Header{Typeflag: tar.TypeLink, Name: l, Linkname: links[l], Mode: 0o755}})
@@ -177,33 +158,17 @@ func testImages(bins map[string][]byte) ([]image, error) {
 	}, nil
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	k := make([]string, 0, len(m))
-	for s := range m {
-		k = append(k, s)
-	}
-	sort.Strings(k)
-	return k
-}
-
-type ociDescriptor struct {
-	MediaType   string            `json:"mediaType"`
-	Digest      string            `json:"digest"`
-	Size        int64             `json:"size"`
-	Annotations map[string]string `json:"annotations,omitempty"`
-}
-
 func tarBytes(es []entry, dirs map[string]bool) ([]byte, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, e := range es {
 		h := e.hdr
-		h.ModTime, h.Format = imageTime, tar.FormatPAX
+		h.ModTime, h.Format = clientkit.ImageTime, tar.FormatPAX
 		if dirs != nil {
 			// parents of files that have none (usr/local/bin for nnp)
 			for d := path.Dir(strings.TrimSuffix(h.Name, "/")); d != "." && !dirs[d]; d = path.Dir(d) {
 				dirs[d] = true
-				if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d + "/", Mode: 0o755, ModTime: imageTime, Format: tar.FormatPAX}); err != nil {
+				if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d + "/", Mode: 0o755, ModTime: clientkit.ImageTime, Format: tar.FormatPAX}); err != nil {
 					return nil, err
 				}
 			}
@@ -233,16 +198,10 @@ func writeOCIArchive(dst string, img image) error {
 	if err != nil {
 		return err
 	}
-	blobs := map[string][]byte{}
-	add := func(mt string, b []byte) ociDescriptor {
-		sum := sha256.Sum256(b)
-		d := "sha256:" + hex.EncodeToString(sum[:])
-		blobs[d] = b
-		return ociDescriptor{MediaType: mt, Digest: d, Size: int64(len(b))}
-	}
-	layerDesc := add("application/vnd.oci.image.layer.v1.tar", layer)
+	blobs := clientkit.Blobs{}
+	layerDesc := blobs.Add(clientkit.MediaTypeLayer, layer)
 	config, err := json.Marshal(map[string]any{
-		"created":      imageTime,
+		"created":      clientkit.ImageTime,
 		"architecture": runtime.GOARCH,
 		"os":           "linux",
 		"config":       img.config,
@@ -251,19 +210,14 @@ func writeOCIArchive(dst string, img image) error {
 	if err != nil {
 		return err
 	}
-	configDesc := add("application/vnd.oci.image.config.v1+json", config)
-	manifest, err := json.Marshal(map[string]any{
-		"schemaVersion": 2,
-		"mediaType":     "application/vnd.oci.image.manifest.v1+json",
-		"config":        configDesc,
-		"layers":        []ociDescriptor{layerDesc},
-	})
+	configDesc := blobs.Add(clientkit.MediaTypeConfig, config)
+	manDesc, err := blobs.AddManifest(configDesc, layerDesc)
 	if err != nil {
 		return err
 	}
-	var index []ociDescriptor
+	var index []clientkit.OCIDescriptor
 	for _, n := range img.names {
-		d := add("application/vnd.oci.image.manifest.v1+json", manifest)
+		d := manDesc
 		d.Annotations = map[string]string{"org.opencontainers.image.ref.name": n, "io.containerd.image.name": n}
 		index = append(index, d)
 	}
@@ -276,7 +230,7 @@ func writeOCIArchive(dst string, img image) error {
 		fileEntry("index.json", 0o644, indexJSON),
 		dirEntry("blobs", 0o755), dirEntry("blobs/sha256", 0o755),
 	}
-	for _, d := range sortedKeys(blobs) {
+	for _, d := range clientkit.SortedKeys(blobs) {
 		es = append(es, fileEntry("blobs/sha256/"+strings.TrimPrefix(d, "sha256:"), 0o644, blobs[d]))
 	}
 	b, err := tarBytes(es, nil)

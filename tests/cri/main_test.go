@@ -8,7 +8,6 @@ package cri
 import (
 	"bytes"
 	"context"
-	"debug/elf"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/husk-runtime/husk/tests/clientkit"
 )
 
 const (
@@ -130,15 +131,8 @@ func missingTools() string {
 		return "missing " + strings.Join(miss, ", ") +
 			" (apt-get install containerd runc containernetworking-plugins busybox-static iproute2)"
 	}
-	f, err := elf.Open(busyboxPath)
-	if err != nil {
-		return fmt.Sprintf("need a static busybox at %s (apt-get install busybox-static): %v", busyboxPath, err)
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			return busyboxPath + " is dynamically linked; install busybox-static"
-		}
+	if err := clientkit.CheckStaticBusybox(busyboxPath); err != nil {
+		return err.Error()
 	}
 	return ""
 }
@@ -161,17 +155,10 @@ func setup() error {
 	return nil
 }
 
-func goTool() string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
-	}
-	return "/usr/local/go/bin/go"
-}
-
 func goRun(dir string, env []string, args ...string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, goTool(), args...)
+	cmd := exec.CommandContext(ctx, clientkit.GoTool(), args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
 	if b, err := cmd.CombinedOutput(); err != nil {
@@ -188,14 +175,7 @@ func buildAll() error {
 	bin := filepath.Join(workDir, "bin")
 	if huskBin = os.Getenv("RUNTIME"); huskBin == "" {
 		huskBin = filepath.Join(bin, "husk")
-		version := "0.0.0-cri"
-		if b, err := os.ReadFile(filepath.Join(repoRoot, "VERSION")); err == nil {
-			version = strings.TrimSpace(string(b))
-		}
-		if err := goRun(repoRoot, []string{"GOEXPERIMENT=jsonv2"}, "build", "-trimpath",
-			"-tags", "urfave_cli_no_docs netgo osusergo",
-			"-ldflags", "-X main.version="+version+" -linkmode external -extldflags -static",
-			"-o", huskBin, "."); err != nil {
+		if err := clientkit.BuildHusk(repoRoot, huskBin, "0.0.0-cri"); err != nil {
 			return err
 		}
 	} else if !filepath.IsAbs(huskBin) {
@@ -210,13 +190,13 @@ func buildAll() error {
 	cache := filepath.Join(moduleDir, ".build")
 	crictlBin = filepath.Join(cache, "crictl-"+criToolsVersion)
 	critestBin = filepath.Join(cache, "critest-"+criToolsVersion)
-	if !exists(crictlBin) {
+	if !clientkit.Exists(crictlBin) {
 		if err := goRun(moduleDir, nil, "build", "-o", crictlBin+".tmp", "sigs.k8s.io/cri-tools/cmd/crictl"); err != nil {
 			return err
 		}
 		os.Rename(crictlBin+".tmp", crictlBin)
 	}
-	if !exists(critestBin) {
+	if !clientkit.Exists(critestBin) {
 		// cmd/critest is a test binary, built as cri-tools' Makefile does.
 		if err := goRun(moduleDir, nil, "test", "-c", "-o", critestBin+".tmp", "sigs.k8s.io/cri-tools/cmd/critest"); err != nil {
 			return err
@@ -224,11 +204,6 @@ func buildAll() error {
 		os.Rename(critestBin+".tmp", critestBin)
 	}
 	return nil
-}
-
-func exists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }
 
 func importImages() error {
@@ -267,32 +242,18 @@ func importImages() error {
 }
 
 // result is one finished command.
-type result struct {
-	cmd    string
-	Stdout string
-	Stderr string
-	Code   int
-	Err    error
-	Took   time.Duration
-}
-
-func (r *result) String() string {
-	return fmt.Sprintf("`%s` exit=%d (%v, %s)\n--- stdout:\n%s--- stderr:\n%s",
-		r.cmd, r.Code, r.Err, r.Took.Round(time.Millisecond), r.Stdout, r.Stderr)
-}
+type result = clientkit.Result
 
 // runCmd runs bin to completion (cmdTimeout at most), in its own process
 // group, killed whole on timeout.
 func runCmd(stdin io.Reader, bin string, args ...string) *result {
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
-	r := &result{cmd: filepath.Base(bin) + " " + strings.Join(args, " ")}
+	r := &result{Cmd: filepath.Base(bin) + " " + strings.Join(args, " ")}
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, &stdout, &stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
+	clientkit.KillGroupOnCancel(cmd)
 	start := time.Now()
 	r.Err = cmd.Run()
 	r.Took = time.Since(start)
@@ -309,25 +270,4 @@ func requireSuite(t *testing.T) {
 	if suiteSkip != "" {
 		t.Skip(suiteSkip)
 	}
-}
-
-// eventually polls f every 100ms until it returns nil or limit passes.
-func eventually(limit time.Duration, f func() error) error {
-	deadline := time.Now().Add(limit)
-	for {
-		err := f()
-		if err == nil || time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func uniq() string {
-	b := make([]byte, 4)
-	if f, err := os.Open("/dev/urandom"); err == nil {
-		io.ReadFull(f, b)
-		f.Close()
-	}
-	return fmt.Sprintf("%x", b)
 }
