@@ -150,8 +150,13 @@ func TestExecDetachPidFile(t *testing.T) {
 	if !waitFor(10*time.Second, func() bool { d, _ := os.ReadFile(out); return len(d) > 0 }) {
 		t.Fatalf("detached process never ran")
 	}
-	cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	if !strings.Contains(string(cmdline), "sleep") {
+	// The shell's execve of sleep may be under way: its cmdline reads
+	// empty for that moment.
+	var cmdline []byte
+	if !waitFor(5*time.Second, func() bool {
+		cmdline, _ = os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+		return strings.Contains(string(cmdline), "sleep")
+	}) {
 		t.Fatalf("pid %d from the pid file is not the exec'd process: cmdline %q", pid, cmdline)
 	}
 }
