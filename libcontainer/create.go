@@ -526,10 +526,18 @@ func labelMounts(s *specs.Spec) error {
 // it can say anything.
 func (c *Container) oomCause(err error) error {
 	r := c.State.spec.Linux.Resources
-	if r == nil || r.Memory == nil || r.Memory.Limit == nil || !oomKilled(c.State.CgroupPaths) {
+	if r == nil || r.Memory == nil || r.Memory.Limit == nil {
 		return err
 	}
-	return fmt.Errorf("linux.resources.memory.limit %d is too low: the OOM killer ended the container's process during setup (%w)", *r.Memory.Limit, err)
+	switch {
+	case oomKilled(c.State.CgroupPaths):
+		return fmt.Errorf("linux.resources.memory.limit %d is too low: the OOM killer ended the container's process during setup (%w)", *r.Memory.Limit, err)
+	case errors.Is(err, unix.EBUSY):
+		// The limit is written while the preamble joins the cgroup: v1
+		// refuses one below what is in use by then.
+		return fmt.Errorf("linux.resources.memory.limit %d is too low: the container's process already uses more during setup (%w)", *r.Memory.Limit, err)
+	}
+	return err
 }
 
 // oomKilled tells whether the OOM killer has killed a process of the

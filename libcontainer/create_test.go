@@ -1,12 +1,15 @@
 package libcontainer
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // The device rules are the spec's: a linux.devices node gets no implicit
@@ -48,5 +51,20 @@ func TestSubCgroups(t *testing.T) {
 		if _, err := subCgroups(paths, []string{v}); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("subCgroups(%q) = %v, want an error with %q", v, err, want)
 		}
+	}
+}
+
+// A v1 memory limit written while the preamble joins the cgroup is refused
+// (EBUSY) once usage is above it: the error names the field.
+func TestOOMCauseNamesTooLowLimit(t *testing.T) {
+	c := &Container{State: &State{}}
+	c.State.setSpec(&specs.Spec{Linux: &specs.Linux{Resources: &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: new(int64(4096))}}}})
+	busy := fmt.Errorf("set cgroup limits: write memory.limit_in_bytes: %w", unix.EBUSY)
+	if err := c.oomCause(busy); !strings.HasPrefix(err.Error(), "linux.resources.memory.limit 4096 is too low") || !errors.Is(err, unix.EBUSY) {
+		t.Errorf("oomCause(EBUSY) = %v", err)
+	}
+	other := errors.New("something else")
+	if err := c.oomCause(other); err != other {
+		t.Errorf("oomCause(other) = %v, want it unchanged", err)
 	}
 }
