@@ -73,14 +73,9 @@ func (r *Runtime) load(id string, broken bool) (*Container, error) {
 		return nil, err
 	}
 	c := &Container{rt: r, dir: stateDir(r.Root, id)}
-	s, err := loadState(c.dir)
-	if err == nil && s.broken != nil && !broken {
-		err = brokenError(s)
-	}
-	if err != nil {
+	if err := c.reload(broken); err != nil {
 		return nil, err
 	}
-	c.State = s
 	return c, nil
 }
 
@@ -90,19 +85,10 @@ func (r *Runtime) withLock(id string, broken bool, op func(*Container) error) er
 		return err
 	}
 	c := &Container{rt: r, dir: stateDir(r.Root, id)}
-	lock, err := lockDir(c.dir)
-	if err != nil {
-		return err
-	}
-	c.lock = lock
-	defer c.Release()
-	if err := c.reload(broken); err != nil {
-		return err
-	}
-	return op(c)
+	return c.exclusive(broken, func() error { return op(c) })
 }
 
-// reload reads the state again.
+// reload reads the state (again); a broken one is an error unless broken.
 func (c *Container) reload(broken bool) error {
 	s, err := loadState(c.dir)
 	if err == nil && s.broken != nil && !broken {
