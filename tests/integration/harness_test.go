@@ -730,6 +730,32 @@ func pidAlive(pid int) bool {
 	return data[i+2] != 'Z' && data[i+2] != 'X'
 }
 
+// waitCatches waits until pid has a handler for sig. A signal sent to the
+// init of a PID namespace is dropped unless the init catches it, so a test
+// that stops its container with TERM must wait for the handler first: the
+// shell that execs the helper, or the helper before its runtime starts,
+// would silently drop it.
+func waitCatches(t *testing.T, pid int, sig syscall.Signal) {
+	t.Helper()
+	var caught string
+	if !waitFor(10*time.Second, func() bool {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			return false
+		}
+		for _, l := range strings.Split(string(data), "\n") {
+			if v, ok := strings.CutPrefix(l, "SigCgt:"); ok {
+				caught = strings.TrimSpace(v)
+				mask, err := strconv.ParseUint(caught, 16, 64)
+				return err == nil && mask&(1<<(uint(sig)-1)) != 0
+			}
+		}
+		return false
+	}) {
+		t.Fatalf("pid %d never caught signal %d (SigCgt %s)", pid, sig, caught)
+	}
+}
+
 // childScript starts a child beside the container's init that writes its
 // pid to /tmp/child, for childPid: in a container without its own PID
 // namespace it outlives the init unless the whole cgroup is killed.

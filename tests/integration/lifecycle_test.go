@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -45,6 +46,7 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("after start: want running, got %+v", st)
 	}
 
+	waitCatches(t, st.Pid, syscall.SIGTERM)
 	b.mustRT("kill", b.id)
 	b.waitStatus("stopped")
 	if pidAlive(st.Pid) {
