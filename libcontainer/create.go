@@ -55,11 +55,13 @@ func (r *Runtime) Create(o *CreateOpts) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
-	idmapped, err := PrepareIDMappedMounts(s, o.Bundle)
+	sources, err := newMountSources(s, o.Bundle)
 	if err != nil {
 		return nil, err
 	}
-	defer closeFiles(idmapped)
+	if sources != nil {
+		defer sources.close()
+	}
 	root := r.Root
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, fmt.Errorf("create state root: %w", err)
@@ -160,7 +162,6 @@ func (r *Runtime) Create(o *CreateOpts) (c *Container, err error) {
 		PreserveFDs: o.PreserveFDs,
 		Fifo:        fifo,
 		Console:     o.Console,
-		IDMapped:    idmapped,
 		Warn:        r.Warn,
 		Debug:       r.Debug,
 	}
@@ -171,6 +172,9 @@ func (r *Runtime) Create(o *CreateOpts) (c *Container, err error) {
 		NoPivot:      o.NoPivot,
 		NoNewKeyring: o.NoNewKeyring,
 		Seccomp:      filter,
+	}
+	if sources != nil {
+		so.Sources = sources.source
 	}
 	if so.Agent, err = connectAgent(s); err != nil {
 		return c, err

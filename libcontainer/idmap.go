@@ -13,52 +13,81 @@ import (
 	"github.com/husk-runtime/husk/spec/vocab"
 )
 
-// PrepareIDMappedMounts makes the idmapped mounts of s (mounts[].uidMappings
-// and gidMappings, options idmap and ridmap) as detached mounts, for the
-// init to attach. It runs as root of the host, before the init exists:
-// MOUNT_ATTR_IDMAP needs CAP_SYS_ADMIN over the mapping's user namespace,
-// which the init, inside the container's user namespace, lacks. Relative
-// sources are taken from bundle, like the init's. It returns each idmapped
-// entry's mount by its position in s.Mounts; the caller closes them.
-func PrepareIDMappedMounts(s *specs.Spec, bundle string) (mounts map[int]*os.File, err error) {
-	nss := usernsSet{}
-	defer nss.close()
+// mountSources makes the sources of the container's bind and idmapped
+// mounts on husk's side (stage.SourceFunc), for an init that can't: one in
+// a user namespace, which can't reach host directories closed to its ids,
+// and any init with idmapped mounts, which need privileges over the
+// mapping's user namespace that the init, inside the container's, lacks.
+type mountSources struct {
+	spec   *specs.Spec
+	bundle string
+	userns map[int]*os.File // idmapped mounts by index: the namespace of their mapping
+	nss    usernsSet
+}
+
+// newMountSources returns the maker of s's mount sources, or nil when the
+// init opens them itself: no idmapped mount, and no user namespace made or
+// joined by root (a rootless caller's binds are its own directories, and
+// it may not join the container's mount namespace). The user namespaces
+// of the idmapped mounts are made now, so a bad mapping fails before
+// anything else is.
+func newMountSources(s *specs.Spec, bundle string) (ms *mountSources, err error) {
+	ms = &mountSources{spec: s, bundle: bundle, userns: map[int]*os.File{}, nss: usernsSet{}}
 	defer func() {
 		if err != nil {
-			closeFiles(mounts)
-			mounts = nil
+			ms.close()
+			ms = nil
 		}
 	}()
+	binds := false
 	for i, m := range s.Mounts {
-		idmapped, ridmap := vocab.IDMapOf(m)
+		idmapped, _ := vocab.IDMapOf(m)
 		if !idmapped {
+			binds = binds || m.Type == "bind" || vocab.ParseMountOptions(m.Options).Bind
 			continue
 		}
-		field := fmt.Sprintf("mounts[%d]", i)
-		o := vocab.ParseMountOptions(m.Options)
-		userns, err := nss.forMount(s, m, field)
+		userns, err := ms.nss.forMount(s, m, fmt.Sprintf("mounts[%d]", i))
 		if err != nil {
-			return mounts, err
+			return ms, err
 		}
-		source := m.Source
-		if !filepath.IsAbs(source) {
-			source = filepath.Join(bundle, source)
-		}
-		f, err := idmappedTree(source, userns, o.Recursive, ridmap)
-		if err != nil {
-			return mounts, fmt.Errorf("%s: idmap: %w", field, err)
-		}
-		if err := checkUnlockedFlags(s, f, source); err != nil {
-			f.Close()
-			return mounts, fmt.Errorf("%s: idmap: %w", field, err)
-		}
-		if mounts == nil {
-			mounts = map[int]*os.File{}
-		}
-		mounts[i] = f
+		ms.userns[i] = userns
 	}
-	return mounts, nil
+	if len(ms.userns) == 0 && !(binds && os.Geteuid() == 0 && vocab.HasNamespace(s, specs.UserNamespace)) {
+		ms.close()
+		return nil, nil
+	}
+	return ms, nil
 }
+
+// source makes the source of mounts[i]. It runs on husk's thread in the
+// container's mount namespace, when the init has made the mounts before
+// it: a source inside one of them is that mount's.
+func (ms *mountSources) source(i int) (*os.File, error) {
+	if i < 0 || i >= len(ms.spec.Mounts) {
+		return nil, fmt.Errorf("no mounts[%d] to give the source of", i)
+	}
+	source := ms.spec.Mounts[i].Source
+	if !filepath.IsAbs(source) {
+		source = filepath.Join(ms.bundle, source)
+	}
+	userns := ms.userns[i]
+	if userns == nil {
+		return os.OpenFile(source, unix.O_PATH|unix.O_CLOEXEC, 0)
+	}
+	o := vocab.ParseMountOptions(ms.spec.Mounts[i].Options)
+	_, ridmap := vocab.IDMapOf(ms.spec.Mounts[i])
+	f, err := idmappedTree(source, userns, o.Recursive, ridmap)
+	if err != nil {
+		return nil, fmt.Errorf("idmap: %w", err)
+	}
+	if err := checkUnlockedFlags(ms.spec, f, source); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("idmap: %w", err)
+	}
+	return f, nil
+}
+
+func (ms *mountSources) close() { ms.nss.close() }
 
 // checkUnlockedFlags refuses to hand a user-namespaced container an
 // idmapped copy of a host mount that is read-only or nodev: made outside
@@ -192,12 +221,6 @@ func (nss usernsSet) joined(path, field string) (*os.File, error) {
 
 func (nss usernsSet) close() {
 	for _, f := range nss {
-		f.Close()
-	}
-}
-
-func closeFiles(files map[int]*os.File) {
-	for _, f := range files {
 		f.Close()
 	}
 }

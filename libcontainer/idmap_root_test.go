@@ -12,10 +12,10 @@ import (
 	"github.com/husk-runtime/husk/internal/testutil"
 )
 
-// TestPrepareIDMappedMounts makes real idmapped mounts and looks at a file
-// through them, from the host: the mapping turns on-disk ids (containerID)
-// into ids at the mount (hostID).
-func TestPrepareIDMappedMounts(t *testing.T) {
+// TestMountSources makes real idmapped mounts and looks at a file through
+// them, from the host: the mapping turns on-disk ids (containerID) into ids
+// at the mount (hostID). A plain bind's source is the directory itself.
+func TestMountSources(t *testing.T) {
 	testutil.RequireRoot(t)
 	bundle := t.TempDir()
 	src := filepath.Join(bundle, "src")
@@ -45,20 +45,22 @@ func TestPrepareIDMappedMounts(t *testing.T) {
 			GIDMappings: userMaps,
 		},
 	}
-	mounts, err := PrepareIDMappedMounts(s, bundle)
+	ms, err := newMountSources(s, bundle)
 	if err != nil {
-		if strings.Contains(err.Error(), "support idmapped mounts") {
-			t.Skip(err)
-		}
 		t.Fatal(err)
 	}
-	defer closeFiles(mounts)
-	if len(mounts) != 3 {
-		t.Fatalf("want 3 prepared mounts, got %v", mounts)
-	}
-	for i, want := range map[int][2]uint32{1: {1000, 1001}, 2: {102000, 103000}, 3: {102000, 103000}} {
+	defer ms.close()
+	for i, want := range map[int][2]uint32{0: {2000, 3000}, 1: {1000, 1001}, 2: {102000, 103000}, 3: {102000, 103000}} {
+		f, err := ms.source(i)
+		if err != nil {
+			if strings.Contains(err.Error(), "support idmapped mounts") {
+				t.Skip(err)
+			}
+			t.Fatalf("mounts[%d]: %v", i, err)
+		}
+		defer f.Close()
 		var st unix.Stat_t
-		if err := unix.Fstatat(int(mounts[i].Fd()), "f", &st, 0); err != nil {
+		if err := unix.Fstatat(int(f.Fd()), "f", &st, 0); err != nil {
 			t.Fatalf("mounts[%d]: %v", i, err)
 		}
 		if st.Uid != want[0] || st.Gid != want[1] {

@@ -11,7 +11,7 @@ import (
 	_ "github.com/husk-runtime/husk/libcontainer/nsenter"
 )
 
-func TestPrepareIDMappedMountsErrors(t *testing.T) {
+func TestMountSourcesErrors(t *testing.T) {
 	for _, c := range []struct {
 		name  string
 		mount specs.Mount
@@ -29,20 +29,22 @@ func TestPrepareIDMappedMountsErrors(t *testing.T) {
 			Mounts: []specs.Mount{{Destination: "/plain", Source: "/tmp", Type: "bind"}, c.mount},
 			Linux:  &specs.Linux{Namespaces: c.ns},
 		}
-		mounts, err := PrepareIDMappedMounts(s, "/")
+		ms, err := newMountSources(s, "/")
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: err = %v, want %q", c.name, err, c.want)
 		}
-		if mounts != nil {
-			t.Errorf("%s: mounts %v returned with an error", c.name, mounts)
+		if ms != nil {
+			t.Errorf("%s: sources %v returned with an error", c.name, ms)
 		}
 	}
 }
 
-func TestPrepareIDMappedMountsNone(t *testing.T) {
+// TestMountSourcesNone: without a user namespace or an idmapped mount the
+// init opens its bind sources itself.
+func TestMountSourcesNone(t *testing.T) {
 	s := &specs.Spec{Mounts: []specs.Mount{{Destination: "/plain", Source: "/tmp", Type: "bind"}}, Linux: &specs.Linux{}}
-	mounts, err := PrepareIDMappedMounts(s, "/")
-	if err != nil || mounts != nil {
-		t.Fatalf("no idmapped mount: got %v, %v", mounts, err)
+	ms, err := newMountSources(s, "/")
+	if err != nil || ms != nil {
+		t.Fatalf("no idmapped mount: got %v, %v", ms, err)
 	}
 }

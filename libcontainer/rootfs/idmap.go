@@ -3,23 +3,27 @@ package rootfs
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/husk-runtime/husk/spec/vocab"
 )
 
-// attachIDMapped puts an idmapped mount on dest. husk made it beforehand,
-// as root of the host, as a detached mount (mnt): setting the idmapping
-// needs privileges over the mapping's user namespace that the init, inside
-// the container's user namespace, does not have. Attaching it and the
-// options that concern an existing mount are done here, through the same
-// fd-pinned target as any bind mount.
-func (r *rootDir) attachIDMapped(mnt *os.File, dest string, o vocab.MountOptions) error {
-	if mnt == nil {
-		return errors.New("idmap: husk prepared no idmapped mount for it")
+// attachIDMapped puts mounts[i], idmapped, on dest. husk makes it, as root
+// of the host, as a detached mount: setting the idmapping needs privileges
+// over the mapping's user namespace that the init, inside the container's
+// user namespace, does not have. Attaching it and the options that concern
+// an existing mount are done here, through the same fd-pinned target as
+// any bind mount.
+func (r *rootDir) attachIDMapped(c *Config, i int, dest string, o vocab.MountOptions) error {
+	if c.HostSource == nil {
+		return errors.New("idmap: husk gives no idmapped mounts to this init")
 	}
+	mnt, err := c.HostSource(i)
+	if err != nil {
+		return err
+	}
+	defer mnt.Close()
 	var st unix.Stat_t
 	if err := unix.Fstat(int(mnt.Fd()), &st); err != nil {
 		return fmt.Errorf("idmap: stat the prepared mount: %w", err)

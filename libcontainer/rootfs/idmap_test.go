@@ -8,7 +8,7 @@ import (
 
 func TestAttachIDMappedUnprepared(t *testing.T) {
 	r := &rootDir{}
-	if err := r.attachIDMapped(nil, "/data", vocab.MountOptions{}); err == nil {
+	if err := r.attachIDMapped(&Config{}, 0, "/data", vocab.MountOptions{}); err == nil {
 		t.Fatal("attaching an idmapped mount husk did not prepare must fail")
 	}
 }

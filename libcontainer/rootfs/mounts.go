@@ -25,9 +25,9 @@ func (r *rootDir) mountEntry(c *Config, i int, m specs.Mount) error {
 	var err error
 	switch {
 	case idmapped:
-		err = r.attachIDMapped(c.IDMapped[i], dest, o)
+		err = r.attachIDMapped(c, i, dest, o)
 	case o.Bind || m.Type == "bind":
-		err = r.bindMount(m.Source, dest, o)
+		err = r.bindEntry(c, i, m.Source, dest, o)
 	case m.Type == "sysfs":
 		err = r.mountSysfs(m, dest, o)
 	case m.Type == "cgroup":
@@ -64,26 +64,35 @@ func (r *rootDir) destination(c *Config, d string) string {
 // openSource opens the source of a bind mount. It is a host path chosen by
 // whoever wrote the config, so symlinks in it are followed; a relative one
 // is relative to the working directory, the bundle.
-func openSource(source string) (*os.File, unix.Stat_t, error) {
-	var st unix.Stat_t
-	f, err := os.OpenFile(source, unix.O_PATH|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, st, err
+func openSource(source string) (*os.File, error) {
+	return os.OpenFile(source, unix.O_PATH|unix.O_CLOEXEC, 0)
+}
+
+// bindEntry binds mounts[i]'s source onto dest: husk gives the source
+// when c.HostSource is set, else the init opens it.
+func (r *rootDir) bindEntry(c *Config, i int, source, dest string, o vocab.MountOptions) error {
+	open := openSource
+	if c.HostSource != nil {
+		open = func(string) (*os.File, error) { return c.HostSource(i) }
 	}
-	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
-		f.Close()
-		return nil, st, fmt.Errorf("stat %s: %w", source, err)
-	}
-	return f, st, nil
+	return r.bind(open, source, dest, o)
 }
 
 // bindMount binds source onto dest, recursively for rbind.
 func (r *rootDir) bindMount(source, dest string, o vocab.MountOptions) error {
-	src, st, err := openSource(source)
+	return r.bind(openSource, source, dest, o)
+}
+
+func (r *rootDir) bind(open func(string) (*os.File, error), source, dest string, o vocab.MountOptions) error {
+	src, err := open(source)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(src.Fd()), &st); err != nil {
+		return fmt.Errorf("stat %s: %w", source, err)
+	}
 	// The source's filesystem is read from the open handle, the very file
 	// that gets bound: a path could be swapped in between.
 	target, _, err := r.openTarget(dest, st.Mode&unix.S_IFMT != unix.S_IFDIR, procRule(isProcfs(src)))

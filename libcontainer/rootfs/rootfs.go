@@ -27,9 +27,12 @@ type Config struct {
 	NoPivot     bool              // --no-pivot: MS_MOVE + chroot instead of pivot_root
 	CgroupPaths map[string]string // host cgroup dirs of this container: v1 subsystem -> dir, "" = v2 dir
 	CgroupNS    bool              // the container has a new cgroup namespace
-	// IDMapped holds the idmapped mounts husk prepared, detached, by index
-	// in Spec.Mounts (see vocab.IDMapOf).
-	IDMapped map[int]*os.File
+	// HostSource, if set, gives the source of Spec.Mounts[i] when it is a
+	// bind or an idmapped mount (see vocab.IDMapOf), made by husk on the
+	// host side when the init reaches it: an O_PATH handle for a bind, a
+	// detached mount for an idmapped one. Without it the init opens bind
+	// sources itself and has no idmapped mounts.
+	HostSource func(i int) (*os.File, error)
 	// SharedMountNS: the container has no mount namespace of its own
 	// (runc allows it). husk has bound the rootfs onto itself, privately,
 	// and removes that mount on delete; the init mounts inside it, leaves

@@ -11,7 +11,9 @@
 //     then sends the Config; AwaitReady (init) or AwaitExec (exec) waits
 //     for the end of the stage's work. Opts lays out the files the stage
 //     gets (stdio, preserved fds, the exec fifo, the console socket, the
-//     seccomp agent, idmapped mounts) and tells the stage their numbers.
+//     seccomp agent, the mount source socket) and tells the stage their
+//     numbers; while an init makes its mounts, sources.go serves it the
+//     bind and idmapped mount sources it can't open itself.
 //  2. the preamble (libcontainer/nsenter, C, before the Go runtime starts):
 //     it joins the cgroup, joins and creates the namespaces, stops for the
 //     setup handshake in a new user namespace (husk writes the id maps),

@@ -28,15 +28,18 @@ func (c *conn) initStage(cfg *Config) error {
 		CgroupPaths:   cfg.CgroupPaths,
 		CgroupNS:      vocab.HasNewNamespace(s, specs.CgroupNamespace),
 		SharedMountNS: !vocab.HasNamespace(s, specs.MountNamespace),
-		IDMapped:      idmappedFiles(cfg.IDMappedFDs),
 		Procfs:        new(rootfs.Procfs),
 	}
-	c.debugf("init: preparing the root filesystem %s (%d mounts)", s.Root.Path, len(s.Mounts))
+	var sources *os.File
+	if cfg.SourceFD > 0 {
+		sources = os.NewFile(uintptr(cfg.SourceFD), "mount-sources")
+		rc.HostSource = func(i int) (*os.File, error) { return askSource(sources, i) }
+	}
+	c.debugf("init: preparing the root filesystem %s (%d mounts, sources from husk: %v)", s.Root.Path, len(s.Mounts), sources != nil)
 	err := rootfs.Prepare(rc)
-	// The idmapped mounts are in place (or create failed): their handles
-	// reach host directories and have no business staying open.
-	for _, f := range rc.IDMapped {
-		f.Close()
+	if sources != nil {
+		// The mounts are made: husk's thread in this mount namespace ends.
+		sources.Close()
 	}
 	if err != nil {
 		return err
@@ -154,13 +157,4 @@ func setHostname(s *specs.Spec) error {
 		}
 	}
 	return nil
-}
-
-// idmappedFiles wraps, in the init, the idmapped mounts husk passed.
-func idmappedFiles(fds map[int]int) map[int]*os.File {
-	files := make(map[int]*os.File, len(fds))
-	for i, fd := range fds {
-		files[i] = os.NewFile(uintptr(fd), "idmapped-mount-"+strconv.Itoa(i))
-	}
-	return files
 }

@@ -182,8 +182,8 @@ type Config struct {
 	Debug bool `json:"debug,omitempty"`
 
 	// The stage's fds for the files in Opts, set by Spawn.
-	FifoFD      int         `json:"fifo_fd,omitempty"`
-	ConsoleFD   int         `json:"console_fd,omitempty"`
-	SeccompFD   int         `json:"seccomp_fd,omitempty"`
-	IDMappedFDs map[int]int `json:"idmapped_fds,omitempty"` // mounts index -> fd of its prepared idmapped mount
+	FifoFD    int `json:"fifo_fd,omitempty"`
+	ConsoleFD int `json:"console_fd,omitempty"`
+	SeccompFD int `json:"seccomp_fd,omitempty"`
+	SourceFD  int `json:"source_fd,omitempty"` // the mount source socket (Opts.Sources)
 }

@@ -31,10 +31,12 @@ type Opts struct {
 	// PreserveFDs is --preserve-fds: husk's fds 3.. pass on to the
 	// container at the same numbers (with systemd's LISTEN_FDS).
 	PreserveFDs int
-	Fifo        *os.File         // init: the exec fifo, O_PATH
-	Console     *os.File         // a connection to --console-socket, or husk's own pair
-	Agent       *os.File         // the connection to linux.seccomp.listenerPath
-	IDMapped    map[int]*os.File // init: mounts index -> its prepared idmapped mount
+	Fifo        *os.File // init: the exec fifo, O_PATH
+	Console     *os.File // a connection to --console-socket, or husk's own pair
+	Agent       *os.File // the connection to linux.seccomp.listenerPath
+	// Sources, if set, makes the init's bind and idmapped mount sources
+	// (see SourceFunc) instead of the init opening them itself.
+	Sources SourceFunc
 	// Settings go to the preamble once husk knows them: Configure.
 	Settings Settings
 	// Setup, if set, runs when the stage is in its user namespace, before
@@ -51,8 +53,9 @@ type Opts struct {
 	// execCPUAffinity.initial).
 	InitialAffinity func() error
 
-	preserved []*os.File
-	internal  []*os.File // after the sync socket
+	preserved  []*os.File
+	internal   []*os.File // after the sync socket
+	sourceInit *os.File   // the init's end of the mount source socket
 }
 
 // Stage is a started init or exec stage, as husk sees it.
@@ -62,6 +65,7 @@ type Stage struct {
 	pid      int // the final process, once known
 	sock     *os.File
 	dec      *json.Decoder
+	sources  *os.File // husk's end of the mount source socket, until served
 }
 
 // Pid is the stage's final process, once Configure has returned.
@@ -85,7 +89,30 @@ func Start(o *Opts, cfg *Config) (*Stage, error) {
 // (Configure), so husk can prepare the rest (the cgroup) while the binary
 // is exec'd.
 func Spawn(o *Opts, cfg *Config) (*Stage, error) {
+	var sources *os.File
+	if o.Sources != nil {
+		var err error
+		if sources, o.sourceInit, err = newSourceSocket(); err != nil {
+			return nil, err
+		}
+		// The init has its own copy once spawned, or never will.
+		defer o.sourceInit.Close()
+	}
 	o.layout(cfg)
+	s, err := spawnOnThread(o)
+	if err != nil {
+		if sources != nil {
+			sources.Close()
+		}
+		return nil, err
+	}
+	s.sources = sources
+	return s, nil
+}
+
+// spawnOnThread spawns the stage, from a thread of its own when it must be
+// born with o.InitialAffinity.
+func spawnOnThread(o *Opts) (*Stage, error) {
 	if o.InitialAffinity == nil {
 		return spawn(o)
 	}
@@ -140,12 +167,9 @@ func (o *Opts) layout(cfg *Config) {
 	if o.Settings.JoinPidfd != nil {
 		add(o.Settings.JoinPidfd)
 	}
-	cfg.IDMappedFDs = nil
-	for i, f := range o.IDMapped {
-		if cfg.IDMappedFDs == nil {
-			cfg.IDMappedFDs = map[int]int{}
-		}
-		cfg.IDMappedFDs[i] = add(f)
+	cfg.SourceFD = 0
+	if o.sourceInit != nil {
+		cfg.SourceFD = add(o.sourceInit)
 	}
 	cfg.Mode = o.Mode
 	cfg.Debug = o.Debug != nil
@@ -284,6 +308,10 @@ func (s *Stage) Configure(cfg *Config) error {
 // ready it asks for the hooks of the runtime namespace: hooks runs them and
 // returns the state the init passes to createContainer hooks.
 func (s *Stage) AwaitReady(hooks func() (*specs.State, error)) error {
+	if s.sources != nil {
+		defer serveSources(s.sources, s.pid, s.opts.Sources)()
+		s.sources = nil
+	}
 	for {
 		m, err := s.next()
 		if err == io.EOF {
@@ -441,5 +469,12 @@ func (s *Stage) exitCause() string {
 	return ""
 }
 
-// Close drops husk's end of the sync socket.
-func (s *Stage) Close() { s.sock.Close() }
+// Close drops husk's end of the sync socket (and of the mount source
+// socket, if it was never served).
+func (s *Stage) Close() {
+	s.sock.Close()
+	if s.sources != nil {
+		s.sources.Close()
+		s.sources = nil
+	}
+}

@@ -326,41 +326,96 @@ func TestRunc15MountMaskedPaths(t *testing.T) {
 // has there at that point of the mount list (so mounts are made in
 // order), and a destination given as a host path inside the rootfs is
 // taken relative to the rootfs (runc's "mount order, container bind-mount
-// source").
+// source" and "container idmap source"). In a user namespace the host
+// sources are closed to the container's ids, so they must be opened with
+// husk's; idmapped sources inside earlier mounts must be cloned where
+// those mounts are, in the container's mount namespace.
 func TestRunc15MountOrderContainerSource(t *testing.T) {
 	t.Parallel()
-	b := newBundle(t, "/helper", "cat", "/final/x/y/z/z/x/y/z/x/file")
-	if err := os.MkdirAll(filepath.Join(b.rootfs, "final"), 0o755); err != nil {
-		t.Fatal(err)
+	for _, c := range []struct {
+		name          string
+		userns, idmap bool
+	}{{"plain", false, false}, {"userns", true, false}, {"idmap", false, true}, {"userns-idmap", true, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			if c.idmap {
+				needIDMap(t)
+			}
+			b := newBundle(t, "/helper", "cat", "/final/x/y/z/z/x/y/z/x/file")
+			if err := os.MkdirAll(filepath.Join(b.rootfs, "final"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			src := filepath.Join(b.dir, "bind-src")
+			for _, sub := range []string{"a/x", "b/y", "c/z"} {
+				writeFile(t, filepath.Join(src, sub, "file"), sub+"\n", 0o644)
+				top := filepath.Dir(sub)
+				if err := os.Symlink(top, filepath.Join(src, "sym-"+top)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if c.userns {
+				userns(t, b)
+				// Root of the container is host 100000: neither owner nor group.
+				if err := os.Chmod(src, 0o750); err != nil {
+					t.Fatal(err)
+				}
+			}
+			bind := func(source, dest string) specs.Mount {
+				return specs.Mount{Source: source, Destination: dest, Type: "bind", Options: []string{"rbind", "rprivate"}}
+			}
+			inner := bind
+			if c.idmap {
+				inner = func(source, dest string) specs.Mount {
+					m := bind(source, dest)
+					m.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+					m.GIDMappings = m.UIDMappings
+					return m
+				}
+			}
+			rootfs := b.rootfs
+			b.spec.Mounts = append(b.spec.Mounts,
+				bind(filepath.Join(src, "a"), "/mnt"),
+				bind(filepath.Join(src, "sym-b"), "/mnt/x"),
+				bind(filepath.Join(src, "c"), "/mnt/x/y"),
+				bind(filepath.Join(src, "sym-a"), "/mnt/x/y/z"),
+				inner(rootfs+"/mnt/x", rootfs+"/mnt/x/y/z/x"),
+				inner(rootfs+"/mnt/x/y", rootfs+"/mnt/x/y/z"),
+				inner(rootfs+"/mnt", rootfs+"/final"),
+			)
+			out := b.mustRun()
+			if out != "a/x\n" {
+				t.Fatalf("the file at the end of the mount tree: want a/x's, got %q", out)
+			}
+			// The host-path destinations named the rootfs's own directories.
+			if _, err := os.Lstat(filepath.Join(rootfs, rootfs)); err == nil {
+				t.Errorf("a destination inside the rootfs was taken as a path below it: %s exists", filepath.Join(rootfs, rootfs))
+			}
+		})
 	}
-	src := filepath.Join(b.dir, "bind-src")
-	for _, sub := range []string{"a/x", "b/y", "c/z"} {
-		writeFile(t, filepath.Join(src, sub, "file"), sub+"\n", 0o644)
-		top := filepath.Dir(sub)
-		if err := os.Symlink(top, filepath.Join(src, "sym-"+top)); err != nil {
+}
+
+// TestRunc15MountUsernsInaccessibleSource: bind sources in directories
+// closed to the container's ids (mode 0700, owned by the host's root) are
+// opened by husk, not by the init in the user namespace: the container
+// sees them, in its init and in exec (runc's "userns with 2 inaccessible
+// mounts" and "+ exec").
+func TestRunc15MountUsernsInaccessibleSource(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, "/helper", "sleep", "600")
+	userns(t, b)
+	for i := 1; i <= 2; i++ {
+		dir := filepath.Join(b.dir, fmt.Sprintf("closed-%d", i))
+		writeFile(t, filepath.Join(dir, "dir", "foo"), fmt.Sprintf("closed %d\n", i), 0o644)
+		if err := os.Chmod(dir, 0o700); err != nil {
 			t.Fatal(err)
 		}
+		b.spec.Mounts = append(b.spec.Mounts, specs.Mount{
+			Source: fmt.Sprintf("closed-%d/dir", i), Destination: fmt.Sprintf("/mnt/m%d", i), Type: "bind", Options: []string{"bind"}})
 	}
-	bind := func(source, dest string) specs.Mount {
-		return specs.Mount{Source: source, Destination: dest, Type: "bind", Options: []string{"rbind", "rprivate"}}
-	}
-	rootfs := b.rootfs
-	b.spec.Mounts = append(b.spec.Mounts,
-		bind(filepath.Join(src, "a"), "/mnt"),
-		bind(filepath.Join(src, "sym-b"), "/mnt/x"),
-		bind(filepath.Join(src, "c"), "/mnt/x/y"),
-		bind(filepath.Join(src, "sym-a"), "/mnt/x/y/z"),
-		bind(rootfs+"/mnt/x", rootfs+"/mnt/x/y/z/x"),
-		bind(rootfs+"/mnt/x/y", rootfs+"/mnt/x/y/z"),
-		bind(rootfs+"/mnt", rootfs+"/final"),
-	)
-	out := b.mustRun()
-	if out != "a/x\n" {
-		t.Fatalf("the file at the end of the mount tree: want a/x's, got %q", out)
-	}
-	// The host-path destinations named the rootfs's own directories.
-	if _, err := os.Lstat(filepath.Join(rootfs, rootfs)); err == nil {
-		t.Errorf("a destination inside the rootfs was taken as a path below it: %s exists", filepath.Join(rootfs, rootfs))
+	b.startContainer()
+	out := b.mustRT("exec", b.id, "/bin/sh", "-c", "/helper cat /mnt/m1/foo; /helper cat /mnt/m2/foo").Stdout
+	if out != "closed 1\nclosed 2\n" {
+		t.Fatalf("the bind mounts of closed sources: want both files, got %q", out)
 	}
 }
 
