@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # make bench: build husk and the bench driver, then compare husk with runc
 # (and crun, when it is installed and works on this host).
-# Environment: BENCH_N (iterations, default 50). Extra arguments go to the
-# driver, e.g. `bash contrib/bench/bench.sh -crun ''`; see -h.
+# Environment: BENCH_N (iterations, default 50), BENCH_JSON (where the
+# results go as JSON, default bench-result.json in the repository),
+# BENCH_CRI=0 (skip the CRI exec timing). Extra arguments go to the
+# driver, e.g. `bash contrib/bench/bench.sh -crun '' -busy=false`; see -h.
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -20,7 +22,7 @@ tmp="$(mktemp -d /tmp/husk-benchbin.XXXXXX)"
 trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/bench" ./contrib/bench
 
-"$tmp/bench" -n "${BENCH_N:-50}" -husk "$repo/husk" "$@"
+"$tmp/bench" -n "${BENCH_N:-50}" -husk "$repo/husk" -json "${BENCH_JSON:-$repo/bench-result.json}" "$@"
 
 # exec through Kubernetes' path (containerd's CRI plugin, crictl exec, the
 # shim running `<runtime> exec`), husk vs runc: the call liveness and

@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -219,12 +220,19 @@ func spawn(o *Opts) (*Stage, error) {
 	// syscall.ForkExec rather than os/exec: the os package probes pidfd
 	// support with a throw-away clone before its first start, a cost on
 	// every create and exec.
+	// One P: the stage runs on one locked thread, and every extra thread
+	// the runtime starts is one more for execve to stop.
+	env := []string{"GOMAXPROCS=1", envSyncFD + "=" + strconv.Itoa(3+len(o.preserved)),
+		envNFDs + "=" + strconv.Itoa(selfFD)}
+	// make bench times each husk process's start-up with Go's init trace,
+	// the stage's too (on its stderr, the container's); nothing else of
+	// husk's environment reaches a stage.
+	if strings.Contains(os.Getenv("GODEBUG"), "inittrace=1") {
+		env = append(env, "GODEBUG=inittrace=1")
+	}
 	pid, err := syscall.ForkExec("/proc/self/fd/"+strconv.Itoa(selfFD), []string{"husk", string(o.Mode)}, &syscall.ProcAttr{
-		Dir: o.Dir,
-		// One P: the stage runs on one locked thread, and every extra
-		// thread the runtime starts is one more for execve to stop.
-		Env: []string{"GOMAXPROCS=1", envSyncFD + "=" + strconv.Itoa(3+len(o.preserved)),
-			envNFDs + "=" + strconv.Itoa(selfFD)},
+		Dir:   o.Dir,
+		Env:   env,
 		Files: files,
 	})
 	if err != nil {

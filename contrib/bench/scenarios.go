@@ -1,0 +1,242 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// sample is one timed iteration of one scenario.
+type sample struct {
+	total  time.Duration
+	cpu    time.Duration // user+system of every process of the sample
+	phases map[string]time.Duration
+	cliRSS int64 // largest max RSS (KiB) among the runtime CLI processes
+	create int64 // max RSS (KiB) of the create process (lifecycle only)
+	initRS int64 // max RSS (KiB) of the container init process, if known
+	memKiB int64 // parallel: peak memory in use above the baseline
+}
+
+// timed runs fn as one sample, adding its CPU time unless fn did.
+func timed(fn func() (sample, error)) (sample, error) {
+	c0 := childrenCPU()
+	s, err := fn()
+	if s.cpu == 0 {
+		s.cpu = childrenCPU() - c0
+	}
+	return s, err
+}
+
+// lifecycle: create, start, wait for exit, delete.
+func lifecycle(rt *runtime, bundle string) (sample, error) {
+	id := rt.nextID("lc")
+	pidFile := filepath.Join(filepath.Dir(rt.root), id+".pid")
+	defer os.Remove(pidFile)
+	s := sample{phases: map[string]time.Duration{}}
+
+	t0 := time.Now()
+	ru, err := rt.cmd("create", "--bundle", bundle, "--pid-file", pidFile, id)
+	if err != nil {
+		return s, err
+	}
+	t1 := time.Now()
+	s.cliRSS = max(s.cliRSS, ru.Maxrss)
+	s.create = ru.Maxrss
+
+	pid, err := readPid(pidFile)
+	if err != nil {
+		rt.cleanup(id)
+		return s, err
+	}
+	ru, err = rt.cmd("start", id)
+	if err != nil {
+		rt.cleanup(id)
+		return s, err
+	}
+	t2 := time.Now()
+	s.cliRSS = max(s.cliRSS, ru.Maxrss)
+
+	initRU, err := waitExit(rt, id, pid)
+	if err != nil {
+		rt.cleanup(id)
+		return s, err
+	}
+	t3 := time.Now()
+	if initRU != nil {
+		s.initRS = initRU.Maxrss
+	}
+
+	ru, err = rt.cmd("delete", id)
+	if err != nil {
+		rt.cleanup(id)
+		return s, err
+	}
+	t4 := time.Now()
+	s.cliRSS = max(s.cliRSS, ru.Maxrss)
+
+	s.phases["create"] = t1.Sub(t0)
+	s.phases["start"] = t2.Sub(t1)
+	s.phases["wait"] = t3.Sub(t2)
+	s.phases["delete"] = t4.Sub(t3)
+	s.total = t4.Sub(t0)
+	return s, nil
+}
+
+// runOnce: one foreground run; the container is removed by run itself.
+func runOnce(rt *runtime, bundle string) (sample, error) {
+	id := rt.nextID("run")
+	t0 := time.Now()
+	ru, err := rt.cmd("run", "--bundle", bundle, id)
+	d := time.Since(t0)
+	if err != nil {
+		rt.cleanup(id)
+		return sample{}, err
+	}
+	// run deletes the container on exit unless --keep; make sure, untimed.
+	if _, err := os.Stat(filepath.Join(rt.root, id)); err == nil {
+		rt.cleanup(id)
+	}
+	return sample{total: d, cliRSS: ru.Maxrss}, nil
+}
+
+// execTarget starts, for each runtime, the running container exec joins.
+func execTarget(rt *runtime, bundle string) (id string, stop func(), err error) {
+	id = rt.nextID("exec-target")
+	pidFile := filepath.Join(filepath.Dir(rt.root), id+".pid")
+	defer os.Remove(pidFile)
+	if _, err := rt.cmd("run", "--detach", "--bundle", bundle, "--pid-file", pidFile, id); err != nil {
+		return "", nil, err
+	}
+	pid, err := readPid(pidFile)
+	if err != nil {
+		rt.cleanup(id)
+		return "", nil, err
+	}
+	return id, func() {
+		_, _ = rt.cmd("kill", id, "KILL")
+		_, _ = waitExit(rt, id, pid)
+		rt.cleanup(id)
+	}, nil
+}
+
+// execOnce: `exec ID /bin/true` into the running container id.
+func execOnce(rt *runtime, id string) (sample, error) {
+	t0 := time.Now()
+	ru, err := rt.cmd("exec", id, "/bin/true")
+	if err != nil {
+		return sample{}, err
+	}
+	return sample{total: time.Since(t0), cliRSS: ru.Maxrss}, nil
+}
+
+// parallelCreates: n creates at once, timed until the last returns, with
+// the machine's peak memory in use above what it was before; then the
+// containers are removed, untimed.
+func parallelCreates(rt *runtime, bundle string, n int) (sample, error) {
+	base, c0 := memInUse(), childrenCPU()
+	var peak int64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			peak = max(peak, memInUse())
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+	}()
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = rt.nextID("par")
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for i, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = rt.cmd("create", "--bundle", bundle, id)
+		}()
+	}
+	wg.Wait()
+	d := time.Since(t0)
+	cpu := childrenCPU() - c0
+	peak = max(peak, memInUse())
+	close(stop)
+	<-sampled
+	for _, id := range ids {
+		rt.cleanup(id)
+	}
+	reapAll()
+	for _, err := range errs {
+		if err != nil {
+			return sample{}, err
+		}
+	}
+	return sample{total: d, cpu: cpu, memKiB: peak - base}, nil
+}
+
+// memInUse is the machine's MemTotal - MemAvailable, in KiB.
+func memInUse() int64 {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	var total, avail int64
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, _ := strings.Cut(sc.Text(), ":")
+		n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		switch k {
+		case "MemTotal":
+			total = n
+		case "MemAvailable":
+			avail = n
+		}
+	}
+	return total - avail
+}
+
+// startBurners keeps every CPU busy with a spinning child of ours, for the
+// "busy machine" runs; stop kills and reaps them.
+func startBurners() (stop func(), err error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	var procs []*os.Process
+	stop = func() {
+		for _, p := range procs {
+			_ = p.Kill()
+			_, _ = p.Wait()
+		}
+	}
+	for range goruntime.NumCPU() {
+		p, err := os.StartProcess(self, []string{self, "-burn"}, &os.ProcAttr{Files: []*os.File{nil, nil, os.Stderr}})
+		if err != nil {
+			stop()
+			return nil, fmt.Errorf("start a CPU burner: %w", err)
+		}
+		procs = append(procs, p)
+	}
+	return stop, nil
+}
+
+// burn spins until killed.
+func burn() {
+	x := 0
+	for {
+		x++
+	}
+}
