@@ -366,13 +366,20 @@ func (c *Container) Signal(sig unix.Signal, all bool) error {
 		}
 		return c.signalAll(sig)
 	}
+	// Without a PID namespace of its own, the container's other processes
+	// outlive its init: SIGKILL goes to all of its cgroup, as in runc 1.5,
+	// whether the init is still there or not (a container whose init died
+	// reads stopped, yet what it started still runs). Only a cgroup that
+	// is gone means there is nothing left to kill.
+	if sig == unix.SIGKILL && c.State.CgroupPaths != nil && !c.State.SharedCgroup && !c.ownPIDNamespace() {
+		err := c.signalAll(sig)
+		if st == Stopped && errors.Is(err, os.ErrNotExist) {
+			return ErrNotRunning
+		}
+		return err
+	}
 	if st == Stopped {
 		return ErrNotRunning
-	}
-	// Without a PID namespace of its own, the container's other processes
-	// outlive its init: SIGKILL goes to all of its cgroup, as in runc 1.5.
-	if sig == unix.SIGKILL && c.State.CgroupPaths != nil && !c.State.SharedCgroup && !c.ownPIDNamespace() {
-		return c.signalAll(sig)
 	}
 	if err := signalProcess(c.State.Pid, c.State.PidStart, sig); err != nil {
 		if errors.Is(err, errGone) {

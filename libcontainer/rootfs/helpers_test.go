@@ -71,6 +71,27 @@ func TestRemountFlags(t *testing.T) {
 	}
 }
 
+func TestLockableFlags(t *testing.T) {
+	for _, c := range []struct {
+		st   int64
+		want uintptr
+		name string
+	}{
+		{0, unix.MS_STRICTATIME, "strictatime"},
+		{unix.ST_RDONLY | unix.ST_NOSUID | unix.ST_RELATIME, unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_RELATIME, "ro,nosuid,relatime"},
+		{unix.ST_NODEV | unix.ST_NOEXEC | unix.ST_NOATIME | unix.ST_NODIRATIME, unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_NOATIME | unix.MS_NODIRATIME, "nodev,noexec,noatime,nodiratime"},
+		{unix.ST_NODIRATIME | unix.ST_SYNCHRONOUS, unix.MS_NODIRATIME | unix.MS_STRICTATIME, "strictatime,nodiratime"},
+	} {
+		got := lockableFlags(c.st)
+		if got != c.want {
+			t.Errorf("lockableFlags(%#x) = %#x, want %#x", c.st, got, c.want)
+		}
+		if n := flagNames(got); n != c.name {
+			t.Errorf("flagNames(%#x) = %q, want %q", got, n, c.name)
+		}
+	}
+}
+
 func TestMountAttrs(t *testing.T) {
 	got := mountAttrs(unix.MS_RDONLY | unix.MS_NODEV | unix.MS_BIND | unix.MS_REC | unix.MS_RELATIME)
 	if want := uint64(unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NODEV); got != want {
@@ -85,7 +106,9 @@ func TestNeedsRemount(t *testing.T) {
 		"rbind,rprivate":   false,
 		"rbind,ro":         true,
 		"bind,nosuid":      true,
-		"bind,rw":          false,
+		"bind,rw":          true, // rw asks the source's ro off
+		"bind,dev,suid":    true,
+		"bind,rprivate":    false,
 		"rbind,rro,rslave": false,
 	} {
 		o := vocab.ParseMountOptions(strings.Split(opts, ","))

@@ -3,9 +3,10 @@ package integration
 // Mount behaviour of runc 1.5 that husk follows (issue 11, the mounts
 // class): tmpcopyup, the mode of a tmpfs, masked paths sharing one tmpfs,
 // mounts whose source is inside the container, bind mounts through
-// dangling symlinks and rootfsPropagation "shared". runc v1.5.1's
-// tests/integration/mounts.bats, run.bats, mask.bats and
-// mounts_propagation.bats hold the cases these follow.
+// dangling symlinks, the flags of a bind mount and rootfsPropagation
+// "shared". runc v1.5.1's tests/integration/mounts.bats, run.bats,
+// mask.bats, mounts_sshfs.bats and mounts_propagation.bats hold the cases
+// these follow.
 
 import (
 	"fmt"
@@ -531,4 +532,70 @@ func TestRunc15MountTmpcopyupUserns(t *testing.T) {
 	if mountPoints(out)["/data"] != "tmpfs" {
 		t.Errorf("/data: want a tmpfs:\n%s", out)
 	}
+}
+
+// TestRunc15MountBindFlagsAsAsked: a bind mount with flag options gets the
+// per-mount flags they set and no others, whatever its source has: over a
+// nosuid,nodev,noexec,noatime source, "dev,suid,exec,atime" leaves none
+// of the first three (what is there runs), and "ro" alone gives ro only;
+// plain "bind" keeps the source's, as mount(8) --bind does, and an atime
+// mode the options don't name is kept, as a remount keeps it (runc 1.5,
+// mounts_sshfs.bats). In a user namespace the source's flags are locked:
+// those not asked off stay, and asking one off fails the container.
+func TestRunc15MountBindFlagsAsAsked(t *testing.T) {
+	t.Parallel()
+	src := t.TempDir()
+	if err := syscall.Mount("tmpfs", src, "tmpfs", syscall.MS_NOSUID|syscall.MS_NODEV|syscall.MS_NOEXEC|syscall.MS_NOATIME, "size=16m,mode=0755"); err != nil {
+		t.Fatalf("mount the nosuid,nodev,noexec,noatime source: %v", err)
+	}
+	t.Cleanup(func() { _ = syscall.Unmount(src, syscall.MNT_DETACH) })
+	copyFile(t, helperBin, filepath.Join(src, "helper"), 0o755)
+	bind := func(b *bundle, dest string, opts ...string) {
+		b.spec.Mounts = append(b.spec.Mounts, specs.Mount{Destination: dest, Type: "bind", Source: src, Options: opts})
+	}
+	check := func(out, mp string, has, lacks []string) {
+		t.Helper()
+		opts := mountOptions(out, mp)
+		for _, o := range has {
+			if !hasOption(opts, o) {
+				t.Errorf("%s: options %q lack %s", mp, opts, o)
+			}
+		}
+		for _, o := range lacks {
+			if hasOption(opts, o) {
+				t.Errorf("%s: options %q have %s", mp, opts, o)
+			}
+		}
+	}
+
+	b := newBundle(t)
+	bind(b, "/cleared", "bind", "dev", "suid", "exec", "atime")
+	bind(b, "/ro", "bind", "ro")
+	bind(b, "/plain", "bind")
+	bind(b, "/relatime", "bind", "relatime")
+	b.shell("/helper mounts; /cleared/helper pid >/dev/null && echo cleared-runs; /plain/helper pid || echo plain-refused")
+	out := b.mustRun()
+	check(out, "/cleared", []string{"rw", "noatime"}, []string{"nosuid", "nodev", "noexec"})
+	check(out, "/ro", []string{"ro", "noatime"}, []string{"nosuid", "nodev", "noexec"})
+	check(out, "/plain", []string{"rw", "nosuid", "nodev", "noexec", "noatime"}, nil)
+	check(out, "/relatime", []string{"rw", "relatime"}, []string{"noatime", "nosuid", "nodev", "noexec"})
+	mustContain(t, out, "cleared-runs", "running a program from the exec bind mount")
+	mustContain(t, out, "plain-refused", "running a program from the plain bind of the noexec source")
+
+	u := newBundle(t)
+	userns(t, u)
+	bind(u, "/ro", "bind", "ro")
+	u.shell("/helper mounts")
+	out = u.mustRun()
+	check(out, "/ro", []string{"ro", "nosuid", "nodev", "noexec", "noatime"}, nil)
+
+	f := newBundle(t, "/bin/true")
+	userns(t, f)
+	bind(f, "/cleared", "bind", "dev", "suid", "exec", "atime")
+	r := f.run()
+	if r.Code == 0 {
+		t.Fatalf("a bind mount asking locked flags off in a user namespace succeeded: %s", r)
+	}
+	mustContain(t, r.Stderr, "operation not permitted", "asking locked flags off")
+	mustContain(t, r.Stderr, "nosuid", "asking locked flags off")
 }

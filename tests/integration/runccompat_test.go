@@ -66,6 +66,50 @@ func TestCompatKillWithoutPIDNamespace(t *testing.T) {
 	b.waitStatus("stopped")
 }
 
+// Once the init of a container without a PID namespace has died, the
+// container reads stopped while its other processes live on: kill KILL
+// still kills them all, other signals find it not running (runc 1.5,
+// kill.bats "kill KILL [host pidns + init gone]").
+func TestCompatKillInitGoneWithoutPIDNamespace(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, "/bin/sh", "-c", childScript)
+	removeNamespace(b, specs.PIDNamespace)
+	init := b.startContainer().Pid
+	child := b.childPid()
+	if err := syscall.Kill(init, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill the init %d: %v", init, err)
+	}
+	if !waitFor(outputTimeout, func() bool { return !pidAlive(init) }) {
+		t.Fatalf("the init %d outlived SIGKILL", init)
+	}
+	b.waitStatus("stopped")
+	if !pidAlive(child) {
+		t.Fatalf("the init's child %d died with it: nothing left for kill to find", child)
+	}
+
+	r := b.rt("kill", b.id, "TERM")
+	if r.Code == 0 {
+		t.Fatalf("kill TERM with the init gone succeeded: %s", r)
+	}
+	mustContain(t, r.Stderr, "container not running", "kill TERM with the init gone")
+	if !pidAlive(child) {
+		t.Fatalf("kill TERM with the init gone reached the child %d", child)
+	}
+
+	b.mustRT("kill", b.id, "KILL")
+	if !waitFor(outputTimeout, func() bool { return !pidAlive(child) }) {
+		t.Fatalf("after kill KILL the child %d still runs", child)
+	}
+	dir := b.cgroupDir(cgroupSubsystems[0])
+	if !waitFor(outputTimeout, func() bool { return readTrim(t, filepath.Join(dir, "cgroup.procs")) == "" }) {
+		t.Fatalf("after kill KILL %s still holds %q", dir, readTrim(t, filepath.Join(dir, "cgroup.procs")))
+	}
+	// As runc: with the cgroup still there, KILL has something to act on
+	// and succeeds even with nothing left in it.
+	b.mustRT("kill", b.id, "KILL")
+	b.mustRT("delete", b.id)
+}
+
 // A frozen cgroup is refused: the init would freeze joining it.
 func TestCompatFrozenCgroupRefused(t *testing.T) {
 	t.Parallel()
