@@ -167,7 +167,7 @@ func (r *Runtime) Create(o *CreateOpts) (c *Container, err error) {
 	}
 	cfg := &stage.Config{
 		ID:           o.ID,
-		Spec:         s,
+		Spec:         stageSpec(s),
 		Process:      s.Process,
 		NoPivot:      o.NoPivot,
 		NoNewKeyring: o.NoNewKeyring,
@@ -507,6 +507,21 @@ func compileSeccomp(s *specs.Spec, debugf seccomp.Debugf) (*seccomp.Filter, erro
 		dir = filepath.Join(dir, "seccomp")
 	}
 	return seccomp.CompileCached(s.Linux.Seccomp, dir, debugf)
+}
+
+// stageSpec is the spec a stage gets: all of it but the seccomp rules,
+// which husk compiled (stage.Config.Seccomp) and which are most of an
+// engine's config (podman's default profile is some 70 KB of JSON that
+// the stage would decode for nothing); the listener's path and metadata
+// stay, for the agent.
+func stageSpec(s *specs.Spec) *specs.Spec {
+	if s.Linux == nil || s.Linux.Seccomp == nil {
+		return s
+	}
+	c, l := *s, *s.Linux
+	l.Seccomp = &specs.LinuxSeccomp{ListenerPath: s.Linux.Seccomp.ListenerPath, ListenerMetadata: s.Linux.Seccomp.ListenerMetadata}
+	c.Linux = &l
+	return &c
 }
 
 // labelMounts gives the filesystems the container mounts itself the

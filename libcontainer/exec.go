@@ -94,7 +94,7 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	}
 	cfg := &stage.Config{
 		ID:      c.State.ID,
-		Spec:    s,
+		Spec:    stageSpec(s),
 		Process: o.Process,
 		User:    o.User,
 	}
