@@ -20,7 +20,7 @@ import (
 
 // cacheFormat names what Compile makes of a profile and how it is stored:
 // it changes whenever either does, so that no older entry is read.
-const cacheFormat = "husk-seccomp-2" // 2: the -ENOSYS stub (enosys.go)
+const cacheFormat = "husk-seccomp-3" // 2: the -ENOSYS stub (enosys.go); 3: SPEC_ALLOW without flags
 
 // maxCached bounds the cache: engines use a handful of profiles. A cache
 // that reaches it (a profile per container, many husk binaries over time)
@@ -48,7 +48,7 @@ func CompileCached(s *specs.LinuxSeccomp, dir string, debugf Debugf) (*Filter, e
 	path := filepath.Join(dir, key)
 	if f, err := readCached(path); err == nil {
 		debugf.printf("seccomp: filter read from the cache (%s)", path)
-		return f, nil
+		return f.reported(debugf), nil
 	}
 	f, err := compile(s, debugf)
 	if err != nil {
@@ -68,6 +68,11 @@ func cacheKey(s *specs.LinuxSeccomp) (string, error) {
 	profile, err := json.Marshal(&p)
 	if err != nil {
 		return "", err
+	}
+	// No flags field and an empty list compile apart (SPEC_ALLOW), and
+	// marshal alike.
+	if s.Flags == nil {
+		profile = append(profile, "\x00no flags field"...)
 	}
 	var uts unix.Utsname
 	if err := unix.Uname(&uts); err != nil {

@@ -2,10 +2,15 @@ package seccomp
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/husk-runtime/husk/internal/testutil"
 )
@@ -80,6 +85,37 @@ func TestFilterJSON(t *testing.T) {
 	for _, bad := range []string{`{"program":""}`, `{"program":"AAAA"}`, `{"program":12}`} {
 		if err := json.Unmarshal([]byte(bad), &back); err == nil {
 			t.Errorf("%s: accepted", bad)
+		}
+	}
+}
+
+// A profile without a flags field gets SPEC_ALLOW, as runc gives it; an
+// empty list gets no flag. The two marshal alike, so the cache must keep
+// them apart. The flags are reported in --debug in runc's words.
+func TestSpecAllowWithoutFlags(t *testing.T) {
+	if !kernelHasFlag(unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW) {
+		t.Skip("this kernel has no SECCOMP_FILTER_FLAG_SPEC_ALLOW")
+	}
+	dir := filepath.Join(t.TempDir(), "seccomp")
+	none := testutil.LoadSeccompProfile(t, "testdata/podman-default.json")
+	none.Flags = nil
+	empty := *none
+	empty.Flags = []specs.LinuxSeccompFlag{}
+	for _, c := range []struct {
+		name string
+		s    *specs.LinuxSeccomp
+		want uint
+	}{{"no field", none, unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW}, {"empty list", &empty, 0}, {"no field, cached", none, unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW}} {
+		var logged []string
+		f, err := CompileCached(c.s, dir, func(format string, a ...any) { logged = append(logged, fmt.Sprintf(format, a...)) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.flags != c.want {
+			t.Errorf("%s: flags %#x, want %#x", c.name, f.flags, c.want)
+		}
+		if want := fmt.Sprintf("seccomp filter flags: %d", c.want); !slices.Contains(logged, want) {
+			t.Errorf("%s: debug log %q has no %q", c.name, logged, want)
 		}
 	}
 }

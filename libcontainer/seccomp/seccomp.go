@@ -59,6 +59,13 @@ func compile(s *specs.LinuxSeccomp, debugf Debugf) (*Filter, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A profile without the field (not an empty list) gets SPEC_ALLOW, as
+	// runc gives it (and Docker before it): seccomp would otherwise turn
+	// on the speculative store bypass mitigation, slowing the container,
+	// on kernels whose default ties it to seccomp.
+	if s.Flags == nil && kernelHasFlag(unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW) {
+		flags |= unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW
+	}
 	notify := usesNotify(s)
 	if notify {
 		flags |= unix.SECCOMP_FILTER_FLAG_NEW_LISTENER
@@ -70,7 +77,14 @@ func compile(s *specs.LinuxSeccomp, debugf Debugf) (*Filter, error) {
 		// refuses it without a listener.
 		flags &^= unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 	}
-	return &Filter{insns: insns, flags: flags, notify: notify}, nil
+	return (&Filter{insns: insns, flags: flags, notify: notify}).reported(debugf), nil
+}
+
+// reported logs the flags the filter is loaded with, in runc's words: its
+// --debug output is what tools check them by.
+func (f *Filter) reported(debugf Debugf) *Filter {
+	debugf.printf("seccomp filter flags: %d", f.flags)
+	return f
 }
 
 // Notifies tells whether a rule uses SCMP_ACT_NOTIFY: Load then returns a
