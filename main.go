@@ -159,12 +159,19 @@ func usageError(_ *cli.Context, err error, _ bool) error {
 // defaultRoot follows runc: /run/husk for root, $XDG_RUNTIME_DIR/husk for
 // rootless users, and none (an error for the commands that need one) for a
 // non-root user without $XDG_RUNTIME_DIR: /run/husk isn't theirs to write.
+// Root inside a user namespace is a rootless user too (rootless podman
+// runs husk so), unless $USER says root: the host's /run/husk is not its
+// to write either.
 func defaultRoot() string {
+	dir := os.Getenv("XDG_RUNTIME_DIR")
 	if os.Geteuid() != 0 {
-		if dir := os.Getenv("XDG_RUNTIME_DIR"); dir != "" {
+		if dir != "" {
 			return dir + "/husk"
 		}
 		return ""
+	}
+	if dir != "" && os.Getenv("USER") != "root" && libcontainer.InUserNamespace() {
+		return dir + "/husk"
 	}
 	return "/run/husk"
 }
