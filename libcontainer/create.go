@@ -327,6 +327,9 @@ func (c *Container) newCgroup(o *CreateOpts) (cgroups.Manager, error) {
 			ID:          o.ID,
 			Resources:   resources(s),
 			Annotations: s.Annotations,
+			// As runc: a rootless container's scope is the user's
+			// systemd instance's.
+			User: c.rt.Rootless,
 		})
 	}
 	cg, err := cgroups.New(cgroupsPath(s, o.ID))
@@ -445,7 +448,7 @@ func (c *Container) setupFunc(cg cgroups.Manager, unit *systemd.Manager, cfg *st
 		// A create killed before this record leaves a scope whose
 		// processes die with it, and systemd removes an empty scope.
 		if err := c.record(func(st *State) error {
-			st.CgroupPaths, st.SystemdUnit = unit.Paths(), unit.UnitName()
+			st.CgroupPaths, st.SystemdUnit, st.SystemdUser = unit.Paths(), unit.UnitName(), unit.User()
 			return nil
 		}); err != nil {
 			return err
