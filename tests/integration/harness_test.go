@@ -442,10 +442,11 @@ func (b *bundle) save() {
 	}
 }
 
-// rt runs the runtime with this bundle's --root.
+// rt runs the runtime with this bundle's --root, as its user if it has
+// one (a rootless container is the user's to start, exec into and kill).
 func (b *bundle) rt(args ...string) *result {
 	b.t.Helper()
-	return runtimeCmd(b.t, b.root, opts{}, args...)
+	return b.rtOpts(opts{}, args...)
 }
 
 // rtOpts runs the runtime with this bundle's --root and options.
