@@ -31,6 +31,7 @@ import (
 	sddbus "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
 )
@@ -313,6 +314,35 @@ func notIn(pid int, cgroup string, paths map[string]string) map[string]string {
 		}
 	}
 	return out
+}
+
+// Attach moves pid into the unit's cgroup, or into dir below it (exec
+// --cgroup), through cgroupfs. The kernel lets a user move a process only
+// within a subtree whose common ancestor's cgroup.procs it may write: a
+// user's husk run from outside the user's systemd subtree (a login
+// session's scope, a service) is refused. systemd may still do it (the
+// user's instance asks the system's), so for the user's unit husk asks it
+// then, as it did for the container's first process.
+func (m *Manager) Attach(pid int, dir string) error {
+	err := cgroups.Load(map[string]string{"": dir}).Apply(pid)
+	if err == nil || !m.user || !(errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM)) {
+		return err
+	}
+	sub, ok := strings.CutPrefix(dir, m.fs.Path(""))
+	if !ok || (sub != "" && sub[0] != '/') {
+		return err
+	}
+	b, berr := m.connect()
+	if berr != nil {
+		return fmt.Errorf("%w; and asking systemd instead: %w", err, berr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), jobTimeout)
+	defer cancel()
+	// systemd takes the sub-cgroup as an absolute path below the unit's.
+	if aerr := b.conn.AttachProcessesToUnit(ctx, m.unit.Name, sub, []uint32{uint32(pid)}); aerr != nil {
+		return fmt.Errorf("%w; and systemd could not attach pid %d to %s%s either: %w", err, pid, m.unit.Name, sub, aerr)
+	}
+	return nil
 }
 
 // Set gives systemd the limits it manages as unit properties, so that it
