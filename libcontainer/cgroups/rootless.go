@@ -170,7 +170,14 @@ func RootlessPath(cgroupsPath, id string) (path string, ok bool) {
 		return "", false
 	}
 	l, err := readLayout()
-	if err != nil || !l.isV2() {
+	if err != nil {
+		return "", false
+	}
+	return rootlessPath(l, cgroupsPath, id)
+}
+
+func rootlessPath(l *layout, cgroupsPath, id string) (string, bool) {
+	if filepath.IsAbs(cgroupsPath) || !l.isV2() {
 		return "", false
 	}
 	own, in := trimPathPrefix(l.unified.current, l.unified.root)

@@ -147,6 +147,12 @@ func checkCgroupCommands(t *testing.T, b *bundle, dir string) {
 
 	st := b.state()
 	mustContain(t, b.mustRT("ps", b.id).Stdout, strconv.Itoa(st.Pid), "ps")
+	// exec joins the container's cgroup: the root of its cgroup
+	// namespace, even when the user's husk runs outside the user's
+	// subtree (the systemd driver then has systemd move it).
+	if got := strings.TrimSpace(b.mustExec(nil, "/helper", "cgroup")); got != "0::/" {
+		t.Errorf("exec'd process's /proc/self/cgroup = %q, want 0::/ (the container's cgroup)", got)
+	}
 
 	// busybox sh gives up at the first fork the kernel refuses; the
 	// count of sleeps it made is left in the rootfs, read here. The
@@ -274,6 +280,31 @@ func TestRootlessSystemdCgroup(t *testing.T) {
 		unit := "husk-it-" + b.id + ".scope"
 		t.Cleanup(func() { checkUserUnitGone(t, u, unit, manager+"/user.slice/"+unit) })
 		checkOOM(t, b, systemdFlag)
+	})
+
+	t.Run("CgroupfsInUserScope", func(t *testing.T) {
+		// cgroupfs, husk run in a scope of the user's systemd
+		// (systemd-run --user --scope): the container's cgroup goes
+		// beside that scope, in the user's app.slice, which the user
+		// owns.
+		b := rootlessBundle(t, u, "/helper", "sleep", "600")
+		b.spec.Linux.Resources = &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: ptr(int64(12))}}
+		dir := manager + "/app.slice/" + b.id
+		t.Cleanup(func() {
+			if _, err := os.Stat(dir); err == nil {
+				t.Errorf("cgroup %s remains", dir)
+				removeCgroup(dir)
+			}
+		})
+		b.createOpts(opts{wrap: []string{"systemd-run", "--user", "--scope", "--quiet", "--"}}).mustOK(t, "create in systemd-run --user --scope")
+		if got := initCgroup(t, b); got != dir {
+			t.Fatalf("the init's cgroup: %s, want %s", got, dir)
+		}
+		wantCgroupFiles(t, dir, map[string]string{"pids.max": "12"})
+		b.mustRT("delete", "--force", b.id)
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			t.Errorf("cgroup %s after delete: %v", dir, err)
+		}
 	})
 
 	t.Run("NoUserBus", func(t *testing.T) {
