@@ -220,6 +220,7 @@ func checkOOM(t *testing.T, b *bundle, o opts) {
 
 func TestRootlessSystemdCgroup(t *testing.T) {
 	requireV2(t)
+	requireSystemd(t)
 	u := newTestUser(t)
 	startUserSystemd(t, u)
 	// The user's manager's cgroup, where its user.slice is.

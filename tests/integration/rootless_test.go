@@ -449,7 +449,7 @@ func TestRootless(t *testing.T) {
 		var pids []string
 		waitFor(5*time.Second, func() bool {
 			pids = lines(b.mustRT("ps", "--format", "json", b.id).Stdout)
-			return strings.Count(strings.Join(pids, ""), ",") >= 1
+			return strings.Count(strings.Join(pids, ""), ",") >= 2
 		})
 		var list []int
 		if err := json.Unmarshal([]byte(strings.Join(pids, "")), &list); err != nil || len(list) < 3 {

@@ -74,7 +74,8 @@ type Manager struct {
 var _ cgroups.Manager = (*Manager)(nil)
 
 // New checks the configuration and returns the manager of the container's
-// unit. Nothing is asked of systemd until Apply.
+// unit. Nothing is asked of systemd until Apply, but for the user's
+// instance the cgroup of its manager, below which its units are.
 func New(cfg Config) (*Manager, error) {
 	if !Running() {
 		return nil, errors.New("systemd cgroup driver: systemd is not running as the init system (no /run/systemd/system)")
