@@ -161,7 +161,7 @@ func (r *Runtime) List() ([]*Container, error) {
 // cgroupfs one otherwise.
 func (c *Container) cgroup() cgroups.Manager {
 	if c.State.SystemdUnit != "" {
-		return systemd.Load(c.State.SystemdUnit, c.State.CgroupPaths)
+		return systemd.Load(c.State.SystemdUnit, c.State.SystemdUser, c.State.CgroupPaths)
 	}
 	return cgroups.Load(c.State.CgroupPaths)
 }

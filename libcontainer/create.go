@@ -208,7 +208,18 @@ func (r *Runtime) Create(o *CreateOpts) (c *Container, err error) {
 	r.debugf("create %s: cgroup %s ready in %d hierarchies; sending the stage its namespace settings", o.ID, cgroupsPath(s, o.ID), len(c.State.CgroupPaths))
 	so.Setup = c.setupFunc(cg, unit, cfg)
 	so.Settings.SetupDumpable = os.Geteuid() != 0 && vocab.HasNewNamespace(s, specs.UserNamespace)
-	early, latePids := splitTightPids(resources(s))
+	limits := resources(s)
+	if r.Rootless && limits.Devices != nil {
+		// A device filter is a BPF program only the host's root may
+		// attach; in a delegated v2 cgroup the rules would fail create.
+		// The user namespace already denies the nodes a rootless
+		// container may not have, and runc's rootless driver ignores
+		// them too (the systemd driver leaves them out itself).
+		l := *limits
+		l.Devices = nil
+		limits = &l
+	}
+	early, latePids := splitTightPids(limits)
 	if unit == nil && cg != nil {
 		so.Limits = func() error {
 			if err := cg.Set(early); err != nil {
@@ -327,9 +338,20 @@ func (c *Container) newCgroup(o *CreateOpts) (cgroups.Manager, error) {
 			ID:          o.ID,
 			Resources:   resources(s),
 			Annotations: s.Annotations,
+			// As runc: a rootless container's scope is the user's
+			// systemd instance's.
+			User: c.rt.Rootless,
 		})
 	}
-	cg, err := cgroups.New(cgroupsPath(s, o.ID))
+	path := cgroupsPath(s, o.ID)
+	if c.rt.Rootless {
+		// On v2 the user may own a subtree (delegated): runc's place
+		// for a rootless cgroup, next to the caller's own.
+		if p, ok := cgroups.RootlessPath(s.Linux.CgroupsPath, o.ID); ok {
+			path = p
+		}
+	}
+	cg, err := cgroups.New(path)
 	if err != nil {
 		return nil, fmt.Errorf("cgroup: %w", err)
 	}
@@ -342,7 +364,7 @@ func (c *Container) newCgroup(o *CreateOpts) (cgroups.Manager, error) {
 	// The preamble joining a frozen cgroup would freeze there, and create
 	// with it.
 	if frozen, err := cg.Paused(); err == nil && frozen {
-		return nil, fmt.Errorf("linux.cgroupsPath %q: container's cgroup unexpectedly frozen", cgroupsPath(s, o.ID))
+		return nil, fmt.Errorf("linux.cgroupsPath %q: container's cgroup unexpectedly frozen", path)
 	}
 	// A cgroup in use is refused, as in runc 1.5 (runc 1.1 warned and
 	// shared it): the container's kill and delete act on all of its
@@ -350,7 +372,7 @@ func (c *Container) newCgroup(o *CreateOpts) (cgroups.Manager, error) {
 	// a hierarchy's root, would go with it. Refused before it is recorded,
 	// so the failed create's undo leaves it alone.
 	if pids, err := cg.Pids(); err == nil && len(pids) > 0 {
-		return nil, fmt.Errorf("linux.cgroupsPath %q: container's cgroup is not empty: %d process(es) found", cgroupsPath(s, o.ID), len(pids))
+		return nil, fmt.Errorf("linux.cgroupsPath %q: container's cgroup is not empty: %d process(es) found", path, len(pids))
 	}
 	if err := c.record(func(st *State) error { st.CgroupPaths = cg.Paths(); return nil }); err != nil {
 		return nil, err
@@ -445,7 +467,7 @@ func (c *Container) setupFunc(cg cgroups.Manager, unit *systemd.Manager, cfg *st
 		// A create killed before this record leaves a scope whose
 		// processes die with it, and systemd removes an empty scope.
 		if err := c.record(func(st *State) error {
-			st.CgroupPaths, st.SystemdUnit = unit.Paths(), unit.UnitName()
+			st.CgroupPaths, st.SystemdUnit, st.SystemdUser = unit.Paths(), unit.UnitName(), unit.User()
 			return nil
 		}); err != nil {
 			return err

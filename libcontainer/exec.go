@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
+	"github.com/husk-runtime/husk/libcontainer/cgroups/systemd"
 	"github.com/husk-runtime/husk/libcontainer/procattr"
 	"github.com/husk-runtime/husk/libcontainer/stage"
 	"github.com/husk-runtime/husk/spec/vocab"
@@ -88,6 +89,13 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 		// Joining the directories is all: with the systemd driver too,
 		// whose scope exists (and Apply would start another).
 		so.Setup = cgroups.Load(paths).Apply
+		if c.State.SystemdUser {
+			// A user may be refused the move where the user's systemd
+			// is not (Attach).
+			unit := systemd.Load(c.State.SystemdUnit, true, c.State.CgroupPaths)
+			defer unit.Close()
+			so.Setup = func(pid int) error { return unit.Attach(pid, paths[""]) }
+		}
 	}
 	if p := o.Process; p.ExecCPUAffinity != nil && p.ExecCPUAffinity.Initial != "" {
 		so.InitialAffinity = func() error { return procattr.ApplyInitialAffinity(p) }

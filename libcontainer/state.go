@@ -64,6 +64,9 @@ type State struct {
 	CgroupPaths map[string]string `json:"cgroup_paths"`
 	// SystemdUnit is the container's unit with the systemd cgroup driver.
 	SystemdUnit string `json:"systemd_unit,omitempty"`
+	// SystemdUser: the unit is the user's systemd instance's (a rootless
+	// container), reached on the user's session bus, not the system's.
+	SystemdUser bool `json:"systemd_user,omitempty"`
 	// SharedRootfs: the container has no mount namespace and husk binds its
 	// rootfs onto itself (rootfs.BindShared); delete removes that mount if
 	// the rootfs is on another mount than RootfsMountID, the one it was on

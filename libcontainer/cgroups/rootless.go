@@ -153,3 +153,39 @@ func firstSet(value any) (string, bool) {
 	}
 	return "", false
 }
+
+// RootlessPath is where a rootless container's cgroup goes on a cgroup v2
+// host when linux.cgroupsPath is not absolute, as runc's rootless
+// cgroupfs driver places it: below the parent of the caller's own cgroup,
+// as cgroupsPath, or the container id when it is empty. The caller's own
+// cgroup holds processes (husk's, its shell's), so it can pass no
+// controller on to a child; its parent is the subtree a user may own:
+// delegated by the user's systemd (user@UID.service/app.slice when husk
+// runs in a scope of the user's), or chowned to the user by an admin
+// (cgroup.procs, cgroup.subtree_control and cgroup.threads too).
+// ok is false on a v1 or hybrid host, and for an absolute cgroupsPath,
+// which stay as they are.
+func RootlessPath(cgroupsPath, id string) (path string, ok bool) {
+	if filepath.IsAbs(cgroupsPath) {
+		return "", false
+	}
+	l, err := readLayout()
+	if err != nil {
+		return "", false
+	}
+	return rootlessPath(l, cgroupsPath, id)
+}
+
+func rootlessPath(l *layout, cgroupsPath, id string) (string, bool) {
+	if filepath.IsAbs(cgroupsPath) || !l.isV2() {
+		return "", false
+	}
+	own, in := trimPathPrefix(l.unified.current, l.unified.root)
+	if !in {
+		own = l.unified.current
+	}
+	if cgroupsPath == "" {
+		cgroupsPath = id
+	}
+	return filepath.Join(filepath.Dir(own), filepath.Clean("/"+cgroupsPath)), true
+}

@@ -35,3 +35,25 @@ func TestNeedsCgroup(t *testing.T) {
 		}
 	}
 }
+
+// A rootless container's cgroup goes beside the caller's own on v2, as
+// runc places it; elsewhere, and for an absolute path, nothing changes.
+func TestRootlessPath(t *testing.T) {
+	v2 := testLayout(t, "0::/user.slice/user-1000.slice/user@1000.service/app.slice/run-x.scope\n",
+		"30 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n")
+	for _, c := range []struct{ path, want string }{
+		{"", "/user.slice/user-1000.slice/user@1000.service/app.slice/c1"},
+		{"pod/c2", "/user.slice/user-1000.slice/user@1000.service/app.slice/pod/c2"},
+		{"../../x", "/user.slice/user-1000.slice/user@1000.service/app.slice/x"},
+	} {
+		if got, ok := rootlessPath(v2, c.path, "c1"); !ok || got != c.want {
+			t.Errorf("rootlessPath(%q) = %q, %v; want %q", c.path, got, ok, c.want)
+		}
+	}
+	if got, ok := rootlessPath(v2, "/abs/c1", "c1"); ok {
+		t.Errorf("an absolute path is moved: %q", got)
+	}
+	if got, ok := rootlessPath(testLayout(t, hybridProcCgroup, hybridMountinfo), "", "c1"); ok {
+		t.Errorf("a hybrid host: %q", got)
+	}
+}

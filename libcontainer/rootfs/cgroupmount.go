@@ -44,15 +44,37 @@ func (r *rootDir) mountCgroup(c *Config, m specs.Mount, dest string, o vocab.Mou
 // namespace, whose root is the container's cgroup. Without one a cgroup2
 // mount would show the host's whole tree, so only the container's own
 // directory is bound instead.
+//
+// In a user namespace the kernel may refuse the cgroup2 mount (EPERM, or
+// EBUSY for the host's cgroup2 superblock): then, as runc does, the
+// container's directory is bound, which is what its namespace's root
+// shows; a rootless container without a cgroup gets an empty read-only
+// tmpfs instead, so that the host's tree that a bound /sys brings along
+// stays hidden.
 func (r *rootDir) mountCgroup2(c *Config, m specs.Mount, dest string, o vocab.MountOptions) error {
-	if c.CgroupNS {
-		return r.mountFS(m.Source, "cgroup2", dest, o)
-	}
 	dir := c.CgroupPaths[""]
+	if c.CgroupNS {
+		err := r.mountFS(m.Source, "cgroup2", dest, o)
+		if err == nil || !(errors.Is(err, unix.EPERM) || errors.Is(err, unix.EBUSY)) || os.Geteuid() == 0 && !inUserNS() {
+			return err
+		}
+		if dir == "" {
+			t := o
+			t.Flags |= unix.MS_RDONLY
+			t.Data = ""
+			return r.mountFS("tmpfs", "tmpfs", dest, t)
+		}
+	}
 	if dir == "" {
 		return errors.New("no cgroup2 directory known for the container")
 	}
 	return r.bindMount(dir, dest, asBind(o))
+}
+
+// inUserNS tells a process in a user namespace other than the host's.
+func inUserNS() bool {
+	data, err := os.ReadFile("/proc/self/uid_map")
+	return err == nil && strings.Join(strings.Fields(string(data)), " ") != "0 0 4294967295"
 }
 
 // mountCgroup1 builds the v1 layout: a tmpfs at dest with the per-mount

@@ -250,6 +250,16 @@ func runtimeCmd(t *testing.T, root string, o opts, args ...string) *result {
 	cmd.Env = append(os.Environ(), o.env...)
 	if o.asUser != nil {
 		o.asUser.apply(cmd)
+		if o.asUser.cgroup != "" {
+			// Born there (clone3 CLONE_INTO_CGROUP, done as root): a
+			// user may move processes only within its own subtree.
+			dir, err := os.Open(o.asUser.cgroup)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer dir.Close()
+			cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, int(dir.Fd())
+		}
 	}
 	cmd.WaitDelay = 2 * time.Second
 	r.Err = cmd.Run()
@@ -442,10 +452,11 @@ func (b *bundle) save() {
 	}
 }
 
-// rt runs the runtime with this bundle's --root.
+// rt runs the runtime with this bundle's --root, as its user if it has
+// one (a rootless container is the user's to start, exec into and kill).
 func (b *bundle) rt(args ...string) *result {
 	b.t.Helper()
-	return runtimeCmd(b.t, b.root, opts{}, args...)
+	return b.rtOpts(opts{}, args...)
 }
 
 // rtOpts runs the runtime with this bundle's --root and options.

@@ -30,6 +30,12 @@ type testUser struct {
 	dir      string // the user's: XDG_RUNTIME_DIR, state roots, volumes
 	bin      string // the runtime, copied where the user may run it
 	subStart int    // its range in /etc/subuid and /etc/subgid, 65536 ids
+	// xdg, when set, is its XDG_RUNTIME_DIR instead of dir/xdg: the
+	// /run/user/UID of its systemd instance (rootless_cgroup_test.go).
+	xdg string
+	// cgroup, when set, is the cgroup v2 directory its runtime calls
+	// start in (a delegated subtree, rootless_cgroup_test.go).
+	cgroup string
 }
 
 const subIDCount = 65536
@@ -178,12 +184,16 @@ func (u *testUser) apply(cmd *exec.Cmd) {
 	for _, e := range cmd.Env {
 		k, _, _ := strings.Cut(e, "=")
 		switch k {
-		case "HOME", "USER", "LOGNAME", "XDG_RUNTIME_DIR", "HUSK_CACHE_DIR":
+		case "HOME", "USER", "LOGNAME", "XDG_RUNTIME_DIR", "HUSK_CACHE_DIR", "DBUS_SESSION_BUS_ADDRESS":
 			continue
 		}
 		env = append(env, e)
 	}
-	cmd.Env = append(env, "HOME="+u.dir, "USER="+u.name, "LOGNAME="+u.name, "XDG_RUNTIME_DIR="+filepath.Join(u.dir, "xdg"))
+	xdg := u.xdg
+	if xdg == "" {
+		xdg = filepath.Join(u.dir, "xdg")
+	}
+	cmd.Env = append(env, "HOME="+u.dir, "USER="+u.name, "LOGNAME="+u.name, "XDG_RUNTIME_DIR="+xdg)
 }
 
 // userDir makes a directory the user owns.
@@ -439,7 +449,7 @@ func TestRootless(t *testing.T) {
 		var pids []string
 		waitFor(5*time.Second, func() bool {
 			pids = lines(b.mustRT("ps", "--format", "json", b.id).Stdout)
-			return strings.Count(strings.Join(pids, ""), ",") >= 1
+			return strings.Count(strings.Join(pids, ""), ",") >= 2
 		})
 		var list []int
 		if err := json.Unmarshal([]byte(strings.Join(pids, "")), &list); err != nil || len(list) < 3 {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -189,7 +190,7 @@ func (u *fakeUnit) Get(iface, property string) (dbus.Variant, *dbus.Error) {
 
 func TestBusJobs(t *testing.T) {
 	f := newFakeSystemd(t)
-	b, err := dial()
+	b, err := dial(false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +237,7 @@ func TestBusJobs(t *testing.T) {
 
 func TestStartUnitCleansUp(t *testing.T) {
 	f := newFakeSystemd(t)
-	b, err := dial()
+	b, err := dial(false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,4 +293,29 @@ func TestStartUnitCleansUp(t *testing.T) {
 func (m *Manager) startUnitNamed(ctx context.Context, b *bus, name string) error {
 	m.unit.Name = name
 	return m.startUnit(ctx, b, nil)
+}
+
+// A rootless container's bus is the session bus that
+// DBUS_SESSION_BUS_ADDRESS names: the user's systemd instance is there.
+func TestUserBusJobs(t *testing.T) {
+	newFakeSystemd(t)
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", os.Getenv("DBUS_SYSTEM_BUS_ADDRESS"))
+	t.Setenv("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent")
+	b, err := dial(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.startTransient(ctx, "u.scope", []Property{prop("Delegate", true)}); err != nil {
+		t.Fatalf("start on the session bus: %v", err)
+	}
+	if err := b.stop(ctx, "u.scope"); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+	if _, err := dial(true); err == nil || !strings.Contains(err.Error(), "connect to the user's D-Bus session bus unix:path=/nonexistent/bus") {
+		t.Fatalf("dial a missing session bus: %v", err)
+	}
 }

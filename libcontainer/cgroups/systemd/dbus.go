@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	sddbus "github.com/coreos/go-systemd/v22/dbus"
@@ -31,22 +34,92 @@ type bus struct {
 	conn *sddbus.Conn
 }
 
-// dial connects to the system bus. Only root may ask the system instance
-// of systemd for scopes; a rootless container would need the user's own
-// instance on the session bus (NewUserConnectionContext), which husk does
-// not support yet.
-func dial() (*bus, error) {
-	if os.Geteuid() != 0 {
-		return nil, errors.New("systemd cgroup driver: rootless containers (systemd's user instance) are not supported; run as root or without --systemd-cgroup")
+// dial connects to the system bus, or for a rootless container (user) to
+// the session bus of the user's own systemd instance: only root may ask
+// the system instance for scopes, and a user's scopes live under its
+// user@UID.service, whose delegated controllers (memory, pids and cpu by
+// default) are the ones a rootless container can be limited with.
+func dial(user bool) (*bus, error) {
+	if !user && os.Geteuid() != 0 {
+		return nil, errors.New("systemd cgroup driver: only root may ask the system's systemd for a scope; husk runs as uid " +
+			strconv.Itoa(os.Geteuid()) + ": use --rootless (the user's systemd instance) or no --systemd-cgroup")
 	}
 	// Not a deadline: godbus closes a connection when the context it was
 	// dialled with ends, and the manager keeps its connection for the
 	// command's lifetime.
-	conn, err := sddbus.NewSystemConnectionContext(context.Background())
+	ctx := context.Background()
+	if !user {
+		conn, err := sddbus.NewSystemConnectionContext(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("systemd cgroup driver: connect to the D-Bus system bus: %w", err)
+		}
+		return &bus{conn: conn}, nil
+	}
+	addr, err := userBusAddress()
 	if err != nil {
-		return nil, fmt.Errorf("systemd cgroup driver: connect to the D-Bus system bus: %w", err)
+		return nil, err
+	}
+	// go-systemd's NewUserConnectionContext, with the address chosen
+	// here: godbus's own discovery ignores $XDG_RUNTIME_DIR, and falls
+	// back to autolaunching a dbus-daemon of its own, which has no
+	// systemd behind it.
+	uid := strconv.Itoa(os.Getuid())
+	conn, err := sddbus.NewConnection(func() (*dbus.Conn, error) {
+		c, err := dbus.Dial(addr, dbus.WithContext(ctx))
+		if err != nil {
+			return nil, err
+		}
+		if err := c.Auth([]dbus.Auth{dbus.AuthExternal(uid)}); err != nil {
+			c.Close()
+			return nil, err
+		}
+		if err := c.Hello(); err != nil {
+			c.Close()
+			return nil, err
+		}
+		return c, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("systemd cgroup driver (rootless): connect to the user's D-Bus session bus %s: %w "+
+			"(is the user's systemd running? `systemctl start user@%s.service` or `loginctl enable-linger`, with dbus-user-session)", addr, err, uid)
 	}
 	return &bus{conn: conn}, nil
+}
+
+// userBusAddress is the user's session bus, as sd_bus_open_user(3) finds
+// it: $DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus, the socket
+// dbus-user-session's dbus.socket listens on for the user's systemd.
+func userBusAddress() (string, error) {
+	if addr := os.Getenv("DBUS_SESSION_BUS_ADDRESS"); addr != "" {
+		return addr, nil
+	}
+	xdg := os.Getenv("XDG_RUNTIME_DIR")
+	if xdg == "" {
+		return "", errors.New("systemd cgroup driver (rootless): neither DBUS_SESSION_BUS_ADDRESS nor XDG_RUNTIME_DIR is set: " +
+			"the user's systemd instance is reached on its session bus; set XDG_RUNTIME_DIR (/run/user/UID, made by a login or `loginctl enable-linger`)")
+	}
+	sock := filepath.Join(xdg, "bus")
+	if _, err := os.Stat(sock); err != nil {
+		return "", fmt.Errorf("systemd cgroup driver (rootless): DBUS_SESSION_BUS_ADDRESS is unset and the session bus socket "+
+			"$XDG_RUNTIME_DIR/bus is missing: %w (start the user's systemd, `systemctl start user@%d.service` or `loginctl enable-linger`, "+
+			"with the dbus-user-session package for its bus)", err, os.Getuid())
+	}
+	return "unix:path=" + dbus.EscapeBusAddressValue(sock), nil
+}
+
+// managerCgroup is the cgroup of the systemd instance at the other end
+// ("/user.slice/user-1000.slice/user@1000.service" for a user's), below
+// which its slices and scopes are.
+func (b *bus) managerCgroup() (string, error) {
+	v, err := b.conn.GetManagerProperty("ControlGroup")
+	if err != nil {
+		return "", fmt.Errorf("systemd cgroup driver: read the manager's ControlGroup: %w", err)
+	}
+	cg, err := strconv.Unquote(v)
+	if err != nil || !strings.HasPrefix(cg, "/") {
+		return "", fmt.Errorf("systemd cgroup driver: the manager's ControlGroup %s is not a cgroup path", v)
+	}
+	return cg, nil
 }
 
 func (b *bus) close() {

@@ -6,8 +6,13 @@ import (
 	"strings"
 )
 
-// DefaultSlice holds scopes whose cgroupsPath names no slice.
-const DefaultSlice = "system.slice"
+// DefaultSlice holds scopes whose cgroupsPath names no slice;
+// DefaultUserSlice does for a rootless container, in the user's systemd
+// instance (as runc's rootless driver).
+const (
+	DefaultSlice     = "system.slice"
+	DefaultUserSlice = "user.slice"
+)
 
 // unitNameMax is systemd's limit on a unit name, suffix included.
 const unitNameMax = 255
@@ -22,7 +27,9 @@ type Unit struct {
 	// for the root); for a slice unit, the slice it is wanted by, if any.
 	Slice string
 	// Path is the unit's cgroup, relative to the root of the hierarchy
-	// systemd manages ("/system.slice/husk-abc.scope").
+	// systemd manages ("/system.slice/husk-abc.scope"); for the user's
+	// instance, relative to that manager's own cgroup
+	// ("/user.slice/husk-abc.scope" below user@UID.service).
 	Path string
 }
 
@@ -34,7 +41,8 @@ func (u *Unit) IsSlice() bool { return strings.HasSuffix(u.Name, ".slice") }
 // driver, "slice:prefix:name", to its unit, following runc's conventions:
 //
 //   - an empty cgroupsPath is ":husk:<id>";
-//   - an empty slice is system.slice, and "-" the root slice; a slice may
+//   - an empty slice is system.slice (user.slice for the user's instance,
+//     user), and "-" the root slice; a slice may
 //     name a sub-slice with dashes ("a-b.slice" is a.slice/a-b.slice) but
 //     never with slashes;
 //   - the unit is "prefix-name.scope", or "name.scope" when prefix is
@@ -43,7 +51,7 @@ func (u *Unit) IsSlice() bool { return strings.HasSuffix(u.Name, ".slice") }
 //
 // Characters that systemd does not allow in unit names ("+", from a
 // container id) are escaped as systemd-escape does ("\x2b").
-func ParseCgroupsPath(cgroupsPath, id string) (*Unit, error) {
+func ParseCgroupsPath(cgroupsPath, id string, user bool) (*Unit, error) {
 	if cgroupsPath == "" {
 		cgroupsPath = ":husk:" + id
 	}
@@ -55,6 +63,9 @@ func ParseCgroupsPath(cgroupsPath, id string) (*Unit, error) {
 	switch slice {
 	case "":
 		slice = DefaultSlice
+		if user {
+			slice = DefaultUserSlice
+		}
 	case "-":
 		slice = "-.slice"
 	}

@@ -40,9 +40,12 @@ func TestParseCgroupsPath(t *testing.T) {
 		path, id            string
 		name, slice, cgroup string
 		err                 string
-		slice2              bool
+		slice2, user        bool
 	}{
 		{path: "", id: "abc", name: "husk-abc.scope", slice: "system.slice", cgroup: "/system.slice/husk-abc.scope"},
+		{path: "", id: "abc", user: true, name: "husk-abc.scope", slice: "user.slice", cgroup: "/user.slice/husk-abc.scope"},
+		{path: "user.slice:husk:c1", user: true, name: "husk-c1.scope", slice: "user.slice", cgroup: "/user.slice/husk-c1.scope"},
+		{path: "-:husk:c1", user: true, name: "husk-c1.scope", slice: "-.slice", cgroup: "/husk-c1.scope"},
 		{path: "system.slice:husk-it:c1", name: "husk-it-c1.scope", slice: "system.slice", cgroup: "/system.slice/husk-it-c1.scope"},
 		{path: ":docker:0123", name: "docker-0123.scope", slice: "system.slice", cgroup: "/system.slice/docker-0123.scope"},
 		{path: "machine-pods.slice:crio:x", name: "crio-x.scope", slice: "machine-pods.slice", cgroup: "/machine.slice/machine-pods.slice/crio-x.scope"},
@@ -61,7 +64,7 @@ func TestParseCgroupsPath(t *testing.T) {
 		{path: "system.slice:p:-.slice", err: "root slice"},
 		{path: "::" + strings.Repeat("x", 260), err: "longer than"},
 	} {
-		u, err := ParseCgroupsPath(c.path, c.id)
+		u, err := ParseCgroupsPath(c.path, c.id, c.user)
 		if c.err != "" {
 			if err == nil || !strings.Contains(err.Error(), c.err) {
 				t.Errorf("ParseCgroupsPath(%q): want an error about %q, got %+v, %v", c.path, c.err, u, err)
@@ -97,7 +100,7 @@ func TestUnitObjectPath(t *testing.T) {
 
 func TestLoad(t *testing.T) {
 	paths := map[string]string{"": "/sys/fs/cgroup/system.slice/x.scope"}
-	m := Load("x.scope", paths)
+	m := Load("x.scope", false, paths)
 	if m.UnitName() != "x.scope" || m.Path("") != paths[""] {
 		t.Fatalf("Load = %+v", m)
 	}

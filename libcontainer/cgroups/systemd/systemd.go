@@ -6,9 +6,15 @@
 // freezing, listing, statistics, OOM events) works on the scope's
 // directories through the cgroupfs manager.
 //
-// The caller keeps the unit's name (UnitName) beside its directories
-// (Paths), so that a later command can load the manager (Load) and stop
-// the unit on delete.
+// For a rootless container (Config.User) the scope is the user's: its
+// systemd instance, reached on the user's session bus, starts it below
+// user@UID.service (user.slice by default), where the controllers that
+// service delegates (memory, pids and cpu by default) are the user's to
+// set. That needs cgroup v2: on v1 systemd delegates nothing to a user.
+//
+// The caller keeps the unit's name (UnitName) and whose instance it is
+// beside its directories (Paths), so that a later command can load the
+// manager (Load) and stop the unit on delete.
 package systemd
 
 import (
@@ -25,6 +31,7 @@ import (
 	sddbus "github.com/coreos/go-systemd/v22/dbus"
 	"github.com/godbus/dbus/v5"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
 )
@@ -40,6 +47,10 @@ type Config struct {
 	Resources *specs.LinuxResources
 	// Annotations may set more unit properties: org.systemd.property.*.
 	Annotations map[string]string
+	// User asks the caller's own systemd instance (on its session bus)
+	// for the unit, as runc does for a rootless container, instead of
+	// the system's, which only root may ask.
+	User bool
 }
 
 // Manager is a container's systemd unit plus the cgroupfs manager of its
@@ -48,6 +59,7 @@ type Manager struct {
 	unit Unit
 	fs   cgroups.Manager
 	v2   bool
+	user bool // the user's systemd instance (Config.User)
 
 	// Set only by New: what Apply starts the unit with.
 	cgroupsPath string
@@ -62,15 +74,24 @@ type Manager struct {
 var _ cgroups.Manager = (*Manager)(nil)
 
 // New checks the configuration and returns the manager of the container's
-// unit. Nothing is asked of systemd until Apply.
+// unit. Nothing is asked of systemd until Apply, but for the user's
+// instance the cgroup of its manager, below which its units are.
 func New(cfg Config) (*Manager, error) {
-	if os.Geteuid() != 0 {
-		return nil, errors.New("systemd cgroup driver: rootless containers (systemd's user instance) are not supported; run as root or without --systemd-cgroup")
-	}
 	if !Running() {
 		return nil, errors.New("systemd cgroup driver: systemd is not running as the init system (no /run/systemd/system)")
 	}
-	unit, err := ParseCgroupsPath(cfg.CgroupsPath, cfg.ID)
+	if !cfg.User && os.Geteuid() != 0 {
+		return nil, fmt.Errorf("systemd cgroup driver: only root may ask the system's systemd for a scope; husk runs as uid %d: "+
+			"use --rootless (the user's systemd instance) or no --systemd-cgroup", os.Geteuid())
+	}
+	v2 := cgroups.IsV2()
+	if cfg.User && !v2 {
+		// runc refuses it too: systemd delegates no v1 hierarchy to a
+		// user, so the scope could hold no limit and no freezer.
+		return nil, errors.New("systemd cgroup driver: a rootless container's scope needs cgroup v2 (unified hierarchy): " +
+			"the user's systemd gets no cgroup v1 controller; run without --systemd-cgroup")
+	}
+	unit, err := ParseCgroupsPath(cfg.CgroupsPath, cfg.ID, cfg.User)
 	if err != nil {
 		return nil, fmt.Errorf("systemd cgroup driver: %w", err)
 	}
@@ -78,17 +99,32 @@ func New(cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("systemd cgroup driver: %w", err)
 	}
-	fs, err := cgroups.New(unit.Path)
-	if err != nil {
-		return nil, err
-	}
 	m := &Manager{
 		unit:        *unit,
-		fs:          fs,
-		v2:          cgroups.IsV2(),
+		v2:          v2,
+		user:        cfg.User,
 		cgroupsPath: cfg.CgroupsPath,
 		description: "husk container " + cfg.ID,
 		annotated:   map[string]bool{},
+	}
+	if cfg.User {
+		// The user's slices are below its manager's own cgroup; asking
+		// now also fails early, naming what is missing, when there is
+		// no user instance to ask.
+		b, err := m.connect()
+		if err != nil {
+			return nil, err
+		}
+		root, err := b.managerCgroup()
+		if err != nil {
+			m.Close()
+			return nil, err
+		}
+		m.unit.Path = joinCgroup(root, strings.TrimPrefix(m.unit.Path, "/"))
+	}
+	if m.fs, err = cgroups.New(m.unit.Path); err != nil {
+		m.Close()
+		return nil, err
 	}
 	for _, p := range annotated {
 		m.annotated[p.Name] = true
@@ -103,18 +139,23 @@ func Running() bool {
 	return err == nil && fi.IsDir()
 }
 
-// Load rebuilds the manager of a unit from its name and directories, as
-// UnitName and Paths gave them.
-func Load(unit string, paths map[string]string) *Manager {
+// Load rebuilds the manager of a unit from its name, whose systemd
+// instance has it (user: the caller's own) and its directories, as
+// UnitName, User and Paths gave them.
+func Load(unit string, user bool, paths map[string]string) *Manager {
 	return &Manager{
 		unit: Unit{Name: unit},
 		fs:   cgroups.Load(paths),
 		v2:   cgroups.IsV2(),
+		user: user,
 	}
 }
 
 // UnitName is the unit the manager creates or manages.
 func (m *Manager) UnitName() string { return m.unit.Name }
+
+// User tells a unit of the user's systemd instance (Config.User).
+func (m *Manager) User() bool { return m.user }
 
 // Apply asks systemd for the unit, with pid in it for a scope, waits for
 // systemd to have started it, and completes the placement: on cgroup v1
@@ -276,12 +317,50 @@ func notIn(pid int, cgroup string, paths map[string]string) map[string]string {
 	return out
 }
 
+// Attach moves pid into the unit's cgroup, or into dir below it (exec
+// --cgroup), through cgroupfs. The kernel lets a user move a process only
+// within a subtree whose common ancestor's cgroup.procs it may write: a
+// user's husk run from outside the user's systemd subtree (a login
+// session's scope, a service) is refused. systemd may still do it (the
+// user's instance asks the system's), so for the user's unit husk asks it
+// then, as it did for the container's first process.
+func (m *Manager) Attach(pid int, dir string) error {
+	err := cgroups.Load(map[string]string{"": dir}).Apply(pid)
+	if err == nil || !m.user || !(errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM)) {
+		return err
+	}
+	sub, ok := strings.CutPrefix(dir, m.fs.Path(""))
+	if !ok || (sub != "" && sub[0] != '/') {
+		return err
+	}
+	b, berr := m.connect()
+	if berr != nil {
+		return fmt.Errorf("%w; and asking systemd instead: %w", err, berr)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), jobTimeout)
+	defer cancel()
+	// systemd takes the sub-cgroup as an absolute path below the unit's.
+	if aerr := b.conn.AttachProcessesToUnit(ctx, m.unit.Name, sub, []uint32{uint32(pid)}); aerr != nil {
+		return fmt.Errorf("%w; and systemd could not attach pid %d to %s%s either: %w", err, pid, m.unit.Name, sub, aerr)
+	}
+	return nil
+}
+
 // Set gives systemd the limits it manages as unit properties, so that it
 // keeps them, then writes every limit through cgroupfs. Properties that an
 // annotation set, or that systemd has already, are not sent.
 func (m *Manager) Set(r *specs.LinuxResources) error {
 	if r == nil {
 		return nil
+	}
+	if m.user && r.Devices != nil {
+		// A device filter is a BPF program, which only the host's root
+		// may attach; a rootless container gets no device node its user
+		// namespace does not already allow. runc's rootless driver
+		// ignores the rules too.
+		c := *r
+		c.Devices = nil
+		r = &c
 	}
 	var props []Property
 	for _, p := range ResourceProperties(r, m.v2) {
@@ -366,7 +445,7 @@ func (m *Manager) connect() (*bus, error) {
 	if m.bus != nil {
 		return m.bus, nil
 	}
-	b, err := dial()
+	b, err := dial(m.user)
 	if err != nil {
 		return nil, err
 	}
