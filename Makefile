@@ -122,6 +122,7 @@ v2vm-test:
 	$(HUSKGO) test -c -o $(V2VM_BUILD)/cgroups.test ./libcontainer/cgroups
 	$(HUSKGO) test -c -o $(V2VM_BUILD)/integration.test ./tests/integration
 	CGO_ENABLED=0 $(GO) build -o $(V2VM_BUILD)/helper ./tests/helper
+	cd tests/clients && $(GO) test -c -o $(V2VM_BUILD)/clients.test .
 	HUSK_V2VM_TIMEOUT=$${HUSK_V2VM_TIMEOUT:-1800} tests/v2vm/run.sh $(V2VM_FLAGS) -- \
 		env V2VM_BUILD=$(V2VM_BUILD) V2VM_RUN='$(V2VM_RUN)' V2VM_PARALLEL=$(V2VM_PARALLEL) tests/v2vm/suite.sh
 

@@ -18,8 +18,12 @@ import (
 // Rootless podman: a user made for the test runs podman, which runs the
 // runtime as root of the user namespace it made from the user's
 // subordinate ids (newuidmap). The runtime must then keep its state in
-// $XDG_RUNTIME_DIR, as runc does, and do without cgroups on a v1 or hybrid
-// host. The store is vfs in the user's home, the network none, cgroupfs.
+// $XDG_RUNTIME_DIR, as runc does. The store is vfs in the user's home, the
+// network none. On a v1 or hybrid host (CI's) there is no cgroup for the
+// user (cgroupfs, limits ignored by podman); on a host with only cgroup v2
+// and systemd (the v2 guest, make v2vm-test V2VM_FLAGS=--systemd) the
+// user's systemd instance is started, podman uses the systemd cgroup
+// manager, and a memory limit must reach the container's cgroup.
 
 type rootlessPodman struct {
 	name     string
@@ -28,6 +32,7 @@ type rootlessPodman struct {
 	runtime  string // a copy of the runtime the user may execute
 	env      []string
 	global   []string
+	systemd  bool // the user's systemd manages the cgroups (cgroup v2)
 }
 
 func TestPodmanRootless(t *testing.T) {
@@ -41,6 +46,14 @@ func TestPodmanRootless(t *testing.T) {
 	t.Run("DetachedExecVolumeTopStopRm", p.testDetached)
 	t.Run("KeepID", p.testKeepID)
 	t.Run("RunTTY", p.testTTY)
+	t.Run("Memory", p.testMemory)
+}
+
+// userSystemd tells whether the user's systemd can manage its cgroups:
+// systemd runs the machine and cgroup v2 is its only hierarchy.
+func userSystemd() bool {
+	fi, err := os.Stat("/run/systemd/system")
+	return err == nil && fi.IsDir() && cgroupV2Only()
 }
 
 func setupRootlessPodman(t *testing.T) *rootlessPodman {
@@ -100,15 +113,42 @@ func setupRootlessPodman(t *testing.T) *rootlessPodman {
 			t.Fatal(err)
 		}
 	}
+	xdg, manager := filepath.Join(p.dir, "xdg"), "cgroupfs"
+	if p.systemd = userSystemd(); p.systemd {
+		xdg, manager = p.startUserSystemd(t), "systemd"
+	}
 	p.env = []string{"HOME=" + home, "USER=" + p.name, "LOGNAME=" + p.name,
-		"XDG_RUNTIME_DIR=" + filepath.Join(p.dir, "xdg"), "PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"}
-	p.global = []string{"--runtime", p.runtime, "--cgroup-manager=cgroupfs",
+		"XDG_RUNTIME_DIR=" + xdg, "PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"}
+	p.global = []string{"--runtime", p.runtime, "--cgroup-manager=" + manager,
 		"--storage-driver=vfs", "--events-backend=file"}
 
 	ctx, cancel := context.WithTimeout(context.Background(), scenarioTimeout)
 	defer cancel()
 	expectOK(t, p.podman(ctx, t, "import", tarball, imageName))
 	return p
+}
+
+// startUserSystemd starts the user's systemd instance (as a login or
+// linger would), whose runtime directory, with the session bus, becomes
+// the user's XDG_RUNTIME_DIR; the user's slice is stopped at the end.
+func (p *rootlessPodman) startUserSystemd(t *testing.T) string {
+	slice := fmt.Sprintf("user-%d.slice", p.uid)
+	t.Cleanup(func() {
+		if out, err := exec.Command("systemctl", "stop", slice).CombinedOutput(); err != nil {
+			t.Errorf("systemctl stop %s: %v\n%s", slice, err, out)
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), scenarioTimeout)
+	defer cancel()
+	unit := fmt.Sprintf("user@%d.service", p.uid)
+	if out, err := exec.CommandContext(ctx, "systemctl", "start", unit).CombinedOutput(); err != nil {
+		t.Fatalf("systemctl start %s: %v\n%s", unit, err, out)
+	}
+	xdg := fmt.Sprintf("/run/user/%d", p.uid)
+	if _, err := os.Stat(filepath.Join(xdg, "bus")); err != nil {
+		t.Fatalf("the user's session bus: %v (dbus-user-session installed?)", err)
+	}
+	return xdg
 }
 
 // ensureSubIDs gives the user a range in /etc/subuid and /etc/subgid
@@ -188,11 +228,34 @@ func (p *rootlessPodman) testTTY(t *testing.T) {
 	expectContains(t, "run -t", r.Stdout, "/dev/pts/")
 }
 
+// testMemory: with the user's systemd (cgroup v2), --memory reaches the
+// container's cgroup, which the container sees as its /sys/fs/cgroup;
+// elsewhere podman ignores limits for a rootless container.
+func (p *rootlessPodman) testMemory(t *testing.T) {
+	if !p.systemd {
+		t.Skip("no cgroup for a rootless container here (needs systemd and cgroup v2 alone: the v2 guest with --systemd)")
+	}
+	ctx := scenario(t)
+	r := p.podman(ctx, t, "run", "--rm", "--network=none", "--memory=32m", "--memory-swap=32m", "--pids-limit=20",
+		imageName, "cat", "/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/pids.max")
+	expectOK(t, r)
+	if got := strings.Fields(r.Stdout); strings.Join(got, " ") != "33554432 20" {
+		t.Errorf("--memory=32m --pids-limit=20: the container's memory.max and pids.max read %q", r.Stdout)
+	}
+	p.expectNoContainers(t)
+}
+
 // expectNoContainers checks the runtime's state dir under the user's
 // $XDG_RUNTIME_DIR holds no container once podman removed them all.
 func (p *rootlessPodman) expectNoContainers(t *testing.T) {
 	t.Helper()
-	root := filepath.Join(p.dir, "xdg", filepath.Base(runtimeBin))
+	xdg := ""
+	for _, e := range p.env {
+		if v, ok := strings.CutPrefix(e, "XDG_RUNTIME_DIR="); ok {
+			xdg = v
+		}
+	}
+	root := filepath.Join(xdg, filepath.Base(runtimeBin))
 	entries, err := os.ReadDir(root)
 	if err != nil {
 		t.Errorf("the runtime kept no state in $XDG_RUNTIME_DIR (%s): %v", root, err)

@@ -1,8 +1,8 @@
 #!/bin/bash
 # tests/v2vm/suite.sh - in the guest: the cgroup v2 test suite that
 # `make v2vm-test` runs. Expects the binaries built on the host in
-# $V2VM_BUILD (husk, cgroups.test, integration.test, helper); the guest
-# needs no Go toolchain.
+# $V2VM_BUILD (husk, cgroups.test, integration.test, helper, clients.test);
+# the guest needs no Go toolchain.
 #   V2VM_RUN       -test.run pattern for the integration tests
 #                  (Cgroup|Lifecycle|Run[^c]|Systemd|AppArmor)
 #   V2VM_PARALLEL  their -test.parallel (default: Go's, the guest's vCPU count;
@@ -32,6 +32,11 @@ step "husk run smoke" "$repo" \
 step "integration tests" "$repo/tests/integration" \
 	env RUNTIME="$build/husk" HUSK_HELPER="$build/helper" HUSK_REQUIRE_APPARMOR=1 "$build/integration.test" -test.v -test.count=1 \
 	-test.timeout=30m ${V2VM_PARALLEL:+-test.parallel="$V2VM_PARALLEL"} -test.run "${V2VM_RUN:-Cgroup|Lifecycle|Run[^c]|Systemd|AppArmor}"
+
+# Rootless podman with husk: with systemd, the user's instance manages
+# the container's cgroup and --memory must reach it.
+step "rootless podman" "$repo/tests/clients" \
+	env RUNTIME="$build/husk" "$build/clients.test" -test.v -test.count=1 -test.timeout=10m -test.run 'TestPodmanRootless'
 
 pass=$(grep -cE '^ *--- PASS|^husk-smoke: PASS' "$log")
 fail=$(grep -cE '^ *--- FAIL|^husk-smoke: FAIL' "$log")
