@@ -12,6 +12,13 @@ import (
 const (
 	VersionAnnotation    = "io.github.husk-runtime.husk.version"
 	CheckpointAnnotation = "io.github.husk-runtime.husk.checkpoint.enabled"
+	// RootlessAnnotation says a non-root user may run husk, and
+	// RootlessCgroupsAnnotation where its containers' limits can go: the
+	// user's systemd instance (--systemd-cgroup) or a cgroup v2 subtree
+	// the user owns (cgroupfs), both on cgroup v2; elsewhere a rootless
+	// container has no cgroup and may ask for no limit.
+	RootlessAnnotation        = "io.github.husk-runtime.husk.rootless.enabled"
+	RootlessCgroupsAnnotation = "io.github.husk-runtime.husk.rootless.cgroups"
 )
 
 // Features describes what this build of husk implements, for `husk features`.
@@ -65,8 +72,10 @@ func Features(version string) *features.Features {
 			},
 		},
 		Annotations: map[string]string{
-			VersionAnnotation:    version,
-			CheckpointAnnotation: "false",
+			VersionAnnotation:         version,
+			CheckpointAnnotation:      "false",
+			RootlessAnnotation:        "true",
+			RootlessCgroupsAnnotation: "systemd-user,cgroupfs-delegated",
 		},
 	}
 }

@@ -32,6 +32,8 @@ func TestFeaturesJSON(t *testing.T) {
 	wantAnnotations := map[string]any{
 		"io.github.husk-runtime.husk.version":            "1.2.3",
 		"io.github.husk-runtime.husk.checkpoint.enabled": "false",
+		"io.github.husk-runtime.husk.rootless.enabled":   "true",
+		"io.github.husk-runtime.husk.rootless.cgroups":   "systemd-user,cgroupfs-delegated",
 	}
 	if !maps.Equal(got["annotations"].(map[string]any), wantAnnotations) {
 		t.Errorf("annotations = %v, want %v", got["annotations"], wantAnnotations)
