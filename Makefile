@@ -122,7 +122,7 @@ v2vm-test:
 	$(HUSKGO) test -c -o $(V2VM_BUILD)/cgroups.test ./libcontainer/cgroups
 	$(HUSKGO) test -c -o $(V2VM_BUILD)/integration.test ./tests/integration
 	CGO_ENABLED=0 $(GO) build -o $(V2VM_BUILD)/helper ./tests/helper
-	HUSK_V2VM_TIMEOUT=$${HUSK_V2VM_TIMEOUT:-1800} tests/v2vm/run.sh $(V2VM_FLAGS) -- \
+	HUSK_V2VM_TIMEOUT=$${HUSK_V2VM_TIMEOUT:-1800} tests/v2vm/run.sh --criu $(V2VM_FLAGS) -- \
 		env V2VM_BUILD=$(V2VM_BUILD) V2VM_RUN='$(V2VM_RUN)' V2VM_PARALLEL=$(V2VM_PARALLEL) tests/v2vm/suite.sh
 
 # runc v1.5.1's own integration suite (bats) against ./husk, or against the

@@ -29,12 +29,14 @@ step "cgroups unit tests" "$repo/libcontainer/cgroups" \
 	"$build/cgroups.test" -test.v -test.count=1 -test.timeout=10m
 step "husk run smoke" "$repo" \
 	env RUNTIME="$build/husk" "$repo/tests/v2vm/husk-smoke.sh"
+step "criu smoke" "$repo" \
+	"$repo/tests/v2vm/criu-smoke.sh"
 step "integration tests" "$repo/tests/integration" \
 	env RUNTIME="$build/husk" HUSK_HELPER="$build/helper" HUSK_REQUIRE_APPARMOR=1 "$build/integration.test" -test.v -test.count=1 \
 	-test.timeout=30m ${V2VM_PARALLEL:+-test.parallel="$V2VM_PARALLEL"} -test.run "${V2VM_RUN:-Cgroup|Lifecycle|Run[^c]|Systemd|AppArmor}"
 
-pass=$(grep -cE '^ *--- PASS|^husk-smoke: PASS' "$log")
-fail=$(grep -cE '^ *--- FAIL|^husk-smoke: FAIL' "$log")
+pass=$(grep -cE '^ *--- PASS|^(husk|criu)-smoke: PASS' "$log")
+fail=$(grep -cE '^ *--- FAIL|^(husk|criu)-smoke: FAIL' "$log")
 skip=$(grep -cE '^ *--- SKIP' "$log")
 echo "=== v2vm summary (cgroup v2 only guest)"
 printf '  %s\n' "${results[@]}"
