@@ -1,0 +1,150 @@
+#!/bin/bash
+# tests/v2vm/husk-checkpoint.sh - in the guest: `husk checkpoint` of a busybox
+# container (own PID, network, mount, IPC and UTS namespaces, a cgroup, a
+# bind mount of a host directory) whose
+# init counts into a file it keeps open, with stdio from outside the
+# container (a host /dev/null and a host log file). Usage (on the host):
+#   tests/v2vm/run.sh --criu -- env RUNTIME=$PWD/husk tests/v2vm/husk-checkpoint.sh
+#
+# 1. checkpoint --leave-running: images written, the container still runs,
+#    counts on, and its loopback still carries traffic (no network lock
+#    left behind).
+# 2. checkpoint --pre-dump, then checkpoint --parent-path: the container is
+#    gone (husk list, its processes, its cgroup).
+# 3. The images are good: plain `criu restore` (husk restore is not there
+#    yet) brings the tree back with its mounts, and it counts on from where
+#    it stopped through the same fd.
+# 4. What fails, fails clearly: a checkpoint of a stopped container, husk
+#    restore.
+set -euo pipefail
+husk=${RUNTIME:?set RUNTIME to the husk binary}
+root=/run/husk-ckpt
+d=$(mktemp -d /tmp/husk-ckpt.XXXXXX)
+b=$d/bundle
+rpid=
+fail() {
+	echo "husk-checkpoint: FAIL: $*" >&2
+	for f in "$d"/*/*.log; do
+		[ -f "$f" ] || continue
+		echo "----- $f (errors, last lines)" >&2
+		grep -E 'Error|Warn' "$f" | head -n 20 >&2 || true
+		tail -n 15 "$f" >&2
+	done
+	exit 1
+}
+cleanup() {
+	[ -z "$rpid" ] || kill -KILL "$rpid" 2>/dev/null || true
+	"$husk" --root $root delete --force c1 >/dev/null 2>&1 || true
+	umount -l "$d/croot" 2>/dev/null || true
+	umount -l "$b/rootfs/data" 2>/dev/null || true
+	sleep 0.2
+	rmdir /sys/fs/cgroup/husk-ckpt/c1 /sys/fs/cgroup/husk-ckpt 2>/dev/null || true
+	rm -rf "$d"
+}
+trap cleanup EXIT
+command -v criu >/dev/null || fail "no criu (run.sh --criu installs it on the host)"
+
+mkdir -p "$b"/rootfs/{bin,dev,etc,proc,sys,tmp,root,data} "$d/data"
+echo from-the-host >"$d/data/hello"
+cp /bin/busybox "$b/rootfs/bin/busybox"
+for a in sh cat echo sleep nc tail; do ln -s busybox "$b/rootfs/bin/$a"; done
+echo 'root:x:0:0:root:/root:/bin/sh' >"$b/rootfs/etc/passwd"
+(cd "$b" && "$husk" spec)
+sed -i -e 's/"terminal": true/"terminal": false/' -e 's/"readonly": true/"readonly": false/' \
+	-e 's|^\(\t*\)"sh"$|\1"sh", "-c", "exec 3>>/tmp/count; i=0; while :; do i=$((i + 1)); echo $i >\&3; sleep 0.2; done"|' \
+	-e 's|^\(\t*\)"linux": {$|&\n\1\t"cgroupsPath": "/husk-ckpt/c1",|' \
+	-e 's|^\(\t*\)"mounts": \[$|&\n\1\t{"destination": "/data", "type": "bind", "source": "'"$d/data"'", "options": ["rbind", "rw"]},|' \
+	"$b/config.json"
+grep -q 'exec 3>>/tmp/count' "$b/config.json" && grep -q '"cgroupsPath"' "$b/config.json" &&
+	grep -q '"destination": "/data"' "$b/config.json" ||
+	fail "could not edit config.json"
+
+count() { tail -n 1 "$b/rootfs/tmp/count" 2>/dev/null || echo 0; }
+wait_count() { # value secs: until the count passes value
+	local i=0
+	while [ "$(count)" -le "$1" ]; do
+		i=$((i + 1))
+		[ $i -le $(($2 * 10)) ] || fail "count stuck at $(count) (want > $1)"
+		sleep 0.1
+	done
+}
+status() { "$husk" --root $root state c1 2>/dev/null | sed -n 's/.*"status": "\(.*\)".*/\1/p'; }
+loopback() { # a round trip over the container's loopback
+	"$husk" --root $root exec c1 sh -c \
+		'nc -l -p 4242 >/tmp/got & sleep 0.5; echo ping | nc 127.0.0.1 4242; sleep 0.3; cat /tmp/got'
+}
+
+echo "husk-checkpoint: $("$husk" --version | head -n 1), $(criu --version | head -n 1)"
+"$husk" --root $root run -d --bundle "$b" c1 </dev/null >>"$d/c1.log" 2>&1 || fail "husk run -d: $(cat "$d/c1.log")"
+pid=$("$husk" --root $root state c1 | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
+wait_count 3 30
+nsenter -t "$pid" -n ip link set lo up || fail "cannot bring up the container's loopback"
+[ "$(loopback)" = ping ] || fail "no loopback traffic before checkpoint"
+echo "husk-checkpoint: c1 running, pid $pid, counting: $(count), loopback ok"
+
+# 1. --leave-running
+out=$("$husk" --root $root checkpoint --leave-running --image-path "$d/lr" c1 2>&1) ||
+	fail "checkpoint --leave-running: $out"
+[ -s "$d/lr/inventory.img" ] && [ -s "$d/lr/descriptors.json" ] || fail "no images in $d/lr"
+[ "$(status)" = running ] || fail "c1 is $(status) after checkpoint --leave-running"
+now=$(count)
+wait_count "$now" 30
+[ "$(loopback)" = ping ] || fail "no loopback traffic after checkpoint --leave-running (network lock left?)"
+echo "husk-checkpoint: checkpoint --leave-running ok ($(du -sk "$d/lr" | cut -f1) KiB; descriptors $(cat "$d/lr/descriptors.json")), still counting: $(count), loopback ok"
+
+# Keys CRIU dumped the outside stdio under, for the plain criu restore.
+exts=()
+for fd in 0 1 2; do
+	l=$(readlink "/proc/$pid/fd/$fd")
+	case $l in /*) ;; *) continue ;; esac
+	mnt=$(awk '/^mnt_id:/ { print $2 }' "/proc/$pid/fdinfo/$fd")
+	exts+=("$fd $(printf 'file[%x:%x]' "$mnt" "$(stat -L -c %i "/proc/$pid/fd/$fd")")")
+done
+
+# 2. --pre-dump, then the dump on top of it
+out=$("$husk" --root $root checkpoint --pre-dump --image-path "$d/pre" c1 2>&1) ||
+	fail "checkpoint --pre-dump: $out"
+[ "$(status)" = running ] || fail "c1 is $(status) after checkpoint --pre-dump"
+echo "husk-checkpoint: checkpoint --pre-dump ok ($(du -sk "$d/pre" | cut -f1) KiB), still running"
+out=$("$husk" --root $root checkpoint --image-path "$d/img" --parent-path ../pre c1 2>&1) ||
+	fail "checkpoint --parent-path: $out"
+at=$(count)
+[ -z "$("$husk" --root $root list -q)" ] || fail "c1 still in husk list after checkpoint"
+! kill -0 "$pid" 2>/dev/null || fail "pid $pid still there after checkpoint"
+[ ! -e /sys/fs/cgroup/husk-ckpt/c1 ] || fail "cgroup /husk-ckpt/c1 left after checkpoint"
+sleep 0.5
+[ "$(count)" = "$at" ] || fail "still counting after checkpoint: $at, then $(count)"
+echo "husk-checkpoint: checkpoint (parent: the pre-dump) ok ($(du -sk "$d/img" | cut -f1) KiB), c1 gone at count $at"
+
+# 3. The images restore (with criu itself).
+mkdir "$d/croot"
+mount --bind "$b/rootfs" "$d/croot"
+mkdir -p /sys/fs/cgroup/husk-ckpt/c1
+inherit=()
+exec 7</dev/null 8>>"$d/c1.log" 9>>"$d/c1.log"
+for e in "${exts[@]}"; do
+	inherit+=(--inherit-fd "fd[$((${e%% *} + 7))]:${e#* }")
+done
+criu restore -D "$d/img" --root "$d/croot" --manage-cgroups "${inherit[@]}" \
+	--ext-mount-map "/data:$d/data" -d \
+	--pidfile "$d/rpid" -v4 -o restore.log || fail "criu restore of husk's images"
+exec 7<&- 8>&- 9>&-
+rpid=$(cat "$d/rpid")
+[ "$rpid" = "$pid" ] || echo "husk-checkpoint: note: restored init is $rpid (was $pid)"
+wait_count $((at + 2)) 30
+[ "$(grep -c '^1$' "$b/rootfs/tmp/count")" = 1 ] || fail "the count restarted from 1 (not restored)"
+grep -q " /proc " "/proc/$rpid/mountinfo" && grep -q " /dev/pts " "/proc/$rpid/mountinfo" ||
+	fail "restored tree lacks the container's mounts"
+[ "$(cat "/proc/$rpid/root/data/hello")" = from-the-host ] ||
+	fail "restored tree lacks the bind mount of $d/data at /data"
+echo "husk-checkpoint: criu restore of the images ok: pid $rpid counting on from $at: $(count)"
+kill -KILL "$rpid"
+rpid=
+
+# 4. Clear failures.
+if out=$("$husk" --root $root checkpoint --image-path "$d/x" c1 2>&1); then fail "checkpoint of a deleted container succeeded"; fi
+echo "husk-checkpoint: checkpoint of a gone container: $out"
+if out=$("$husk" --root $root restore --image-path "$d/img" c1 2>&1); then fail "husk restore succeeded?"; fi
+grep -q 'not supported by husk yet' <<<"$out" || fail "husk restore: $out"
+echo "husk-checkpoint: restore: $out"
+echo "husk-checkpoint: PASS"
