@@ -1,28 +1,112 @@
 package main
 
 import (
+	"errors"
 	"fmt"
-	"slices"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/husk-runtime/husk/libcontainer"
+	"github.com/husk-runtime/husk/spec"
 )
 
-// restore exists so that clients and scripts asking for it get a clear
-// refusal (and its help works) rather than "not a command": husk
-// checkpoints with CRIU but does not restore yet.
 var restoreCommand = &cli.Command{
 	Name:      "restore",
-	Usage:     "restore a container from a checkpoint (not supported by husk yet)",
+	Usage:     "restore a container from a checkpoint with CRIU",
 	ArgsUsage: "<container-id>",
-	Description: `husk does not restore containers yet (checkpoint works); the command fails
-without touching anything.`,
-	// runc's flags for it are many; whatever they are, the answer is the
-	// same.
-	SkipFlagParsing: true,
+	Description: `Restore makes container <container-id> from the bundle (as create) and has
+CRIU restore the checkpoint in --image-path into it: its processes, mounts and
+namespaces, in the container's cgroup (the config's limits). The restored
+init gets husk's stdin, stdout and stderr where it had pipes or files from
+outside the container. Only --detach is supported: restore returns once the
+container runs. Not yet: a terminal, hooks other than poststop, the systemd
+cgroup driver, cgroup v1 hosts, rootless.`,
+	Flags: []cli.Flag{
+		&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Usage: "the bundle `DIR` (default: the current directory)"},
+		&cli.StringFlag{Name: "image-path", Usage: "the checkpoint's images (default: ./checkpoint)"},
+		&cli.StringFlag{Name: "work-path", Usage: "directory for CRIU's log (default: the image path)"},
+		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the container runs (required)"},
+		&cli.StringFlag{Name: "pid-file", Usage: "write the restored init's pid to `FILE`"},
+		&cli.BoolFlag{Name: "no-subreaper", Usage: "accepted for runc's sake (husk is never the subreaper with --detach)"},
+		&cli.BoolFlag{Name: "no-pivot", Usage: "accepted for runc's sake (CRIU restores the mounts)"},
+		&cli.BoolFlag{Name: "tcp-established", Usage: "restore open TCP connections"},
+		&cli.BoolFlag{Name: "tcp-skip-in-flight", Usage: "skip TCP connections being established"},
+		&cli.BoolFlag{Name: "ext-unix-sk", Usage: "allow external unix sockets"},
+		&cli.BoolFlag{Name: "shell-job", Usage: "allow a shell job"},
+		&cli.BoolFlag{Name: "file-locks", Usage: "restore file locks"},
+		&cli.BoolFlag{Name: "auto-dedup", Usage: "deduplicate the memory of parent images"},
+		&cli.StringFlag{Name: "manage-cgroups-mode", Usage: "cgroups mode: soft, full, strict or ignore (default: CRIU's, soft)"},
+		&cli.StringSliceFlag{Name: "empty-ns", Usage: "a namespace to restore empty (network)"},
+		&cli.StringFlag{Name: "console-socket", Usage: "not supported by husk yet"},
+		&cli.BoolFlag{Name: "lazy-pages", Usage: "not supported by husk yet"},
+		&cli.StringFlag{Name: "lsm-profile", Usage: "not supported by husk yet"},
+		&cli.StringFlag{Name: "lsm-mount-context", Usage: "not supported by husk yet"},
+	},
 	Action: func(ctx *cli.Context) error {
-		if slices.ContainsFunc(ctx.Args().Slice(), func(a string) bool { return a == "-h" || a == "--help" }) {
-			return cli.ShowSubcommandHelp(ctx)
+		id, err := requireID(ctx, 0)
+		if err != nil {
+			return err
 		}
-		return fmt.Errorf("restore: restoring a checkpoint is not supported by husk yet")
+		for _, f := range []string{"console-socket", "lazy-pages", "lsm-profile", "lsm-mount-context"} {
+			if ctx.IsSet(f) {
+				return fmt.Errorf("restore: --%s is not supported by husk yet", f)
+			}
+		}
+		if !ctx.Bool("detach") {
+			return errors.New("restore: only restore --detach is supported by husk yet")
+		}
+		bundle, err := filepath.Abs(ctx.String("bundle"))
+		if err != nil {
+			return fmt.Errorf("bundle: %w", err)
+		}
+		s, err := spec.Load(bundle)
+		if err != nil {
+			return err
+		}
+		image := ctx.String("image-path")
+		if image == "" {
+			image = "checkpoint"
+		}
+		if image, err = filepath.Abs(image); err != nil {
+			return err
+		}
+		work := ctx.String("work-path")
+		if work != "" {
+			if work, err = filepath.Abs(work); err != nil {
+				return err
+			}
+		}
+		var empty []string
+		for _, v := range ctx.StringSlice("empty-ns") {
+			empty = append(empty, strings.Split(v, ",")...)
+		}
+		c, err := runtimeOf(ctx).Restore(&libcontainer.RestoreOpts{
+			ID:                id,
+			Bundle:            bundle,
+			Spec:              s,
+			ImagePath:         image,
+			WorkPath:          work,
+			TCPEstablished:    ctx.Bool("tcp-established"),
+			TCPSkipInFlight:   ctx.Bool("tcp-skip-in-flight"),
+			ExtUnixSk:         ctx.Bool("ext-unix-sk"),
+			ShellJob:          ctx.Bool("shell-job"),
+			FileLocks:         ctx.Bool("file-locks"),
+			AutoDedup:         ctx.Bool("auto-dedup"),
+			ManageCgroupsMode: ctx.String("manage-cgroups-mode"),
+			EmptyNs:           empty,
+			Stdio:             [3]*os.File{os.Stdin, os.Stdout, os.Stderr},
+		})
+		if err != nil {
+			return err
+		}
+		defer c.Release()
+		if err := writePidFile(ctx.String("pid-file"), c.State.Pid); err != nil {
+			_ = c.Delete(true)
+			return err
+		}
+		return nil
 	},
 }

@@ -57,8 +57,20 @@ const (
 )
 
 // descriptorsFile lists what the init's stdin, stdout and stderr were at
-// checkpoint (their /proc/PID/fd links), as runc writes it.
-const descriptorsFile = "descriptors.json"
+// checkpoint (their /proc/PID/fd links), as runc writes it; stdioKeysFile
+// the keys CRIU dumped those of them that are files outside the container
+// under ("" for the others), which restore hands the new stdio in for.
+const (
+	descriptorsFile = "descriptors.json"
+	stdioKeysFile   = "husk-stdio-keys.json"
+)
+
+// stdioFiles is what the init's fds 0-2 are: their links and, for files
+// outside the container, CRIU's keys.
+type stdioFiles struct {
+	Links []string
+	Keys  []string
+}
 
 // Checkpoint dumps the running container id with CRIU into o.ImagePath.
 // Unless o.LeaveRunning or o.PreDump, CRIU kills the container's processes
@@ -184,17 +196,19 @@ func (c *Container) checkpoint(o *CheckpointOpts) error {
 			return fmt.Errorf("checkpoint: %w", err)
 		}
 		opts.ExtMnt = externalMounts(spec, mounts)
-		files, descriptors, err := externalFiles(pid, mounts)
+		files, stdio, err := externalFiles(pid, mounts)
 		if err != nil {
 			return fmt.Errorf("checkpoint: %w", err)
 		}
 		opts.External = append(opts.External, files...)
-		data, err := json.Marshal(descriptors)
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(o.ImagePath, descriptorsFile), data, 0o600); err != nil {
-			return fmt.Errorf("checkpoint: %w", err)
+		for name, v := range map[string]any{descriptorsFile: stdio.Links, stdioKeysFile: stdio.Keys} {
+			data, err := json.Marshal(v)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(o.ImagePath, name), data, 0o600); err != nil {
+				return fmt.Errorf("checkpoint: %w", err)
+			}
 		}
 	}
 	c.rt.debugf("criu: %s of pid %d into %s", map[bool]string{true: "pre-dump", false: "dump"}[o.PreDump], pid, o.ImagePath)
@@ -396,14 +410,14 @@ func hasBindOption(opts []string) bool {
 // container's mounts (its stdio from the caller: a host /dev/null, a log
 // file): CRIU can't reopen them by path, so they are dumped as external,
 // keyed file[MNT_ID:INODE], which restore is to hand in (--inherit-fd).
-// It also returns what fds 0-2 are, for descriptors.json.
-func externalFiles(pid int, mounts map[int]string) (external, descriptors []string, err error) {
+// It also returns what fds 0-2 are.
+func externalFiles(pid int, mounts map[int]string) (external []string, stdio stdioFiles, err error) {
 	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
 	fds, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, nil, err
+		return nil, stdio, err
 	}
-	descriptors = make([]string, 3)
+	stdio = stdioFiles{Links: make([]string, 3), Keys: make([]string, 3)}
 	seen := map[string]bool{}
 	for _, e := range fds {
 		fd, err := strconv.Atoi(e.Name())
@@ -415,7 +429,7 @@ func externalFiles(pid int, mounts map[int]string) (external, descriptors []stri
 			continue // closed meanwhile
 		}
 		if fd < 3 {
-			descriptors[fd] = link
+			stdio.Links[fd] = link
 		}
 		if !strings.HasPrefix(link, "/") {
 			continue // pipe:, socket:, anon_inode: are not files on a mount
@@ -432,12 +446,15 @@ func externalFiles(pid int, mounts map[int]string) (external, descriptors []stri
 			continue
 		}
 		key := fmt.Sprintf("file[%x:%x]", mnt, st.Ino)
+		if fd < 3 {
+			stdio.Keys[fd] = key
+		}
 		if !seen[key] {
 			seen[key] = true
 			external = append(external, key)
 		}
 	}
-	return external, descriptors, nil
+	return external, stdio, nil
 }
 
 func fdMountID(pid, fd int) (int, error) {

@@ -24,7 +24,10 @@ func TestCheckpointRefusals(t *testing.T) {
 		{[]string{"checkpoint", "--lazy-pages", "--image-path", img, b.id}, "--lazy-pages is not supported by husk yet"},
 		{[]string{"checkpoint", "--page-server", "127.0.0.1:1", "--image-path", img, b.id}, "--page-server is not supported by husk yet"},
 		{[]string{"checkpoint", "--manage-cgroups-mode", "bogus", "--image-path", img, b.id}, "not running"},
-		{[]string{"restore", "--image-path", img, b.id}, "restoring a checkpoint is not supported by husk yet"},
+		{[]string{"restore", "--bundle", b.dir, "--image-path", img, b.id + "-r"}, "only restore --detach is supported by husk yet"},
+		{[]string{"restore", "-d", "--console-socket", "/nonexistent", "--bundle", b.dir, "--image-path", img, b.id + "-r"}, "--console-socket is not supported by husk yet"},
+		// no checkpoint there (or, on a cgroup v1 host, not yet supported)
+		{[]string{"restore", "-d", "--bundle", b.dir, "--image-path", img, b.id + "-r"}, "restore: "},
 	} {
 		r := b.rt(c.args...)
 		if r.Code == 0 || !strings.Contains(r.Out(), c.want) {
@@ -33,6 +36,9 @@ func TestCheckpointRefusals(t *testing.T) {
 	}
 	if st := b.state(); st.Status != "created" {
 		t.Fatalf("after the refusals: want created, got %+v", st)
+	}
+	if r := b.rt("list", "-q"); strings.TrimSpace(r.Stdout) != b.id {
+		t.Fatalf("the refused restores left containers: %s", r)
 	}
 	b.mustRT("start", b.id)
 	r := b.rt("checkpoint", "--manage-cgroups-mode", "bogus", "--image-path", img, b.id)
@@ -46,8 +52,9 @@ func TestCheckpointRefusals(t *testing.T) {
 
 // TestCheckpoint dumps a running container (stdout to a host file, stdin
 // the host's /dev/null: files outside the container) with CRIU. Where CRIU
-// works (the v2 guest, tests/v2vm), --leave-running leaves it running and a
-// plain checkpoint removes it; where `criu check` fails (the CI host, whose
+// works (the v2 guest, tests/v2vm), --leave-running leaves it running, a
+// plain checkpoint removes it, and restore -d brings it back (exec, kill
+// and delete work on it); where `criu check` fails (the CI host, whose
 // vdso CRIU 3.17 can't read), checkpoint fails with CRIU's own reason and
 // the container runs on.
 func TestCheckpoint(t *testing.T) {
@@ -96,4 +103,16 @@ func TestCheckpoint(t *testing.T) {
 	if r := b.rt("state", b.id); r.Code == 0 {
 		t.Fatalf("the container is still there after checkpoint: %s", r)
 	}
+	// restore -d brings it back under its id, exec and kill reach it.
+	b.mustRT("restore", "-d", "--bundle", b.dir, "--image-path", img, b.id)
+	st = b.state()
+	if st.Status != "running" || !pidAlive(st.Pid) {
+		t.Fatalf("after restore: want running, got %+v", st)
+	}
+	if out := b.mustExec(nil, "/bin/echo", "restored"); strings.TrimSpace(out) != "restored" {
+		t.Fatalf("exec into the restored container: %q", out)
+	}
+	b.mustRT("kill", b.id, "KILL")
+	b.waitStatus("stopped")
+	b.mustRT("delete", b.id)
 }

@@ -11,11 +11,12 @@
 #    left behind).
 # 2. checkpoint --pre-dump, then checkpoint --parent-path: the container is
 #    gone (husk list, its processes, its cgroup).
-# 3. The images are good: plain `criu restore` (husk restore is not there
-#    yet) brings the tree back with its mounts, and it counts on from where
-#    it stopped through the same fd.
-# 4. What fails, fails clearly: a checkpoint of a stopped container, husk
-#    restore.
+# 3. husk restore -d brings it back (the same cgroup, mounts, the count going
+#    on where it stopped through the same fd); exec into it works.
+# 4. A checkpoint of the restored container, restored under another id;
+#    kill and delete of that one.
+# 5. What fails, fails clearly: a checkpoint of a gone container, restore
+#    without --detach.
 set -euo pipefail
 husk=${RUNTIME:?set RUNTIME to the husk binary}
 root=/run/husk-ckpt
@@ -35,7 +36,7 @@ fail() {
 cleanup() {
 	[ -z "$rpid" ] || kill -KILL "$rpid" 2>/dev/null || true
 	"$husk" --root $root delete --force c1 >/dev/null 2>&1 || true
-	umount -l "$d/croot" 2>/dev/null || true
+	"$husk" --root $root delete --force c2 >/dev/null 2>&1 || true
 	umount -l "$b/rootfs/data" 2>/dev/null || true
 	sleep 0.2
 	rmdir /sys/fs/cgroup/husk-ckpt/c1 /sys/fs/cgroup/husk-ckpt 2>/dev/null || true
@@ -92,15 +93,6 @@ wait_count "$now" 30
 [ "$(loopback)" = ping ] || fail "no loopback traffic after checkpoint --leave-running (network lock left?)"
 echo "husk-checkpoint: checkpoint --leave-running ok ($(du -sk "$d/lr" | cut -f1) KiB; descriptors $(cat "$d/lr/descriptors.json")), still counting: $(count), loopback ok"
 
-# Keys CRIU dumped the outside stdio under, for the plain criu restore.
-exts=()
-for fd in 0 1 2; do
-	l=$(readlink "/proc/$pid/fd/$fd")
-	case $l in /*) ;; *) continue ;; esac
-	mnt=$(awk '/^mnt_id:/ { print $2 }' "/proc/$pid/fdinfo/$fd")
-	exts+=("$fd $(printf 'file[%x:%x]' "$mnt" "$(stat -L -c %i "/proc/$pid/fd/$fd")")")
-done
-
 # 2. --pre-dump, then the dump on top of it
 out=$("$husk" --root $root checkpoint --pre-dump --image-path "$d/pre" c1 2>&1) ||
 	fail "checkpoint --pre-dump: $out"
@@ -114,37 +106,49 @@ at=$(count)
 [ ! -e /sys/fs/cgroup/husk-ckpt/c1 ] || fail "cgroup /husk-ckpt/c1 left after checkpoint"
 sleep 0.5
 [ "$(count)" = "$at" ] || fail "still counting after checkpoint: $at, then $(count)"
+cat "$d/img/husk-stdio-keys.json" >/dev/null || fail "no husk-stdio-keys.json in the images"
 echo "husk-checkpoint: checkpoint (parent: the pre-dump) ok ($(du -sk "$d/img" | cut -f1) KiB), c1 gone at count $at"
 
-# 3. The images restore (with criu itself).
-mkdir "$d/croot"
-mount --bind "$b/rootfs" "$d/croot"
-mkdir -p /sys/fs/cgroup/husk-ckpt/c1
-inherit=()
-exec 7</dev/null 8>>"$d/c1.log" 9>>"$d/c1.log"
-for e in "${exts[@]}"; do
-	inherit+=(--inherit-fd "fd[$((${e%% *} + 7))]:${e#* }")
-done
-criu restore -D "$d/img" --root "$d/croot" --manage-cgroups "${inherit[@]}" \
-	--ext-mount-map "/data:$d/data" -d \
-	--pidfile "$d/rpid" -v4 -o restore.log || fail "criu restore of husk's images"
-exec 7<&- 8>&- 9>&-
+# 3. husk restore, in the foreground's place of the old container: the
+#    same pid namespace contents, mounts, cgroup, and the count going on
+#    through the same fd; exec, kill and delete work on it.
+"$husk" --root $root restore -d --bundle "$b" --image-path "$d/img" --pid-file "$d/rpid" c1 \
+	</dev/null >>"$d/c1.log" 2>&1 || fail "husk restore: $(tail -n 5 "$d/c1.log")"
 rpid=$(cat "$d/rpid")
-[ "$rpid" = "$pid" ] || echo "husk-checkpoint: note: restored init is $rpid (was $pid)"
+[ "$(status)" = running ] || fail "c1 is $(status) after restore"
+[ "$("$husk" --root $root state c1 | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')" = "$rpid" ] ||
+	fail "state's pid is not the pid file's $rpid"
 wait_count $((at + 2)) 30
 [ "$(grep -c '^1$' "$b/rootfs/tmp/count")" = 1 ] || fail "the count restarted from 1 (not restored)"
-grep -q " /proc " "/proc/$rpid/mountinfo" && grep -q " /dev/pts " "/proc/$rpid/mountinfo" ||
-	fail "restored tree lacks the container's mounts"
-[ "$(cat "/proc/$rpid/root/data/hello")" = from-the-host ] ||
-	fail "restored tree lacks the bind mount of $d/data at /data"
-echo "husk-checkpoint: criu restore of the images ok: pid $rpid counting on from $at: $(count)"
-kill -KILL "$rpid"
-rpid=
+grep -qx "0::/husk-ckpt/c1" "/proc/$rpid/cgroup" || fail "restored init in cgroup $(cat "/proc/$rpid/cgroup")"
+out=$("$husk" --root $root exec c1 cat /data/hello 2>&1) && [ "$out" = from-the-host ] ||
+	fail "exec into the restored container (bind mount /data): $out"
+[ "$(loopback)" = ping ] || fail "no loopback traffic in the restored container"
+echo "husk-checkpoint: restore -d ok: pid $rpid counting on from $at: $(count); exec, bind mount, loopback ok"
 
-# 4. Clear failures.
+# 4. Checkpoint the restored container, restore it under another id.
+at=$(count)
+out=$("$husk" --root $root checkpoint --image-path "$d/img2" c1 2>&1) || fail "checkpoint of the restored c1: $out"
+[ -z "$("$husk" --root $root list -q)" ] || fail "c1 still in husk list after its second checkpoint"
+"$husk" --root $root restore -d --bundle "$b" --image-path "$d/img2" c2 </dev/null >>"$d/c1.log" 2>&1 ||
+	fail "husk restore as c2: $(tail -n 5 "$d/c1.log")"
+[ "$("$husk" --root $root state c2 | sed -n 's/.*"status": "\(.*\)".*/\1/p')" = running ] || fail "c2 not running"
+wait_count $((at + 2)) 30
+"$husk" --root $root kill c2 KILL
+i=0
+until "$husk" --root $root state c2 | grep -q '"status": "stopped"'; do
+	i=$((i + 1)); [ $i -le 100 ] || fail "c2 still running after kill"; sleep 0.1
+done
+"$husk" --root $root delete c2 || fail "delete c2"
+[ ! -e /sys/fs/cgroup/husk-ckpt/c1 ] || fail "cgroup left after delete c2"
+rpid=
+echo "husk-checkpoint: checkpoint of the restored c1, restore as c2, kill and delete ok"
+
+# 5. Clear failures.
 if out=$("$husk" --root $root checkpoint --image-path "$d/x" c1 2>&1); then fail "checkpoint of a deleted container succeeded"; fi
 echo "husk-checkpoint: checkpoint of a gone container: $out"
-if out=$("$husk" --root $root restore --image-path "$d/img" c1 2>&1); then fail "husk restore succeeded?"; fi
-grep -q 'not supported by husk yet' <<<"$out" || fail "husk restore: $out"
-echo "husk-checkpoint: restore: $out"
+if out=$("$husk" --root $root restore --bundle "$b" --image-path "$d/img" c3 2>&1); then fail "restore without --detach succeeded"; fi
+grep -q 'only restore --detach is supported' <<<"$out" || fail "restore without -d: $out"
+[ -z "$("$husk" --root $root list -q)" ] || fail "a refused restore left a container"
+echo "husk-checkpoint: restore without -d: $out"
 echo "husk-checkpoint: PASS"

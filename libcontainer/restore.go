@@ -1,0 +1,332 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	criu "github.com/checkpoint-restore/go-criu/v8"
+	"github.com/checkpoint-restore/go-criu/v8/rpc"
+	securejoin "github.com/cyphar/filepath-securejoin"
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/libcontainer/cgroups"
+	"github.com/husk-runtime/husk/spec/vocab"
+)
+
+// RestoreOpts are the inputs of restore: the container to make (id,
+// bundle, spec, as create's) and the checkpoint to bring into it.
+type RestoreOpts struct {
+	ID     string
+	Bundle string // absolute
+	Spec   *specs.Spec
+	// ImagePath holds the images of a husk (or runc) checkpoint.
+	ImagePath string
+	// WorkPath is where CRIU writes its log (default: ImagePath).
+	WorkPath          string
+	TCPEstablished    bool
+	TCPSkipInFlight   bool
+	ExtUnixSk         bool
+	ShellJob          bool
+	FileLocks         bool
+	LinkRemap         bool
+	AutoDedup         bool
+	ManageCgroupsMode string
+	EmptyNs           []string
+	// Stdio becomes the restored init's stdin, stdout and stderr where
+	// they were pipes or files outside the container at checkpoint.
+	Stdio [3]*os.File
+}
+
+// Restore makes container o.ID from a checkpoint: its state dir and
+// cgroup as create would, then CRIU restores the processes into them.
+// The container is running when it returns, locked (Release it). Any
+// failure undoes every step: no state dir, cgroup or process is left.
+//
+// Not yet: a terminal (the pty master CRIU hands back), hooks, the
+// systemd cgroup driver, cgroup v1, rootless.
+func (r *Runtime) Restore(o *RestoreOpts) (c *Container, err error) {
+	if err := ValidateID(o.ID); err != nil {
+		return nil, err
+	}
+	s := o.Spec
+	if err := restorable(r, s); err != nil {
+		return nil, err
+	}
+	images, err := os.Open(o.ImagePath)
+	if err != nil {
+		return nil, fmt.Errorf("restore: image path: %w", err)
+	}
+	defer images.Close()
+	if _, err := os.Stat(filepath.Join(o.ImagePath, "inventory.img")); err != nil {
+		return nil, fmt.Errorf("restore: %s holds no checkpoint: %w", o.ImagePath, err)
+	}
+	cr, err := newCriu()
+	if err != nil {
+		return nil, err
+	}
+	if c, err = r.newStateDir(&CreateOpts{ID: o.ID, Bundle: o.Bundle, Spec: s}, false); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = c.destroy()
+			c.Release()
+			c = nil
+		}
+	}()
+	cg, err := c.newCgroup(&CreateOpts{ID: o.ID, Spec: s})
+	if err != nil {
+		return c, err
+	}
+	if err := cg.Set(resources(s)); err != nil {
+		return c, fmt.Errorf("set cgroup limits: %w", err)
+	}
+	rel, err := filepath.Rel("/sys/fs/cgroup", cg.Path(""))
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return c, fmt.Errorf("restore: cgroup %s is not below /sys/fs/cgroup", cg.Path(""))
+	}
+
+	// CRIU wants the root a mount point whose parent is not overmounted:
+	// the rootfs bound in the state dir, for as long as it restores.
+	root := filepath.Join(c.dir, "criu-root")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		return c, fmt.Errorf("restore: %w", err)
+	}
+	defer os.Remove(root)
+	if err := unix.Mount(s.Root.Path, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return c, fmt.Errorf("restore: bind the rootfs: %w", err)
+	}
+	defer unix.Unmount(root, unix.MNT_DETACH) //nolint:errcheck
+
+	logFile, logDir := "restore.log", o.ImagePath
+	opts := &rpc.CriuOpts{
+		ImagesDirFd:       ptr(int32(images.Fd())),
+		LogLevel:          ptr(int32(4)),
+		LogFile:           ptr(logFile),
+		Root:              ptr(root),
+		ManageCgroups:     ptr(true),
+		CgRoot:            []*rpc.CgroupRoot{{Path: ptr("/" + rel)}},
+		RstSibling:        ptr(true),
+		EvasiveDevices:    ptr(true),
+		OrphanPtsMaster:   ptr(true),
+		ShellJob:          ptr(o.ShellJob),
+		TcpEstablished:    ptr(o.TCPEstablished),
+		TcpSkipInFlight:   ptr(o.TCPSkipInFlight),
+		ExtUnixSk:         ptr(o.ExtUnixSk),
+		FileLocks:         ptr(o.FileLocks),
+		LinkRemap:         ptr(o.LinkRemap),
+		AutoDedup:         ptr(o.AutoDedup),
+		ManageCgroupsMode: nil,
+	}
+	if o.WorkPath != "" {
+		if err := os.MkdirAll(o.WorkPath, 0o700); err != nil {
+			return c, fmt.Errorf("restore: %w", err)
+		}
+		work, err := os.Open(o.WorkPath)
+		if err != nil {
+			return c, fmt.Errorf("restore: %w", err)
+		}
+		defer work.Close()
+		opts.WorkDirFd = ptr(int32(work.Fd()))
+		logDir = o.WorkPath
+	}
+	if file, ok := s.Annotations[criuConfigAnnotation]; !ok {
+		opts.ConfigFile = ptr(criuDefaultConfig)
+	} else if file != "" {
+		opts.ConfigFile = ptr(file)
+	}
+	if o.ManageCgroupsMode != "" {
+		mode, err := criuCgMode(o.ManageCgroupsMode)
+		if err != nil {
+			return c, err
+		}
+		opts.ManageCgroupsMode = &mode
+	}
+	if len(o.EmptyNs) > 0 {
+		ns, err := criuEmptyNs(o.EmptyNs)
+		if err != nil {
+			return c, err
+		}
+		opts.EmptyNs = ptr(ns)
+	}
+	files, err := restoreNamespaces(cr, opts, s)
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	if err != nil {
+		return c, err
+	}
+	if err := restoreMounts(opts, s); err != nil {
+		return c, err
+	}
+	if err := restoreStdio(cr, o); err != nil {
+		return c, err
+	}
+
+	n := &restoreNotify{}
+	r.debugf("restore %s: criu restore from %s into cgroup /%s", o.ID, o.ImagePath, rel)
+	if err := cr.Restore(opts, n); err != nil {
+		return c, criuError("restore", err, filepath.Join(logDir, logFile))
+	}
+	if n.pid <= 0 {
+		return c, errors.New("criu restore: no pid of the restored init")
+	}
+	if err := c.record(func(st *State) (err error) {
+		st.Pid = n.pid
+		_, st.PidStart, err = procStat(n.pid)
+		return err
+	}); err != nil {
+		return c, fmt.Errorf("restored init: %w", err)
+	}
+	c.State.Creating, c.State.Creator, c.State.CreatorStart = false, 0, 0
+	if err := c.State.save(c.dir); err != nil {
+		return c, err
+	}
+	if err := c.State.saveRecord(c.dir); err != nil {
+		return c, err
+	}
+	r.debugf("restore %s: init is pid %d", o.ID, n.pid)
+	return c, nil
+}
+
+// restorable refuses what restore can't do yet, before it touches
+// anything.
+func restorable(r *Runtime, s *specs.Spec) error {
+	switch {
+	case s.Process != nil && s.Process.Terminal:
+		return errors.New("restore: a container with process.terminal is not supported by husk yet")
+	case r.SystemdCgroup:
+		return errors.New("restore: the systemd cgroup driver is not supported by husk yet")
+	case r.Rootless || os.Geteuid() != 0:
+		return errors.New("restore: needs root (rootless restore is not supported)")
+	case !cgroups.IsV2():
+		return errors.New("restore: only cgroup v2 hosts are supported by husk yet")
+	case !vocab.HasNamespace(s, specs.MountNamespace):
+		return errors.New("restore: a container without a mount namespace is not supported")
+	}
+	if h := s.Hooks; h != nil && (len(h.Prestart) > 0 || len(h.CreateRuntime) > 0 || //nolint:staticcheck // prestart is deprecated, still honoured
+		len(h.CreateContainer) > 0 || len(h.StartContainer) > 0 || len(h.Poststart) > 0) {
+		return errors.New("restore: hooks other than poststop are not run on restore by husk yet; refusing a config that has them")
+	}
+	return nil
+}
+
+// restoreNamespaces hands CRIU the namespaces the config joins by path:
+// network and PID ones by the key checkpoint dumped them under, the
+// others to join.
+func restoreNamespaces(cr *criu.Criu, opts *rpc.CriuOpts, s *specs.Spec) ([]*os.File, error) {
+	var files []*os.File
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Path == "" {
+			continue
+		}
+		switch ns.Type {
+		case specs.NetworkNamespace, specs.PIDNamespace:
+			f, err := os.Open(ns.Path)
+			if err != nil {
+				return files, fmt.Errorf("restore: %s namespace: %w", ns.Type, err)
+			}
+			files = append(files, f)
+			cr.AddInheritFd(criuNsKey(criuNsName(ns.Type)), f)
+		case specs.CgroupNamespace:
+			return files, errors.New("restore: joining a cgroup namespace by path is not supported (CRIU can't)")
+		default:
+			opts.JoinNs = append(opts.JoinNs, &rpc.JoinNamespace{
+				Ns:     ptr(criuNsName(ns.Type)),
+				NsFile: ptr(ns.Path),
+			})
+		}
+	}
+	return files, nil
+}
+
+// restoreMounts tells CRIU where the host's mounts the checkpoint saved as
+// external come from now (bind mounts by their source, device nodes by
+// their path), making their mount points in the rootfs if missing.
+func restoreMounts(opts *rpc.CriuOpts, s *specs.Spec) error {
+	add := func(dest, src string) error {
+		dest = filepath.Clean("/" + dest)
+		target, err := securejoin.SecureJoin(s.Root.Path, dest)
+		if err != nil {
+			return err
+		}
+		if _, err := os.Lstat(target); errors.Is(err, os.ErrNotExist) {
+			if fi, serr := os.Stat(src); serr == nil && !fi.IsDir() {
+				if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+					return err
+				}
+				if f, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+					f.Close()
+				}
+			} else if err := os.MkdirAll(target, 0o755); err != nil {
+				return err
+			}
+		}
+		opts.ExtMnt = append(opts.ExtMnt, &rpc.ExtMountMap{Key: ptr(dest), Val: ptr(src)})
+		return nil
+	}
+	for _, m := range s.Mounts {
+		if m.Type == "bind" || hasBindOption(m.Options) {
+			if err := add(m.Destination, m.Source); err != nil {
+				return fmt.Errorf("restore: mount %s: %w", m.Destination, err)
+			}
+		}
+	}
+	for _, d := range s.Linux.Devices {
+		opts.ExtMnt = append(opts.ExtMnt, &rpc.ExtMountMap{Key: ptr(filepath.Clean(d.Path)), Val: ptr(d.Path)})
+	}
+	return nil
+}
+
+// restoreStdio hands CRIU the new stdio for what the init's was at
+// checkpoint: pipes (runc's descriptors.json) and files outside the
+// container (husk's keys).
+func restoreStdio(cr *criu.Criu, o *RestoreOpts) error {
+	var links, keys []string
+	for name, v := range map[string]*[]string{descriptorsFile: &links, stdioKeysFile: &keys} {
+		data, err := os.ReadFile(filepath.Join(o.ImagePath, name))
+		if errors.Is(err, os.ErrNotExist) && name == stdioKeysFile {
+			continue // runc's checkpoint
+		}
+		if err != nil {
+			return fmt.Errorf("restore: %w", err)
+		}
+		if err := json.Unmarshal(data, v); err != nil {
+			return fmt.Errorf("restore: %s: %w", name, err)
+		}
+	}
+	seen := map[string]bool{}
+	for i := 0; i < 3; i++ {
+		key := ""
+		if i < len(keys) && keys[i] != "" {
+			key = keys[i]
+		} else if i < len(links) && strings.HasPrefix(links[i], "pipe:") {
+			key = links[i]
+		}
+		if key == "" || seen[key] || o.Stdio[i] == nil {
+			continue
+		}
+		seen[key] = true
+		cr.AddInheritFd(key, o.Stdio[i])
+	}
+	return nil
+}
+
+// restoreNotify takes the restored init's pid from CRIU's post-restore
+// notification.
+type restoreNotify struct {
+	criu.NoNotify
+	pid int
+}
+
+func (n *restoreNotify) PostRestore(pid int32) error {
+	n.pid = int(pid)
+	return nil
+}
