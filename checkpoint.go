@@ -18,8 +18,8 @@ var checkpointCommand = &cli.Command{
 	Description: `Checkpoint dumps a running container's processes with CRIU (the criu
 binary, 3.15 or newer, over its RPC) into --image-path. Unless --leave-running
 or --pre-dump, CRIU kills the processes and the container is deleted, as with
-runc. CRIU reads /etc/criu/runc.conf, or the file the annotation
-org.criu.config names ("" for none). husk restore is not there yet.`,
+runc; husk restore brings it back. CRIU reads /etc/criu/runc.conf, or the
+file the annotation org.criu.config names ("" for none).`,
 	Flags: []cli.Flag{
 		&cli.StringFlag{Name: "image-path", Usage: "directory for the images (default: ./checkpoint)"},
 		&cli.StringFlag{Name: "work-path", Usage: "directory for CRIU's log (default: the image path)"},

@@ -31,7 +31,7 @@ func TestFeaturesJSON(t *testing.T) {
 	}
 	wantAnnotations := map[string]any{
 		"io.github.husk-runtime.husk.version":            "1.2.3",
-		"io.github.husk-runtime.husk.checkpoint.enabled": "false",
+		"io.github.husk-runtime.husk.checkpoint.enabled": "true",
 	}
 	if !maps.Equal(got["annotations"].(map[string]any), wantAnnotations) {
 		t.Errorf("annotations = %v, want %v", got["annotations"], wantAnnotations)
