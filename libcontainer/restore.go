@@ -247,42 +247,73 @@ func restoreNamespaces(cr *criu.Criu, opts *rpc.CriuOpts, s *specs.Spec) ([]*os.
 	return files, nil
 }
 
-// restoreMounts tells CRIU where the host's mounts the checkpoint saved as
-// external come from now (bind mounts by their source, device nodes by
-// their path), making their mount points in the rootfs if missing.
+// restoreMounts makes the mount points CRIU mounts on in the rootfs (a
+// rootfs other than the checkpointed one, such as podman's for a restore
+// from an exported checkpoint, may lack them) and tells CRIU where the
+// host's mounts the checkpoint saved as external come from now: bind
+// mounts by their source, device nodes by their path.
 func restoreMounts(opts *rpc.CriuOpts, s *specs.Spec) error {
-	add := func(dest, src string) error {
-		dest = filepath.Clean("/" + dest)
-		target, err := securejoin.SecureJoin(s.Root.Path, dest)
-		if err != nil {
-			return err
+	// Mount points on a tmpfs come back with the tmpfs's contents.
+	var tmpfs []string
+	for _, m := range s.Mounts {
+		if m.Type == "tmpfs" {
+			tmpfs = append(tmpfs, filepath.Clean("/"+m.Destination))
 		}
-		if _, err := os.Lstat(target); errors.Is(err, os.ErrNotExist) {
-			if fi, serr := os.Stat(src); serr == nil && !fi.IsDir() {
-				if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-					return err
-				}
-				if f, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
-					f.Close()
-				}
-			} else if err := os.MkdirAll(target, 0o755); err != nil {
-				return err
+	}
+	onTmpfs := func(dest string) bool {
+		for _, t := range tmpfs {
+			if strings.HasPrefix(dest, t+"/") {
+				return true
 			}
 		}
-		opts.ExtMnt = append(opts.ExtMnt, &rpc.ExtMountMap{Key: ptr(dest), Val: ptr(src)})
-		return nil
+		return false
 	}
 	for _, m := range s.Mounts {
-		if m.Type == "bind" || hasBindOption(m.Options) {
-			if err := add(m.Destination, m.Source); err != nil {
+		dest := filepath.Clean("/" + m.Destination)
+		bind := m.Type == "bind" || hasBindOption(m.Options)
+		// cgroup2 appears with /sys; a v1 cgroup mount is CRIU's own tmpfs.
+		if m.Type != "cgroup" && m.Type != "cgroup2" && !onTmpfs(dest) {
+			src := ""
+			if bind {
+				src = m.Source
+			}
+			if err := makeMountPoint(s.Root.Path, dest, src); err != nil {
 				return fmt.Errorf("restore: mount %s: %w", m.Destination, err)
 			}
+		}
+		if bind {
+			opts.ExtMnt = append(opts.ExtMnt, &rpc.ExtMountMap{Key: ptr(dest), Val: ptr(m.Source)})
 		}
 	}
 	for _, d := range s.Linux.Devices {
 		opts.ExtMnt = append(opts.ExtMnt, &rpc.ExtMountMap{Key: ptr(filepath.Clean(d.Path)), Val: ptr(d.Path)})
 	}
 	return nil
+}
+
+// makeMountPoint makes dest in rootfs if missing: a file when src, a bind
+// mount's source, is one, else a directory.
+func makeMountPoint(rootfs, dest, src string) error {
+	target, err := securejoin.SecureJoin(rootfs, dest)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Lstat(target); !errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if src != "" {
+		if fi, err := os.Stat(src); err == nil && !fi.IsDir() {
+			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+				return err
+			}
+			f, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY, 0o644)
+			if err != nil {
+				return err
+			}
+			return f.Close()
+		}
+	}
+	return os.MkdirAll(target, 0o755)
 }
 
 // restoreStdio hands CRIU the new stdio for what the init's was at
