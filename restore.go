@@ -1,13 +1,13 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/husk-runtime/husk/libcontainer"
 	"github.com/husk-runtime/husk/spec"
@@ -21,16 +21,18 @@ var restoreCommand = &cli.Command{
 CRIU restore the checkpoint in --image-path into it: its processes, mounts and
 namespaces, in the container's cgroup (the config's limits). The restored
 init gets husk's stdin, stdout and stderr where it had pipes or files from
-outside the container. Only --detach is supported: restore returns once the
-container runs. Not yet: a terminal, hooks other than poststop, the systemd
-cgroup driver, cgroup v1 hosts, rootless.`,
+outside the container. With --detach restore returns once the container runs;
+in the foreground (the default) husk forwards signals to it, exits with its
+exit code (128+N when killed by signal N) and deletes it, as run. Not yet: a
+terminal, hooks other than poststop, the systemd cgroup driver, cgroup v1
+hosts, rootless.`,
 	Flags: []cli.Flag{
 		&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Usage: "the bundle `DIR` (default: the current directory)"},
 		&cli.StringFlag{Name: "image-path", Usage: "the checkpoint's images (default: ./checkpoint)"},
 		&cli.StringFlag{Name: "work-path", Usage: "directory for CRIU's log (default: the image path)"},
-		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the container runs (required)"},
+		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the container runs"},
 		&cli.StringFlag{Name: "pid-file", Usage: "write the restored init's pid to `FILE`"},
-		&cli.BoolFlag{Name: "no-subreaper", Usage: "accepted for runc's sake (husk is never the subreaper with --detach)"},
+		&cli.BoolFlag{Name: "no-subreaper", Usage: "do not make husk a subreaper of the container's orphans (foreground)"},
 		&cli.BoolFlag{Name: "no-pivot", Usage: "accepted for runc's sake (CRIU restores the mounts)"},
 		&cli.BoolFlag{Name: "tcp-established", Usage: "restore open TCP connections"},
 		&cli.BoolFlag{Name: "tcp-skip-in-flight", Usage: "skip TCP connections being established"},
@@ -54,9 +56,6 @@ cgroup driver, cgroup v1 hosts, rootless.`,
 			if ctx.IsSet(f) {
 				return fmt.Errorf("restore: --%s is not supported by husk yet", f)
 			}
-		}
-		if !ctx.Bool("detach") {
-			return errors.New("restore: only restore --detach is supported by husk yet")
 		}
 		bundle, err := filepath.Abs(ctx.String("bundle"))
 		if err != nil {
@@ -83,6 +82,16 @@ cgroup driver, cgroup v1 hosts, rootless.`,
 		for _, v := range ctx.StringSlice("empty-ns") {
 			empty = append(empty, strings.Split(v, ",")...)
 		}
+		detach := ctx.Bool("detach")
+		if !detach && !ctx.Bool("no-subreaper") {
+			if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+				return err
+			}
+		}
+		var fg *foreground
+		if !detach {
+			fg = newForeground()
+		}
 		c, err := runtimeOf(ctx).Restore(&libcontainer.RestoreOpts{
 			ID:                id,
 			Bundle:            bundle,
@@ -107,6 +116,19 @@ cgroup driver, cgroup v1 hosts, rootless.`,
 			_ = c.Delete(true)
 			return err
 		}
-		return nil
+		// Other commands (kill, delete) must not wait for us while the
+		// container runs.
+		c.Release()
+		if detach {
+			return nil
+		}
+		// In the foreground, as run: the restored init is husk's child
+		// (CRIU restores it as its own sibling); husk forwards signals,
+		// exits with its code and deletes the container.
+		code := fg.wait(c.State.Pid)
+		if err := runtimeOf(ctx).Delete(id, true); err != nil {
+			return err
+		}
+		return &exitError{code: code}
 	},
 }

@@ -15,8 +15,10 @@
 #    on where it stopped through the same fd); exec into it works.
 # 4. A checkpoint of the restored container, restored under another id;
 #    kill and delete of that one.
-# 5. What fails, fails clearly: a checkpoint of a gone container, restore
-#    without --detach.
+# 5. husk restore in the foreground: waits, exits 137 when the container is
+#    killed, deletes it.
+# 6. What fails, fails clearly: a checkpoint of a gone container, restore
+#    from no checkpoint, restore of a container with a terminal.
 set -euo pipefail
 husk=${RUNTIME:?set RUNTIME to the husk binary}
 root=/run/husk-ckpt
@@ -37,6 +39,7 @@ cleanup() {
 	[ -z "$rpid" ] || kill -KILL "$rpid" 2>/dev/null || true
 	"$husk" --root $root delete --force c1 >/dev/null 2>&1 || true
 	"$husk" --root $root delete --force c2 >/dev/null 2>&1 || true
+	"$husk" --root $root delete --force c3 >/dev/null 2>&1 || true
 	umount -l "$b/rootfs/data" 2>/dev/null || true
 	sleep 0.2
 	rmdir /sys/fs/cgroup/husk-ckpt/c1 /sys/fs/cgroup/husk-ckpt 2>/dev/null || true
@@ -144,11 +147,34 @@ done
 rpid=
 echo "husk-checkpoint: checkpoint of the restored c1, restore as c2, kill and delete ok"
 
-# 5. Clear failures.
+# 5. restore in the foreground (as run): husk waits, exits with the
+#    container's code and deletes it.
+"$husk" --root $root restore --bundle "$b" --image-path "$d/img2" c3 </dev/null >>"$d/c1.log" 2>&1 &
+fg=$!
+i=0
+until "$husk" --root $root state c3 2>/dev/null | grep -q '"status": "running"'; do
+	i=$((i + 1)); [ $i -le 300 ] || fail "foreground restore of c3: not running ($(tail -n 3 "$d/c1.log"))"
+	kill -0 $fg 2>/dev/null || fail "foreground restore exited early: $(tail -n 3 "$d/c1.log")"
+	sleep 0.1
+done
+at=$(count)
+wait_count "$at" 30
+"$husk" --root $root kill c3 KILL
+rc=0
+wait $fg || rc=$?
+[ $rc = 137 ] || fail "foreground restore exited $rc, want 137 (the init killed by SIGKILL)"
+[ -z "$("$husk" --root $root list -q)" ] || fail "c3 left after its foreground restore ended"
+[ ! -e /sys/fs/cgroup/husk-ckpt/c1 ] || fail "cgroup left after the foreground restore ended"
+echo "husk-checkpoint: foreground restore as c3 ok: counted on, exit 137 on kill, deleted"
+
+# 6. Clear failures.
 if out=$("$husk" --root $root checkpoint --image-path "$d/x" c1 2>&1); then fail "checkpoint of a deleted container succeeded"; fi
 echo "husk-checkpoint: checkpoint of a gone container: $out"
-if out=$("$husk" --root $root restore --bundle "$b" --image-path "$d/img" c3 2>&1); then fail "restore without --detach succeeded"; fi
-grep -q 'only restore --detach is supported' <<<"$out" || fail "restore without -d: $out"
-[ -z "$("$husk" --root $root list -q)" ] || fail "a refused restore left a container"
-echo "husk-checkpoint: restore without -d: $out"
+if out=$("$husk" --root $root restore -d --bundle "$b" --image-path "$d/nothing" c4 2>&1); then fail "restore from no checkpoint succeeded"; fi
+[ -z "$("$husk" --root $root list -q)" ] || fail "a failed restore left a container"
+echo "husk-checkpoint: restore from no checkpoint: $out"
+sed -i 's/"terminal": false/"terminal": true/' "$b/config.json"
+if out=$("$husk" --root $root restore -d --bundle "$b" --image-path "$d/img2" c4 2>&1); then fail "restore of a terminal container succeeded"; fi
+grep -q 'process.terminal is not supported' <<<"$out" || fail "restore with a terminal: $out"
+echo "husk-checkpoint: restore with a terminal: $out"
 echo "husk-checkpoint: PASS"
