@@ -22,9 +22,10 @@ CRIU restore the checkpoint in --image-path into it: its processes, mounts and
 namespaces, in the container's cgroup (the config's limits). The restored
 init gets husk's stdin, stdout and stderr where it had pipes or files from
 outside the container. With --detach restore returns once the container runs;
-in the foreground (the default) husk forwards signals to it, exits with its
-exit code (128+N when killed by signal N) and deletes it, as run. Not yet: a
-terminal, hooks other than poststop, the systemd cgroup driver, cgroup v1
+in the foreground (the default) husk forwards signals to it, serves its
+terminal, exits with its exit code (128+N when killed by signal N) and
+deletes it, as run. A terminal's new pty master goes to --console-socket.
+Not yet: hooks other than poststop, the systemd cgroup driver, cgroup v1
 hosts, rootless.`,
 	Flags: []cli.Flag{
 		&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Usage: "the bundle `DIR` (default: the current directory)"},
@@ -42,7 +43,7 @@ hosts, rootless.`,
 		&cli.BoolFlag{Name: "auto-dedup", Usage: "deduplicate the memory of parent images"},
 		&cli.StringFlag{Name: "manage-cgroups-mode", Usage: "cgroups mode: soft, full, strict or ignore (default: CRIU's, soft)"},
 		&cli.StringSliceFlag{Name: "empty-ns", Usage: "a namespace to restore empty (network)"},
-		&cli.StringFlag{Name: "console-socket", Usage: "not supported by husk yet"},
+		&cli.StringFlag{Name: "console-socket", Usage: "send the restored terminal's pty master to the unix socket at `PATH`"},
 		&cli.BoolFlag{Name: "lazy-pages", Usage: "not supported by husk yet"},
 		&cli.StringFlag{Name: "lsm-profile", Usage: "not supported by husk yet"},
 		&cli.StringFlag{Name: "lsm-mount-context", Usage: "not supported by husk yet"},
@@ -52,7 +53,7 @@ hosts, rootless.`,
 		if err != nil {
 			return err
 		}
-		for _, f := range []string{"console-socket", "lazy-pages", "lsm-profile", "lsm-mount-context"} {
+		for _, f := range []string{"lazy-pages", "lsm-profile", "lsm-mount-context"} {
 			if ctx.IsSet(f) {
 				return fmt.Errorf("restore: --%s is not supported by husk yet", f)
 			}
@@ -92,6 +93,17 @@ hosts, rootless.`,
 		if !detach {
 			fg = newForeground()
 		}
+		var console, local *os.File
+		if s.Process.Terminal {
+			console, local, err = consoleFor(ctx.String("console-socket"), !detach)
+			if err != nil {
+				return err
+			}
+			defer console.Close()
+			if local != nil {
+				defer local.Close()
+			}
+		}
 		c, err := runtimeOf(ctx).Restore(&libcontainer.RestoreOpts{
 			ID:                id,
 			Bundle:            bundle,
@@ -107,9 +119,18 @@ hosts, rootless.`,
 			ManageCgroupsMode: ctx.String("manage-cgroups-mode"),
 			EmptyNs:           empty,
 			Stdio:             [3]*os.File{os.Stdin, os.Stdout, os.Stderr},
+			Console:           console,
 		})
 		if err != nil {
 			return err
+		}
+		if local != nil {
+			// In the foreground husk serves the restored terminal.
+			if fg.master, err = libcontainer.RecvMaster(local); err != nil {
+				_ = c.Delete(true)
+				c.Release()
+				return err
+			}
 		}
 		defer c.Release()
 		if err := writePidFile(ctx.String("pid-file"), c.State.Pid); err != nil {

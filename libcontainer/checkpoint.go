@@ -238,21 +238,120 @@ func (c *Container) checkpoint(o *CheckpointOpts) error {
 
 // newCriu finds criu and checks that it is recent enough.
 func newCriu() (*criu.Criu, error) {
+	cr, _, err := findCriu()
+	return cr, err
+}
+
+// findCriu is newCriu, also returning criu's path.
+func findCriu() (*criu.Criu, string, error) {
 	path, err := exec.LookPath("criu")
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint/restore needs CRIU (%d.%d or newer): %w", criuMinVersion/10000, criuMinVersion/100%100, err)
+		return nil, "", fmt.Errorf("checkpoint/restore needs CRIU (%d.%d or newer): %w", criuMinVersion/10000, criuMinVersion/100%100, err)
 	}
 	cr := criu.MakeCriu()
 	cr.SetCriuPath(path)
 	v, err := cr.GetCriuVersion()
 	if err != nil {
-		return nil, fmt.Errorf("%s: cannot get its version: %w", path, err)
+		return nil, "", fmt.Errorf("%s: cannot get its version: %w", path, err)
 	}
 	if v < criuMinVersion {
-		return nil, fmt.Errorf("%s is CRIU %d.%d.%d; husk needs %d.%d or newer", path,
+		return nil, "", fmt.Errorf("%s is CRIU %d.%d.%d; husk needs %d.%d or newer", path,
 			v/10000, v/100%100, v%100, criuMinVersion/10000, criuMinVersion/100%100)
 	}
-	return cr, nil
+	return cr, path, nil
+}
+
+// swrk runs one request through `criu swrk`: go-criu's client drops the
+// fds CRIU sends with a notification (a restored terminal's pty master,
+// orphan-pts-master), which restore needs.
+type swrk struct {
+	path  string
+	files []*os.File // handed to criu from fd 4 on
+}
+
+// inherit hands f to criu as the file of key (--inherit-fd).
+func (w *swrk) inherit(opts *rpc.CriuOpts, key string, f *os.File) {
+	opts.InheritFd = append(opts.InheritFd, &rpc.InheritFd{Key: ptr(key), Fd: ptr(int32(4 + len(w.files)))})
+	w.files = append(w.files, f)
+}
+
+// run sends the request and serves CRIU's notifications (the script's
+// name, the pid it names, the fds that came with it, closed after notify
+// returns) until the answer.
+func (w *swrk) run(t rpc.CriuReqType, opts *rpc.CriuOpts, notify func(script string, pid int32, fds []int) error) error {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	client, server := os.NewFile(uintptr(fds[0]), "criu-client"), os.NewFile(uintptr(fds[1]), "criu-server")
+	defer client.Close()
+	opts.NotifyScripts = ptr(true)
+	cmd := exec.Command(w.path, "swrk", "3")
+	cmd.ExtraFiles = append([]*os.File{server}, w.files...)
+	err = cmd.Start()
+	server.Close()
+	if err != nil {
+		return fmt.Errorf("start criu swrk: %w", err)
+	}
+	err = w.serve(client, &rpc.CriuReq{Type: &t, Opts: opts}, notify)
+	client.Close() // criu ends on EOF if it still waits for a request
+	if werr := cmd.Wait(); err == nil && werr != nil {
+		err = fmt.Errorf("criu swrk: %w", werr)
+	}
+	return err
+}
+
+func (w *swrk) serve(conn *os.File, req *rpc.CriuReq, notify func(string, int32, []int) error) error {
+	buf := make([]byte, 1<<20)
+	oob := make([]byte, unix.CmsgSpace(4*16))
+	for {
+		data, err := req.MarshalVT()
+		if err != nil {
+			return err
+		}
+		if _, err := unix.Write(int(conn.Fd()), data); err != nil {
+			return fmt.Errorf("send to criu: %w", err)
+		}
+		n, oobn, _, _, err := unix.Recvmsg(int(conn.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
+		if err != nil {
+			return fmt.Errorf("read from criu: %w", err)
+		}
+		if n == 0 {
+			return errors.New("criu closed its socket without an answer")
+		}
+		var received []int
+		if oobn > 0 {
+			if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
+				for i := range msgs {
+					if rights, err := unix.ParseUnixRights(&msgs[i]); err == nil {
+						received = append(received, rights...)
+					}
+				}
+			}
+		}
+		resp := &rpc.CriuResp{}
+		err = resp.UnmarshalVT(buf[:n])
+		if err == nil && !resp.GetSuccess() {
+			err = fmt.Errorf("operation failed (msg: %s, errno %d)", resp.GetCrErrmsg(), resp.GetCrErrno())
+		}
+		if err == nil && resp.GetType() == rpc.CriuReqType_NOTIFY {
+			err = notify(resp.GetNotify().GetScript(), resp.GetNotify().GetPid(), received)
+		}
+		for _, fd := range received {
+			unix.Close(fd)
+		}
+		if err != nil {
+			return err
+		}
+		if resp.GetType() != rpc.CriuReqType_NOTIFY {
+			if resp.GetType() != req.GetType() && req.GetType() != rpc.CriuReqType_NOTIFY {
+				return fmt.Errorf("criu answered %s to %s", resp.GetType(), req.GetType())
+			}
+			return nil
+		}
+		t := rpc.CriuReqType_NOTIFY
+		req = &rpc.CriuReq{Type: &t, NotifySuccess: ptr(true)}
+	}
 }
 
 // criuError is CRIU's failure with its reason: the message CRIU returns

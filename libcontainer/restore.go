@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	criu "github.com/checkpoint-restore/go-criu/v8"
 	"github.com/checkpoint-restore/go-criu/v8/rpc"
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -40,6 +39,10 @@ type RestoreOpts struct {
 	// Stdio becomes the restored init's stdin, stdout and stderr where
 	// they were pipes or files outside the container at checkpoint.
 	Stdio [3]*os.File
+	// Console receives the restored terminal's pty master when
+	// process.terminal is set: a connection to --console-socket, or the
+	// foreground restore's own socketpair end.
+	Console *os.File
 }
 
 // Restore makes container o.ID from a checkpoint: its state dir and
@@ -57,6 +60,9 @@ func (r *Runtime) Restore(o *RestoreOpts) (c *Container, err error) {
 	if err := restorable(r, s); err != nil {
 		return nil, err
 	}
+	if s.Process != nil && s.Process.Terminal && o.Console == nil {
+		return nil, errors.New("process.terminal is set: a --console-socket is required (or restore in the foreground)")
+	}
 	images, err := os.Open(o.ImagePath)
 	if err != nil {
 		return nil, fmt.Errorf("restore: image path: %w", err)
@@ -65,7 +71,7 @@ func (r *Runtime) Restore(o *RestoreOpts) (c *Container, err error) {
 	if _, err := os.Stat(filepath.Join(o.ImagePath, "inventory.img")); err != nil {
 		return nil, fmt.Errorf("restore: %s holds no checkpoint: %w", o.ImagePath, err)
 	}
-	cr, err := newCriu()
+	_, criuPath, err := findCriu()
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +160,8 @@ func (r *Runtime) Restore(o *RestoreOpts) (c *Container, err error) {
 		}
 		opts.EmptyNs = ptr(ns)
 	}
-	files, err := restoreNamespaces(cr, opts, s)
+	sw := &swrk{path: criuPath}
+	files, err := restoreNamespaces(sw, opts, s)
 	defer func() {
 		for _, f := range files {
 			f.Close()
@@ -166,21 +173,39 @@ func (r *Runtime) Restore(o *RestoreOpts) (c *Container, err error) {
 	if err := restoreMounts(opts, s); err != nil {
 		return c, err
 	}
-	if err := restoreStdio(cr, o); err != nil {
+	if err := restoreStdio(sw, opts, o); err != nil {
 		return c, err
 	}
 
-	n := &restoreNotify{}
+	pid := 0
+	notify := func(script string, npid int32, fds []int) error {
+		switch script {
+		case "post-restore":
+			pid = int(npid)
+		case "orphan-pts-master":
+			// The restored terminal's master, for the console socket.
+			if len(fds) == 0 {
+				return errors.New("orphan-pts-master: no fd")
+			}
+			if o.Console == nil {
+				return errors.New("the checkpoint has a terminal: a --console-socket is required (or restore in the foreground)")
+			}
+			if err := unix.Sendmsg(int(o.Console.Fd()), []byte("/dev/pts/0"), unix.UnixRights(fds[0]), nil, 0); err != nil {
+				return fmt.Errorf("send the restored pty master over the console socket: %w", err)
+			}
+		}
+		return nil
+	}
 	r.debugf("restore %s: criu restore from %s into cgroup /%s", o.ID, o.ImagePath, rel)
-	if err := cr.Restore(opts, n); err != nil {
+	if err := sw.run(rpc.CriuReqType_RESTORE, opts, notify); err != nil {
 		return c, criuError("restore", err, filepath.Join(logDir, logFile))
 	}
-	if n.pid <= 0 {
+	if pid <= 0 {
 		return c, errors.New("criu restore: no pid of the restored init")
 	}
 	if err := c.record(func(st *State) (err error) {
-		st.Pid = n.pid
-		_, st.PidStart, err = procStat(n.pid)
+		st.Pid = pid
+		_, st.PidStart, err = procStat(pid)
 		return err
 	}); err != nil {
 		return c, fmt.Errorf("restored init: %w", err)
@@ -192,7 +217,7 @@ func (r *Runtime) Restore(o *RestoreOpts) (c *Container, err error) {
 	if err := c.State.saveRecord(c.dir); err != nil {
 		return c, err
 	}
-	r.debugf("restore %s: init is pid %d", o.ID, n.pid)
+	r.debugf("restore %s: init is pid %d", o.ID, pid)
 	return c, nil
 }
 
@@ -200,8 +225,6 @@ func (r *Runtime) Restore(o *RestoreOpts) (c *Container, err error) {
 // anything.
 func restorable(r *Runtime, s *specs.Spec) error {
 	switch {
-	case s.Process != nil && s.Process.Terminal:
-		return errors.New("restore: a container with process.terminal is not supported by husk yet")
 	case r.SystemdCgroup:
 		return errors.New("restore: the systemd cgroup driver is not supported by husk yet")
 	case r.Rootless || os.Geteuid() != 0:
@@ -221,7 +244,7 @@ func restorable(r *Runtime, s *specs.Spec) error {
 // restoreNamespaces hands CRIU the namespaces the config joins by path:
 // network and PID ones by the key checkpoint dumped them under, the
 // others to join.
-func restoreNamespaces(cr *criu.Criu, opts *rpc.CriuOpts, s *specs.Spec) ([]*os.File, error) {
+func restoreNamespaces(sw *swrk, opts *rpc.CriuOpts, s *specs.Spec) ([]*os.File, error) {
 	var files []*os.File
 	for _, ns := range s.Linux.Namespaces {
 		if ns.Path == "" {
@@ -234,7 +257,7 @@ func restoreNamespaces(cr *criu.Criu, opts *rpc.CriuOpts, s *specs.Spec) ([]*os.
 				return files, fmt.Errorf("restore: %s namespace: %w", ns.Type, err)
 			}
 			files = append(files, f)
-			cr.AddInheritFd(criuNsKey(criuNsName(ns.Type)), f)
+			sw.inherit(opts, criuNsKey(criuNsName(ns.Type)), f)
 		case specs.CgroupNamespace:
 			return files, errors.New("restore: joining a cgroup namespace by path is not supported (CRIU can't)")
 		default:
@@ -319,7 +342,7 @@ func makeMountPoint(rootfs, dest, src string) error {
 // restoreStdio hands CRIU the new stdio for what the init's was at
 // checkpoint: pipes (runc's descriptors.json) and files outside the
 // container (husk's keys).
-func restoreStdio(cr *criu.Criu, o *RestoreOpts) error {
+func restoreStdio(sw *swrk, opts *rpc.CriuOpts, o *RestoreOpts) error {
 	var links, keys []string
 	for name, v := range map[string]*[]string{descriptorsFile: &links, stdioKeysFile: &keys} {
 		data, err := os.ReadFile(filepath.Join(o.ImagePath, name))
@@ -345,19 +368,7 @@ func restoreStdio(cr *criu.Criu, o *RestoreOpts) error {
 			continue
 		}
 		seen[key] = true
-		cr.AddInheritFd(key, o.Stdio[i])
+		sw.inherit(opts, key, o.Stdio[i])
 	}
-	return nil
-}
-
-// restoreNotify takes the restored init's pid from CRIU's post-restore
-// notification.
-type restoreNotify struct {
-	criu.NoNotify
-	pid int
-}
-
-func (n *restoreNotify) PostRestore(pid int32) error {
-	n.pid = int(pid)
 	return nil
 }

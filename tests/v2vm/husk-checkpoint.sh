@@ -18,7 +18,7 @@
 # 5. husk restore in the foreground: waits, exits 137 when the container is
 #    killed, deletes it.
 # 6. What fails, fails clearly: a checkpoint of a gone container, restore
-#    from no checkpoint, restore of a container with a terminal.
+#    from no checkpoint, restore -d of a terminal without a console socket.
 set -euo pipefail
 husk=${RUNTIME:?set RUNTIME to the husk binary}
 root=/run/husk-ckpt
@@ -174,7 +174,8 @@ if out=$("$husk" --root $root restore -d --bundle "$b" --image-path "$d/nothing"
 [ -z "$("$husk" --root $root list -q)" ] || fail "a failed restore left a container"
 echo "husk-checkpoint: restore from no checkpoint: $out"
 sed -i 's/"terminal": false/"terminal": true/' "$b/config.json"
-if out=$("$husk" --root $root restore -d --bundle "$b" --image-path "$d/img2" c4 2>&1); then fail "restore of a terminal container succeeded"; fi
-grep -q 'process.terminal is not supported' <<<"$out" || fail "restore with a terminal: $out"
-echo "husk-checkpoint: restore with a terminal: $out"
+if out=$("$husk" --root $root restore -d --bundle "$b" --image-path "$d/img2" c4 2>&1); then fail "restore -d of a terminal container without a console socket succeeded"; fi
+grep -q 'cannot allocate a tty' <<<"$out" || fail "restore -d with a terminal, no --console-socket: $out"
+[ -z "$("$husk" --root $root list -q)" ] || fail "a refused restore left a container"
+echo "husk-checkpoint: restore -d with a terminal but no --console-socket: $out"
 echo "husk-checkpoint: PASS"

@@ -4,8 +4,7 @@
 # $V2VM_BUILD (husk, cgroups.test, integration.test, helper); the guest
 # needs no Go toolchain.
 #   V2VM_RUN       -test.run pattern for the integration tests
-#                  (Cgroup|Lifecycle|Run[^c]|Systemd|AppArmor; Checkpoint
-#                  runs TestCheckpoint*, which husk-checkpoint.sh covers)
+#                  (Cgroup|Lifecycle|Run[^c]|Systemd|AppArmor|Checkpoint)
 #   V2VM_PARALLEL  their -test.parallel (default: Go's, the guest's vCPU count;
 #                  more makes tests with 10 s waits time out under emulation)
 set -u
@@ -38,7 +37,7 @@ step "podman checkpoint" "$repo" \
 	env RUNTIME="$build/husk" "$repo/tests/v2vm/podman-checkpoint.sh"
 step "integration tests" "$repo/tests/integration" \
 	env RUNTIME="$build/husk" HUSK_HELPER="$build/helper" HUSK_REQUIRE_APPARMOR=1 "$build/integration.test" -test.v -test.count=1 \
-	-test.timeout=30m ${V2VM_PARALLEL:+-test.parallel="$V2VM_PARALLEL"} -test.run "${V2VM_RUN:-Cgroup|Lifecycle|Run[^c]|Systemd|AppArmor}"
+	-test.timeout=30m ${V2VM_PARALLEL:+-test.parallel="$V2VM_PARALLEL"} -test.run "${V2VM_RUN:-Cgroup|Lifecycle|Run[^c]|Systemd|AppArmor|Checkpoint}"
 
 pass=$(grep -cE '^ *--- PASS|^(husk|criu)-smoke: PASS|^(husk|podman)-checkpoint: PASS' "$log")
 fail=$(grep -cE '^ *--- FAIL|^(husk|criu)-smoke: FAIL|^(husk|podman)-checkpoint: FAIL' "$log")
