@@ -50,8 +50,8 @@ type RestoreOpts struct {
 // The container is running when it returns, locked (Release it). Any
 // failure undoes every step: no state dir, cgroup or process is left.
 //
-// Not yet: a terminal (the pty master CRIU hands back), hooks, the
-// systemd cgroup driver, cgroup v1, rootless.
+// Not yet (refused by restorable): hooks other than poststop, the systemd
+// cgroup driver, cgroup v1, rootless.
 func (r *Runtime) Restore(o *RestoreOpts) (c *Container, err error) {
 	if err := ValidateID(o.ID); err != nil {
 		return nil, err
@@ -111,23 +111,22 @@ func (r *Runtime) Restore(o *RestoreOpts) (c *Container, err error) {
 
 	logFile, logDir := "restore.log", o.ImagePath
 	opts := &rpc.CriuOpts{
-		ImagesDirFd:       ptr(int32(images.Fd())),
-		LogLevel:          ptr(int32(4)),
-		LogFile:           ptr(logFile),
-		Root:              ptr(root),
-		ManageCgroups:     ptr(true),
-		CgRoot:            []*rpc.CgroupRoot{{Path: ptr("/" + rel)}},
-		RstSibling:        ptr(true),
-		EvasiveDevices:    ptr(true),
-		OrphanPtsMaster:   ptr(true),
-		ShellJob:          ptr(o.ShellJob),
-		TcpEstablished:    ptr(o.TCPEstablished),
-		TcpSkipInFlight:   ptr(o.TCPSkipInFlight),
-		ExtUnixSk:         ptr(o.ExtUnixSk),
-		FileLocks:         ptr(o.FileLocks),
-		LinkRemap:         ptr(o.LinkRemap),
-		AutoDedup:         ptr(o.AutoDedup),
-		ManageCgroupsMode: nil,
+		ImagesDirFd:     ptr(int32(images.Fd())),
+		LogLevel:        ptr(int32(4)),
+		LogFile:         ptr(logFile),
+		Root:            ptr(root),
+		ManageCgroups:   ptr(true),
+		CgRoot:          []*rpc.CgroupRoot{{Path: ptr("/" + rel)}},
+		RstSibling:      ptr(true),
+		EvasiveDevices:  ptr(true),
+		OrphanPtsMaster: ptr(true),
+		ShellJob:        ptr(o.ShellJob),
+		TcpEstablished:  ptr(o.TCPEstablished),
+		TcpSkipInFlight: ptr(o.TCPSkipInFlight),
+		ExtUnixSk:       ptr(o.ExtUnixSk),
+		FileLocks:       ptr(o.FileLocks),
+		LinkRemap:       ptr(o.LinkRemap),
+		AutoDedup:       ptr(o.AutoDedup),
 	}
 	if o.WorkPath != "" {
 		if err := os.MkdirAll(o.WorkPath, 0o700); err != nil {
