@@ -112,7 +112,7 @@ help:
 # host is hybrid): see tests/v2vm/README.md. The binaries are built here and
 # run in the guest. V2VM_FLAGS=--systemd boots systemd as the guest's PID 1.
 V2VM_BUILD := $(CURDIR)/tests/v2vm/.build
-V2VM_RUN ?= Cgroup|Lifecycle|Run[^c]|Systemd|AppArmor
+V2VM_RUN ?= Cgroup|Lifecycle|Run[^c]|Systemd|AppArmor|Checkpoint
 V2VM_PARALLEL ?=
 V2VM_FLAGS ?=
 .PHONY: v2vm-test
@@ -123,7 +123,7 @@ v2vm-test:
 	$(HUSKGO) test -c -o $(V2VM_BUILD)/integration.test ./tests/integration
 	CGO_ENABLED=0 $(GO) build -o $(V2VM_BUILD)/helper ./tests/helper
 	cd tests/clients && $(GO) test -c -o $(V2VM_BUILD)/clients.test .
-	HUSK_V2VM_TIMEOUT=$${HUSK_V2VM_TIMEOUT:-1800} tests/v2vm/run.sh $(V2VM_FLAGS) -- \
+	HUSK_V2VM_TIMEOUT=$${HUSK_V2VM_TIMEOUT:-1800} tests/v2vm/run.sh --criu $(V2VM_FLAGS) -- \
 		env V2VM_BUILD=$(V2VM_BUILD) V2VM_RUN='$(V2VM_RUN)' V2VM_PARALLEL=$(V2VM_PARALLEL) tests/v2vm/suite.sh
 
 # runc v1.5.1's own integration suite (bats) against ./husk, or against the

@@ -2,33 +2,89 @@ package main
 
 import (
 	"fmt"
-	"slices"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/husk-runtime/husk/libcontainer"
 )
 
-// checkpoint and restore exist so that clients and scripts asking for them
-// get a clear refusal (and their help works) rather than "not a command":
-// husk has no CRIU support.
-var checkpointCommand = criuCommand("checkpoint", "checkpoint a running container (not supported by husk)")
-
-var restoreCommand = criuCommand("restore", "restore a container from a checkpoint (not supported by husk)")
-
-func criuCommand(name, usage string) *cli.Command {
-	return &cli.Command{
-		Name:      name,
-		Usage:     usage,
-		ArgsUsage: "<container-id>",
-		Description: `husk does not implement checkpoint/restore (CRIU); the command fails
-without touching the container.`,
-		// runc's flags for these are many; whatever they are, the answer
-		// is the same.
-		SkipFlagParsing: true,
-		Action: func(ctx *cli.Context) error {
-			if slices.ContainsFunc(ctx.Args().Slice(), func(a string) bool { return a == "-h" || a == "--help" }) {
-				return cli.ShowSubcommandHelp(ctx)
+var checkpointCommand = &cli.Command{
+	Name:      "checkpoint",
+	Usage:     "checkpoint a running container with CRIU",
+	ArgsUsage: "<container-id>",
+	Description: `Checkpoint dumps a running container's processes with CRIU (the criu
+binary, 3.15 or newer, over its RPC) into --image-path. Unless --leave-running
+or --pre-dump, CRIU kills the processes and the container is deleted, as with
+runc; husk restore brings it back. CRIU reads /etc/criu/runc.conf, or the
+file the annotation org.criu.config names ("" for none).`,
+	Flags: []cli.Flag{
+		&cli.StringFlag{Name: "image-path", Usage: "directory for the images (default: ./checkpoint)"},
+		&cli.StringFlag{Name: "work-path", Usage: "directory for CRIU's log (default: the image path)"},
+		&cli.StringFlag{Name: "parent-path", Usage: "a pre-dump's images, relative to the image path or absolute"},
+		&cli.BoolFlag{Name: "leave-running", Usage: "leave the processes running after the dump"},
+		&cli.BoolFlag{Name: "tcp-established", Usage: "allow open TCP connections"},
+		&cli.BoolFlag{Name: "tcp-skip-in-flight", Usage: "skip TCP connections being established"},
+		&cli.BoolFlag{Name: "link-remap", Usage: "allow open files that were unlinked"},
+		&cli.BoolFlag{Name: "ext-unix-sk", Usage: "allow external unix sockets"},
+		&cli.BoolFlag{Name: "shell-job", Usage: "allow a shell job (a session or terminal outside the container)"},
+		&cli.BoolFlag{Name: "file-locks", Usage: "dump file locks"},
+		&cli.BoolFlag{Name: "pre-dump", Usage: "dump the memory only, leaving the container running"},
+		&cli.BoolFlag{Name: "auto-dedup", Usage: "deduplicate the memory of parent images"},
+		&cli.StringFlag{Name: "manage-cgroups-mode", Usage: "cgroups mode: soft, full, strict or ignore (default: CRIU's, soft)"},
+		&cli.StringSliceFlag{Name: "empty-ns", Usage: "a namespace to restore empty (network)"},
+		&cli.BoolFlag{Name: "lazy-pages", Usage: "not supported by husk yet"},
+		&cli.IntFlag{Name: "status-fd", Value: -1, Usage: "not supported by husk yet"},
+		&cli.StringFlag{Name: "page-server", Usage: "not supported by husk yet"},
+	},
+	Action: func(ctx *cli.Context) error {
+		id, err := requireID(ctx, 0)
+		if err != nil {
+			return err
+		}
+		for _, f := range []string{"lazy-pages", "status-fd", "page-server"} {
+			if ctx.IsSet(f) {
+				return fmt.Errorf("checkpoint: --%s is not supported by husk yet", f)
 			}
-			return fmt.Errorf("%s: checkpoint/restore (CRIU) is not supported by husk", name)
-		},
-	}
+		}
+		image := ctx.String("image-path")
+		if image == "" {
+			cwd, err := os.Getwd()
+			if err != nil {
+				return err
+			}
+			image = filepath.Join(cwd, "checkpoint")
+		}
+		if image, err = filepath.Abs(image); err != nil {
+			return err
+		}
+		work := ctx.String("work-path")
+		if work != "" {
+			if work, err = filepath.Abs(work); err != nil {
+				return err
+			}
+		}
+		var empty []string
+		for _, v := range ctx.StringSlice("empty-ns") {
+			empty = append(empty, strings.Split(v, ",")...)
+		}
+		return runtimeOf(ctx).Checkpoint(id, &libcontainer.CheckpointOpts{
+			ImagePath:         image,
+			WorkPath:          work,
+			ParentPath:        ctx.String("parent-path"),
+			LeaveRunning:      ctx.Bool("leave-running"),
+			TCPEstablished:    ctx.Bool("tcp-established"),
+			TCPSkipInFlight:   ctx.Bool("tcp-skip-in-flight"),
+			LinkRemap:         ctx.Bool("link-remap"),
+			ExtUnixSk:         ctx.Bool("ext-unix-sk"),
+			ShellJob:          ctx.Bool("shell-job"),
+			FileLocks:         ctx.Bool("file-locks"),
+			PreDump:           ctx.Bool("pre-dump"),
+			AutoDedup:         ctx.Bool("auto-dedup"),
+			ManageCgroupsMode: ctx.String("manage-cgroups-mode"),
+			EmptyNs:           empty,
+		})
+	},
 }

@@ -62,62 +62,11 @@ func (r *Runtime) Create(o *CreateOpts) (c *Container, err error) {
 	if sources != nil {
 		defer sources.close()
 	}
-	root := r.Root
-	if err := os.MkdirAll(root, 0o700); err != nil {
-		return nil, fmt.Errorf("create state root: %w", err)
-	}
-	// The state dir appears under its id with its first record in it: it
-	// is made and recorded under a temporary name, then renamed without
-	// replacing anything, which is also the atomic "already exists" check.
-	// A create killed before the rename leaves only a temporary dir, which
-	// names no container and which delete --force sweeps.
-	dir := stateDir(root, o.ID)
-	tmp, err := os.MkdirTemp(root, newPrefix)
-	if err != nil {
-		return nil, fmt.Errorf("create state dir: %w", err)
-	}
-	lock, err := lockDir(tmp)
-	if err == nil {
-		err = os.Chmod(tmp, 0o711)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return nil, err
-	}
-	c = &Container{rt: r, dir: tmp, lock: lock, State: &State{
-		ID:      o.ID,
-		Bundle:  o.Bundle,
-		Rootfs:  s.Root.Path,
-		Created: time.Now().UTC(),
-		Owner:   "",
-	}}
-	c.State.setSpec(s)
 	sharedRootfs := !vocab.HasNamespace(s, specs.MountNamespace)
-	err = c.record(func(st *State) (err error) {
-		st.Creating, st.Creator = true, os.Getpid()
-		if _, st.CreatorStart, err = procStat(st.Creator); err != nil {
-			return fmt.Errorf("create: %w", err)
-		}
-		if sharedRootfs {
-			st.SharedRootfs = true
-			st.RootfsMountID, err = mountID(s.Root.Path)
-		}
-		return err
-	})
-	if err == nil {
-		err = unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, dir, unix.RENAME_NOREPLACE)
-		if errors.Is(err, unix.EEXIST) {
-			err = fmt.Errorf("container with id %q already exists", o.ID)
-		} else if err != nil {
-			err = fmt.Errorf("create state dir: %w", err)
-		}
-	}
-	if err != nil {
-		lock.Close()
-		_ = os.RemoveAll(tmp)
+	if c, err = r.newStateDir(o, sharedRootfs); err != nil {
 		return nil, err
 	}
-	c.dir = dir
+	dir := c.dir
 	// The cgroup is made while husk spawns the stage, which takes about as
 	// long; only once the id is known to be new, so it can't be another
 	// container's cgroup.
@@ -262,6 +211,68 @@ func (r *Runtime) Create(o *CreateOpts) (c *Container, err error) {
 		return c, err
 	}
 	st.Close()
+	return c, nil
+}
+
+// newStateDir makes the state dir of container o.ID, recorded as being
+// created by this process, and returns it locked. The state dir appears
+// under its id with its first record in it: it is made and recorded under
+// a temporary name, then renamed without replacing anything, which is also
+// the atomic "already exists" check. A create killed before the rename
+// leaves only a temporary dir, which names no container and which delete
+// --force sweeps.
+func (r *Runtime) newStateDir(o *CreateOpts, sharedRootfs bool) (*Container, error) {
+	s := o.Spec
+	root := r.Root
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return nil, fmt.Errorf("create state root: %w", err)
+	}
+	dir := stateDir(root, o.ID)
+	tmp, err := os.MkdirTemp(root, newPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("create state dir: %w", err)
+	}
+	lock, err := lockDir(tmp)
+	if err == nil {
+		err = os.Chmod(tmp, 0o711)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return nil, err
+	}
+	c := &Container{rt: r, dir: tmp, lock: lock, State: &State{
+		ID:      o.ID,
+		Bundle:  o.Bundle,
+		Rootfs:  s.Root.Path,
+		Created: time.Now().UTC(),
+		Owner:   "",
+	}}
+	c.State.setSpec(s)
+	err = c.record(func(st *State) (err error) {
+		st.Creating, st.Creator = true, os.Getpid()
+		if _, st.CreatorStart, err = procStat(st.Creator); err != nil {
+			return fmt.Errorf("create: %w", err)
+		}
+		if sharedRootfs {
+			st.SharedRootfs = true
+			st.RootfsMountID, err = mountID(s.Root.Path)
+		}
+		return err
+	})
+	if err == nil {
+		err = unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, dir, unix.RENAME_NOREPLACE)
+		if errors.Is(err, unix.EEXIST) {
+			err = fmt.Errorf("container with id %q already exists", o.ID)
+		} else if err != nil {
+			err = fmt.Errorf("create state dir: %w", err)
+		}
+	}
+	if err != nil {
+		lock.Close()
+		_ = os.RemoveAll(tmp)
+		return nil, err
+	}
+	c.dir = dir
 	return c, nil
 }
 

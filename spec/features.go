@@ -72,8 +72,11 @@ func Features(version string) *features.Features {
 			},
 		},
 		Annotations: map[string]string{
-			VersionAnnotation:         version,
-			CheckpointAnnotation:      "false",
+			VersionAnnotation: version,
+			// checkpoint and restore through the criu binary (see
+			// README.md for what restore does not do yet), as runc's
+			// org.opencontainers.runc.checkpoint.enabled.
+			CheckpointAnnotation:      "true",
 			RootlessAnnotation:        "true",
 			RootlessCgroupsAnnotation: "systemd-user,cgroupfs-delegated",
 		},

@@ -31,7 +31,7 @@ func TestFeaturesJSON(t *testing.T) {
 	}
 	wantAnnotations := map[string]any{
 		"io.github.husk-runtime.husk.version":            "1.2.3",
-		"io.github.husk-runtime.husk.checkpoint.enabled": "false",
+		"io.github.husk-runtime.husk.checkpoint.enabled": "true",
 		"io.github.husk-runtime.husk.rootless.enabled":   "true",
 		"io.github.husk-runtime.husk.rootless.cgroups":   "systemd-user,cgroupfs-delegated",
 	}

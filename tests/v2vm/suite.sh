@@ -4,7 +4,7 @@
 # $V2VM_BUILD (husk, cgroups.test, integration.test, helper, clients.test);
 # the guest needs no Go toolchain.
 #   V2VM_RUN       -test.run pattern for the integration tests
-#                  (Cgroup|Lifecycle|Run[^c]|Systemd|AppArmor)
+#                  (Cgroup|Lifecycle|Run[^c]|Systemd|AppArmor|Checkpoint)
 #   V2VM_PARALLEL  their -test.parallel (default: Go's, the guest's vCPU count;
 #                  more makes tests with 10 s waits time out under emulation)
 set -u
@@ -29,17 +29,23 @@ step "cgroups unit tests" "$repo/libcontainer/cgroups" \
 	"$build/cgroups.test" -test.v -test.count=1 -test.timeout=10m
 step "husk run smoke" "$repo" \
 	env RUNTIME="$build/husk" "$repo/tests/v2vm/husk-smoke.sh"
+step "criu smoke" "$repo" \
+	"$repo/tests/v2vm/criu-smoke.sh"
+step "husk checkpoint" "$repo" \
+	env RUNTIME="$build/husk" "$repo/tests/v2vm/husk-checkpoint.sh"
+step "podman checkpoint" "$repo" \
+	env RUNTIME="$build/husk" "$repo/tests/v2vm/podman-checkpoint.sh"
 step "integration tests" "$repo/tests/integration" \
 	env RUNTIME="$build/husk" HUSK_HELPER="$build/helper" HUSK_REQUIRE_APPARMOR=1 "$build/integration.test" -test.v -test.count=1 \
-	-test.timeout=30m ${V2VM_PARALLEL:+-test.parallel="$V2VM_PARALLEL"} -test.run "${V2VM_RUN:-Cgroup|Lifecycle|Run[^c]|Systemd|AppArmor}"
+	-test.timeout=30m ${V2VM_PARALLEL:+-test.parallel="$V2VM_PARALLEL"} -test.run "${V2VM_RUN:-Cgroup|Lifecycle|Run[^c]|Systemd|AppArmor|Checkpoint}"
 
 # Rootless podman with husk: with systemd, the user's instance manages
 # the container's cgroup and --memory must reach it.
 step "rootless podman" "$repo/tests/clients" \
 	env RUNTIME="$build/husk" "$build/clients.test" -test.v -test.count=1 -test.timeout=10m -test.run 'TestPodmanRootless'
 
-pass=$(grep -cE '^ *--- PASS|^husk-smoke: PASS' "$log")
-fail=$(grep -cE '^ *--- FAIL|^husk-smoke: FAIL' "$log")
+pass=$(grep -cE '^ *--- PASS|^(husk|criu)-smoke: PASS|^(husk|podman)-checkpoint: PASS' "$log")
+fail=$(grep -cE '^ *--- FAIL|^(husk|criu)-smoke: FAIL|^(husk|podman)-checkpoint: FAIL' "$log")
 skip=$(grep -cE '^ *--- SKIP' "$log")
 echo "=== v2vm summary (cgroup v2 only guest)"
 printf '  %s\n' "${results[@]}"
