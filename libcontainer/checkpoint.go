@@ -15,6 +15,8 @@ import (
 	"github.com/checkpoint-restore/go-criu/v8/rpc"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/spec/vocab"
 )
 
 // CheckpointOpts is what checkpoint is asked, runc's flags.
@@ -89,7 +91,7 @@ func (c *Container) checkpoint(o *CheckpointOpts) error {
 		}
 		return fmt.Errorf("cannot checkpoint container %s: it is %s, not running", c.State.ID, st)
 	}
-	spec, err := c.State.Spec()
+	s, err := c.State.Spec()
 	if err != nil {
 		return err
 	}
@@ -139,7 +141,7 @@ func (c *Container) checkpoint(o *CheckpointOpts) error {
 		opts.WorkDirFd = ptr(int32(work.Fd()))
 		logDir = o.WorkPath
 	}
-	if file, ok := spec.Annotations[criuConfigAnnotation]; !ok {
+	if file, ok := s.Annotations[criuConfigAnnotation]; !ok {
 		opts.ConfigFile = ptr(criuDefaultConfig)
 	} else if file != "" {
 		opts.ConfigFile = ptr(file)
@@ -176,8 +178,8 @@ func (c *Container) checkpoint(o *CheckpointOpts) error {
 	// Namespaces the container joined by path are not its own: CRIU leaves
 	// them out, under a key restore gives them back by.
 	var namespaces []specs.LinuxNamespace
-	if spec.Linux != nil {
-		namespaces = spec.Linux.Namespaces
+	if s.Linux != nil {
+		namespaces = s.Linux.Namespaces
 	}
 	for _, ns := range namespaces {
 		if ns.Path == "" || (ns.Type != specs.NetworkNamespace && ns.Type != specs.PIDNamespace) {
@@ -195,7 +197,7 @@ func (c *Container) checkpoint(o *CheckpointOpts) error {
 		if err != nil {
 			return fmt.Errorf("checkpoint: %w", err)
 		}
-		opts.ExtMnt = externalMounts(spec, mounts)
+		opts.ExtMnt = externalMounts(s, mounts)
 		files, stdio, err := externalFiles(pid, mounts)
 		if err != nil {
 			return fmt.Errorf("checkpoint: %w", err)
@@ -468,7 +470,7 @@ func unescapeMountPath(p string) string {
 // (bind mounts, device nodes bound from the host, cgroup v1 hierarchies
 // bound in without a cgroup namespace): CRIU saves them by their mount
 // point as key and restore binds them again from the host.
-func externalMounts(spec *specs.Spec, mounts map[int]string) []*rpc.ExtMountMap {
+func externalMounts(s *specs.Spec, mounts map[int]string) []*rpc.ExtMountMap {
 	points := map[string]bool{}
 	for _, p := range mounts {
 		points[p] = true
@@ -483,26 +485,17 @@ func externalMounts(spec *specs.Spec, mounts map[int]string) []*rpc.ExtMountMap 
 		seen[dest] = true
 		out = append(out, &rpc.ExtMountMap{Key: ptr(dest), Val: ptr(dest)})
 	}
-	for _, m := range spec.Mounts {
-		if m.Type == "bind" || hasBindOption(m.Options) {
+	for _, m := range s.Mounts {
+		if m.Type == "bind" || vocab.ParseMountOptions(m.Options).Bind {
 			add(m.Destination)
 		}
 	}
-	if spec.Linux != nil {
-		for _, d := range spec.Linux.Devices {
+	if s.Linux != nil {
+		for _, d := range s.Linux.Devices {
 			add(d.Path)
 		}
 	}
 	return out
-}
-
-func hasBindOption(opts []string) bool {
-	for _, o := range opts {
-		if o == "bind" || o == "rbind" {
-			return true
-		}
-	}
-	return false
 }
 
 // externalFiles finds the init's open files that live outside the

@@ -292,7 +292,7 @@ func restoreMounts(opts *rpc.CriuOpts, s *specs.Spec) error {
 	}
 	for _, m := range s.Mounts {
 		dest := filepath.Clean("/" + m.Destination)
-		bind := m.Type == "bind" || hasBindOption(m.Options)
+		bind := m.Type == "bind" || vocab.ParseMountOptions(m.Options).Bind
 		// cgroup2 appears with /sys; a v1 cgroup mount is CRIU's own tmpfs.
 		if m.Type != "cgroup" && m.Type != "cgroup2" && !onTmpfs(dest) {
 			src := ""
