@@ -115,6 +115,7 @@ V2VM_BUILD := $(CURDIR)/tests/v2vm/.build
 V2VM_RUN ?= Cgroup|Lifecycle|Run[^c]|Systemd|AppArmor|Checkpoint
 V2VM_PARALLEL ?=
 V2VM_FLAGS ?=
+V2VM_CRIU ?=
 .PHONY: v2vm-test
 v2vm-test:
 	mkdir -p $(V2VM_BUILD)
@@ -124,7 +125,7 @@ v2vm-test:
 	CGO_ENABLED=0 $(GO) build -o $(V2VM_BUILD)/helper ./tests/helper
 	cd tests/clients && $(GO) test -c -o $(V2VM_BUILD)/clients.test .
 	HUSK_V2VM_TIMEOUT=$${HUSK_V2VM_TIMEOUT:-1800} tests/v2vm/run.sh --criu $(V2VM_FLAGS) -- \
-		env V2VM_BUILD=$(V2VM_BUILD) V2VM_RUN='$(V2VM_RUN)' V2VM_PARALLEL=$(V2VM_PARALLEL) tests/v2vm/suite.sh
+		env V2VM_BUILD=$(V2VM_BUILD) V2VM_RUN='$(V2VM_RUN)' V2VM_PARALLEL=$(V2VM_PARALLEL) V2VM_CRIU=$(V2VM_CRIU) tests/v2vm/suite.sh
 
 # runc v1.5.1's own integration suite (bats) against ./husk, or against the
 # runc 1.5.2 it builds as the reference with RUNC_SUITE_BIN=runc; long (about
