@@ -384,8 +384,15 @@ run_suite() {
 	rm -f "$new"
 	rm -rf "$tmpdir"
 	remove_suite_cgroups
+	[ -n "$criu_conf_existed" ] || rm -f /etc/criu/default.conf
 	summary "$label"
 }
+
+# checkpoint.bats writes /etc/criu/default.conf (a log-file line) and
+# leaves it when the test fails: every later criu run on the machine, the
+# v2 guest's (which copies /etc) included, then writes its log in its
+# working directory. run removes the file unless it was there before.
+criu_conf_existed=$([ -e /etc/criu/default.conf ] && echo 1)
 
 # remove_suite_cgroups removes the cgroup the suite's tests share
 # (helpers.bash's set_cgroups_path), once empty: a test's teardown can
