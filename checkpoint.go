@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -44,31 +43,12 @@ file the annotation org.criu.config names ("" for none).`,
 		if err != nil {
 			return err
 		}
-		for _, f := range []string{"lazy-pages", "status-fd", "page-server"} {
-			if ctx.IsSet(f) {
-				return fmt.Errorf("checkpoint: --%s is not supported by husk yet", f)
-			}
-		}
-		image := ctx.String("image-path")
-		if image == "" {
-			cwd, err := os.Getwd()
-			if err != nil {
-				return err
-			}
-			image = filepath.Join(cwd, "checkpoint")
-		}
-		if image, err = filepath.Abs(image); err != nil {
+		if err := refuseFlags(ctx, "lazy-pages", "status-fd", "page-server"); err != nil {
 			return err
 		}
-		work := ctx.String("work-path")
-		if work != "" {
-			if work, err = filepath.Abs(work); err != nil {
-				return err
-			}
-		}
-		var empty []string
-		for _, v := range ctx.StringSlice("empty-ns") {
-			empty = append(empty, strings.Split(v, ",")...)
+		image, work, empty, err := criuPaths(ctx)
+		if err != nil {
+			return err
 		}
 		return runtimeOf(ctx).Checkpoint(id, &libcontainer.CheckpointOpts{
 			ImagePath:         image,
@@ -87,4 +67,37 @@ file the annotation org.criu.config names ("" for none).`,
 			EmptyNs:           empty,
 		})
 	},
+}
+
+// refuseFlags fails when one of runc's flags that husk doesn't do yet is
+// given: better than a checkpoint or restore that ignored it.
+func refuseFlags(ctx *cli.Context, flags ...string) error {
+	for _, f := range flags {
+		if ctx.IsSet(f) {
+			return fmt.Errorf("%s: --%s is not supported by husk yet", ctx.Command.Name, f)
+		}
+	}
+	return nil
+}
+
+// criuPaths reads checkpoint's and restore's common flags: the image and
+// work paths, made absolute (the image defaults to ./checkpoint, as
+// runc's), and --empty-ns, repeated or comma-separated.
+func criuPaths(ctx *cli.Context) (image, work string, emptyNs []string, err error) {
+	image = ctx.String("image-path")
+	if image == "" {
+		image = "checkpoint"
+	}
+	if image, err = filepath.Abs(image); err != nil {
+		return "", "", nil, err
+	}
+	if work = ctx.String("work-path"); work != "" {
+		if work, err = filepath.Abs(work); err != nil {
+			return "", "", nil, err
+		}
+	}
+	for _, v := range ctx.StringSlice("empty-ns") {
+		emptyNs = append(emptyNs, strings.Split(v, ",")...)
+	}
+	return image, work, emptyNs, nil
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
@@ -53,10 +52,8 @@ hosts, rootless.`,
 		if err != nil {
 			return err
 		}
-		for _, f := range []string{"lazy-pages", "lsm-profile", "lsm-mount-context"} {
-			if ctx.IsSet(f) {
-				return fmt.Errorf("restore: --%s is not supported by husk yet", f)
-			}
+		if err := refuseFlags(ctx, "lazy-pages", "lsm-profile", "lsm-mount-context"); err != nil {
+			return err
 		}
 		bundle, err := filepath.Abs(ctx.String("bundle"))
 		if err != nil {
@@ -66,22 +63,9 @@ hosts, rootless.`,
 		if err != nil {
 			return err
 		}
-		image := ctx.String("image-path")
-		if image == "" {
-			image = "checkpoint"
-		}
-		if image, err = filepath.Abs(image); err != nil {
+		image, work, empty, err := criuPaths(ctx)
+		if err != nil {
 			return err
-		}
-		work := ctx.String("work-path")
-		if work != "" {
-			if work, err = filepath.Abs(work); err != nil {
-				return err
-			}
-		}
-		var empty []string
-		for _, v := range ctx.StringSlice("empty-ns") {
-			empty = append(empty, strings.Split(v, ",")...)
 		}
 		detach := ctx.Bool("detach")
 		if !detach && !ctx.Bool("no-subreaper") {

@@ -58,6 +58,20 @@ const (
 	criuDefaultConfig    = "/etc/criu/runc.conf"
 )
 
+// criuConfigFile is the CRIU configuration file for a container with spec
+// s: its org.criu.config annotation (none when that is empty), else
+// runc's default file.
+func criuConfigFile(s *specs.Spec) *string {
+	file, ok := s.Annotations[criuConfigAnnotation]
+	switch {
+	case !ok:
+		return ptr(criuDefaultConfig)
+	case file == "":
+		return nil
+	}
+	return ptr(file)
+}
+
 // descriptorsFile lists what the init's stdin, stdout and stderr were at
 // checkpoint (their /proc/PID/fd links), as runc writes it; stdioKeysFile
 // the keys CRIU dumped those of them that are files outside the container
@@ -141,11 +155,7 @@ func (c *Container) checkpoint(o *CheckpointOpts) error {
 		opts.WorkDirFd = ptr(int32(work.Fd()))
 		logDir = o.WorkPath
 	}
-	if file, ok := s.Annotations[criuConfigAnnotation]; !ok {
-		opts.ConfigFile = ptr(criuDefaultConfig)
-	} else if file != "" {
-		opts.ConfigFile = ptr(file)
-	}
+	opts.ConfigFile = criuConfigFile(s)
 	if o.ParentPath != "" || o.PreDump {
 		opts.TrackMem = ptr(true)
 	}

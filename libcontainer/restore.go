@@ -140,11 +140,7 @@ func (r *Runtime) Restore(o *RestoreOpts) (c *Container, err error) {
 		opts.WorkDirFd = ptr(int32(work.Fd()))
 		logDir = o.WorkPath
 	}
-	if file, ok := s.Annotations[criuConfigAnnotation]; !ok {
-		opts.ConfigFile = ptr(criuDefaultConfig)
-	} else if file != "" {
-		opts.ConfigFile = ptr(file)
-	}
+	opts.ConfigFile = criuConfigFile(s)
 	if o.ManageCgroupsMode != "" {
 		mode, err := criuCgMode(o.ManageCgroupsMode)
 		if err != nil {
