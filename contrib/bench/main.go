@@ -117,6 +117,9 @@ func main() {
 	res := newResults()
 	fmt.Printf("bench: %d iterations (+%d warm-up) per runtime and scenario, bundle %s\n", *n, *warmup, bundle)
 	for _, rt := range rts {
+		if err := evictPageCache(rt.bin); err != nil {
+			fmt.Printf("note: %v: its page cache stays as it is\n", err)
+		}
 		res.versions[rt.name] = version(rt.bin)
 		fmt.Printf("  %-5s %s  (%s)\n", rt.name, rt.bin, res.versions[rt.name])
 	}

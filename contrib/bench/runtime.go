@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 type runtime struct {
@@ -18,6 +20,29 @@ type runtime struct {
 	bin  string
 	root string
 	seq  int
+}
+
+// evictPageCache drops bin's pages from the page cache, so every runtime's
+// binary is read back by its own first exec. How a file came into the page
+// cache decides how many page faults each exec of it takes: the pages a
+// linker's large writes leave behind are large folios, mapped many pages
+// per fault, while an installed binary read back by exec after eviction is
+// not. A freshly built husk against a runc installed long ago measured 10-15%
+// apart per process for that alone (2-core AMD EPYC VM, 2026-12-04).
+func evictPageCache(bin string) error {
+	f, err := os.Open(bin)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	// Dirty pages (a binary just linked) are not dropped until written.
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", bin, err)
+	}
+	if err := unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED); err != nil {
+		return fmt.Errorf("drop %s from the page cache: %w", bin, err)
+	}
+	return nil
 }
 
 func (rt *runtime) nextID(kind string) string {
