@@ -63,7 +63,7 @@ hosts, rootless.`,
 		if err != nil {
 			return err
 		}
-		image, work, empty, err := criuPaths(ctx)
+		criu, err := criuOpts(ctx)
 		if err != nil {
 			return err
 		}
@@ -89,21 +89,12 @@ hosts, rootless.`,
 			}
 		}
 		c, err := runtimeOf(ctx).Restore(&libcontainer.RestoreOpts{
-			ID:                id,
-			Bundle:            bundle,
-			Spec:              s,
-			ImagePath:         image,
-			WorkPath:          work,
-			TCPEstablished:    ctx.Bool("tcp-established"),
-			TCPSkipInFlight:   ctx.Bool("tcp-skip-in-flight"),
-			ExtUnixSk:         ctx.Bool("ext-unix-sk"),
-			ShellJob:          ctx.Bool("shell-job"),
-			FileLocks:         ctx.Bool("file-locks"),
-			AutoDedup:         ctx.Bool("auto-dedup"),
-			ManageCgroupsMode: ctx.String("manage-cgroups-mode"),
-			EmptyNs:           empty,
-			Stdio:             [3]*os.File{os.Stdin, os.Stdout, os.Stderr},
-			Console:           console,
+			ID:       id,
+			Bundle:   bundle,
+			Spec:     s,
+			CRIUOpts: criu,
+			Stdio:    [3]*os.File{os.Stdin, os.Stdout, os.Stderr},
+			Console:  console,
 		})
 		if err != nil {
 			return err
