@@ -112,19 +112,8 @@ hosts, rootless.`,
 			_ = c.Delete(true)
 			return err
 		}
-		// Other commands (kill, delete) must not wait for us while the
-		// container runs.
-		c.Release()
-		if detach {
-			return nil
-		}
-		// In the foreground, as run: the restored init is husk's child
-		// (CRIU restores it as its own sibling); husk forwards signals,
-		// exits with its code and deletes the container.
-		code := fg.wait(c.State.Pid)
-		if err := runtimeOf(ctx).Delete(id, true); err != nil {
-			return err
-		}
-		return &exitError{code: code}
+		// CRIU restores the init as its own sibling, so husk's child: husk
+		// can wait for it in the foreground as run does.
+		return releaseAndWait(ctx, c, fg, false)
 	},
 }
