@@ -46,25 +46,15 @@ file the annotation org.criu.config names ("" for none).`,
 		if err := refuseFlags(ctx, "lazy-pages", "status-fd", "page-server"); err != nil {
 			return err
 		}
-		image, work, empty, err := criuPaths(ctx)
+		criu, err := criuOpts(ctx)
 		if err != nil {
 			return err
 		}
 		return runtimeOf(ctx).Checkpoint(id, &libcontainer.CheckpointOpts{
-			ImagePath:         image,
-			WorkPath:          work,
-			ParentPath:        ctx.String("parent-path"),
-			LeaveRunning:      ctx.Bool("leave-running"),
-			TCPEstablished:    ctx.Bool("tcp-established"),
-			TCPSkipInFlight:   ctx.Bool("tcp-skip-in-flight"),
-			LinkRemap:         ctx.Bool("link-remap"),
-			ExtUnixSk:         ctx.Bool("ext-unix-sk"),
-			ShellJob:          ctx.Bool("shell-job"),
-			FileLocks:         ctx.Bool("file-locks"),
-			PreDump:           ctx.Bool("pre-dump"),
-			AutoDedup:         ctx.Bool("auto-dedup"),
-			ManageCgroupsMode: ctx.String("manage-cgroups-mode"),
-			EmptyNs:           empty,
+			CRIUOpts:     criu,
+			ParentPath:   ctx.String("parent-path"),
+			LeaveRunning: ctx.Bool("leave-running"),
+			PreDump:      ctx.Bool("pre-dump"),
 		})
 	},
 }
@@ -100,4 +90,26 @@ func criuPaths(ctx *cli.Context) (image, work string, emptyNs []string, err erro
 		emptyNs = append(emptyNs, strings.Split(v, ",")...)
 	}
 	return image, work, emptyNs, nil
+}
+
+// criuOpts reads the options checkpoint and restore share. restore defines
+// no --link-remap, so LinkRemap is false for it.
+func criuOpts(ctx *cli.Context) (libcontainer.CRIUOpts, error) {
+	image, work, empty, err := criuPaths(ctx)
+	if err != nil {
+		return libcontainer.CRIUOpts{}, err
+	}
+	return libcontainer.CRIUOpts{
+		ImagePath:         image,
+		WorkPath:          work,
+		TCPEstablished:    ctx.Bool("tcp-established"),
+		TCPSkipInFlight:   ctx.Bool("tcp-skip-in-flight"),
+		ExtUnixSk:         ctx.Bool("ext-unix-sk"),
+		ShellJob:          ctx.Bool("shell-job"),
+		FileLocks:         ctx.Bool("file-locks"),
+		LinkRemap:         ctx.Bool("link-remap"),
+		AutoDedup:         ctx.Bool("auto-dedup"),
+		ManageCgroupsMode: ctx.String("manage-cgroups-mode"),
+		EmptyNs:           empty,
+	}, nil
 }

@@ -6,7 +6,10 @@ import (
 	"os/signal"
 	"time"
 
+	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/libcontainer"
 )
 
 // foreground serves a container process that husk waits for (run and exec
@@ -70,6 +73,25 @@ func (f *foreground) wait(pid int) int {
 			_ = unix.Kill(pid, sig.(unix.Signal))
 		}
 	}
+}
+
+// releaseAndWait ends run and restore once the container runs. Other
+// commands (kill, delete) must not wait for husk while it runs, so c's lock
+// goes first. Detached (fg nil) that is all; in the foreground husk waits
+// for the init, deletes the container unless keep, and exits with the
+// init's code.
+func releaseAndWait(ctx *cli.Context, c *libcontainer.Container, fg *foreground, keep bool) error {
+	c.Release()
+	if fg == nil {
+		return nil
+	}
+	code := fg.wait(c.State.Pid)
+	if !keep {
+		if err := runtimeOf(ctx).Delete(c.State.ID, true); err != nil {
+			return err
+		}
+	}
+	return &exitError{code: code}
 }
 
 // watchExit returns a channel closed when pid, a child of husk's, exits.

@@ -63,7 +63,7 @@ hosts, rootless.`,
 		if err != nil {
 			return err
 		}
-		image, work, empty, err := criuPaths(ctx)
+		criu, err := criuOpts(ctx)
 		if err != nil {
 			return err
 		}
@@ -89,21 +89,12 @@ hosts, rootless.`,
 			}
 		}
 		c, err := runtimeOf(ctx).Restore(&libcontainer.RestoreOpts{
-			ID:                id,
-			Bundle:            bundle,
-			Spec:              s,
-			ImagePath:         image,
-			WorkPath:          work,
-			TCPEstablished:    ctx.Bool("tcp-established"),
-			TCPSkipInFlight:   ctx.Bool("tcp-skip-in-flight"),
-			ExtUnixSk:         ctx.Bool("ext-unix-sk"),
-			ShellJob:          ctx.Bool("shell-job"),
-			FileLocks:         ctx.Bool("file-locks"),
-			AutoDedup:         ctx.Bool("auto-dedup"),
-			ManageCgroupsMode: ctx.String("manage-cgroups-mode"),
-			EmptyNs:           empty,
-			Stdio:             [3]*os.File{os.Stdin, os.Stdout, os.Stderr},
-			Console:           console,
+			ID:       id,
+			Bundle:   bundle,
+			Spec:     s,
+			CRIUOpts: criu,
+			Stdio:    [3]*os.File{os.Stdin, os.Stdout, os.Stderr},
+			Console:  console,
 		})
 		if err != nil {
 			return err
@@ -121,19 +112,8 @@ hosts, rootless.`,
 			_ = c.Delete(true)
 			return err
 		}
-		// Other commands (kill, delete) must not wait for us while the
-		// container runs.
-		c.Release()
-		if detach {
-			return nil
-		}
-		// In the foreground, as run: the restored init is husk's child
-		// (CRIU restores it as its own sibling); husk forwards signals,
-		// exits with its code and deletes the container.
-		code := fg.wait(c.State.Pid)
-		if err := runtimeOf(ctx).Delete(id, true); err != nil {
-			return err
-		}
-		return &exitError{code: code}
+		// CRIU restores the init as its own sibling, so husk's child: husk
+		// can wait for it in the foreground as run does.
+		return releaseAndWait(ctx, c, fg, false)
 	},
 }

@@ -55,18 +55,6 @@ the container. With --detach it returns once the container runs.`,
 			_ = c.Delete(true)
 			return err
 		}
-		// Other commands (kill, delete) must not wait for us while the
-		// container runs.
-		c.Release()
-		if detach {
-			return nil
-		}
-		code := fg.wait(c.State.Pid)
-		if !ctx.Bool("keep") {
-			if err := runtimeOf(ctx).Delete(id, true); err != nil {
-				return err
-			}
-		}
-		return &exitError{code: code}
+		return releaseAndWait(ctx, c, fg, ctx.Bool("keep"))
 	},
 }

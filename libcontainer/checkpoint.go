@@ -19,16 +19,14 @@ import (
 	"github.com/husk-runtime/husk/spec/vocab"
 )
 
-// CheckpointOpts is what checkpoint is asked, runc's flags.
-type CheckpointOpts struct {
-	// ImagePath is where CRIU writes the images (made if missing).
+// CRIUOpts are the options checkpoint and restore share, runc's flags of
+// both.
+type CRIUOpts struct {
+	// ImagePath holds the images: checkpoint writes them (making it if
+	// missing), restore reads those of a husk (or runc) checkpoint.
 	ImagePath string
 	// WorkPath is where CRIU writes its log (default: ImagePath).
-	WorkPath string
-	// ParentPath is a pre-dump's images, relative to ImagePath or absolute:
-	// this dump writes only the memory changed since.
-	ParentPath      string
-	LeaveRunning    bool
+	WorkPath        string
 	TCPEstablished  bool
 	TCPSkipInFlight bool
 	ExtUnixSk       bool
@@ -36,14 +34,23 @@ type CheckpointOpts struct {
 	FileLocks       bool
 	LinkRemap       bool
 	AutoDedup       bool
-	// PreDump dumps the memory only and leaves the container running.
-	PreDump bool
 	// ManageCgroupsMode is soft, full, strict or ignore; "" is CRIU's
 	// default (soft).
 	ManageCgroupsMode string
 	// EmptyNs names namespaces CRIU makes without their contents on
 	// restore (runc takes "network").
 	EmptyNs []string
+}
+
+// CheckpointOpts is what checkpoint is asked, runc's flags.
+type CheckpointOpts struct {
+	CRIUOpts
+	// ParentPath is a pre-dump's images, relative to ImagePath or absolute:
+	// this dump writes only the memory changed since.
+	ParentPath   string
+	LeaveRunning bool
+	// PreDump dumps the memory only and leaves the container running.
+	PreDump bool
 }
 
 // criuMinVersion is the oldest CRIU husk drives: 3.15 has the RPC
@@ -121,60 +128,23 @@ func (c *Container) checkpoint(o *CheckpointOpts) error {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	defer images.Close()
-	logFile, logDir := "dump.log", o.ImagePath
+	logFile := "dump.log"
 	if o.PreDump {
 		logFile = "pre-dump.log"
 	}
+	opts, logPath, work, err := o.rpcOpts("checkpoint", s, images, c.State.Rootfs, logFile)
+	if err != nil {
+		return err
+	}
+	defer work.Close()
 	pid := c.State.Pid
-	opts := &rpc.CriuOpts{
-		ImagesDirFd:     ptr(int32(images.Fd())),
-		LogLevel:        ptr(int32(4)),
-		LogFile:         ptr(logFile),
-		Root:            ptr(c.State.Rootfs),
-		Pid:             ptr(int32(pid)),
-		ManageCgroups:   ptr(true),
-		ShellJob:        ptr(o.ShellJob),
-		LeaveRunning:    ptr(o.LeaveRunning),
-		TcpEstablished:  ptr(o.TCPEstablished),
-		TcpSkipInFlight: ptr(o.TCPSkipInFlight),
-		ExtUnixSk:       ptr(o.ExtUnixSk),
-		FileLocks:       ptr(o.FileLocks),
-		LinkRemap:       ptr(o.LinkRemap),
-		AutoDedup:       ptr(o.AutoDedup),
-		OrphanPtsMaster: ptr(true),
-	}
-	if o.WorkPath != "" {
-		if err := os.MkdirAll(o.WorkPath, 0o700); err != nil {
-			return fmt.Errorf("checkpoint: %w", err)
-		}
-		work, err := os.Open(o.WorkPath)
-		if err != nil {
-			return fmt.Errorf("checkpoint: %w", err)
-		}
-		defer work.Close()
-		opts.WorkDirFd = ptr(int32(work.Fd()))
-		logDir = o.WorkPath
-	}
-	opts.ConfigFile = criuConfigFile(s)
+	opts.Pid = ptr(int32(pid))
+	opts.LeaveRunning = ptr(o.LeaveRunning)
 	if o.ParentPath != "" || o.PreDump {
 		opts.TrackMem = ptr(true)
 	}
 	if o.ParentPath != "" {
 		opts.ParentImg = ptr(o.ParentPath)
-	}
-	if o.ManageCgroupsMode != "" {
-		mode, err := criuCgMode(o.ManageCgroupsMode)
-		if err != nil {
-			return err
-		}
-		opts.ManageCgroupsMode = &mode
-	}
-	if len(o.EmptyNs) > 0 {
-		ns, err := criuEmptyNs(o.EmptyNs)
-		if err != nil {
-			return err
-		}
-		opts.EmptyNs = ptr(ns)
 	}
 	// CRIU freezes the processes through the cgroup freezer when it has
 	// one (no process escapes by forking meanwhile), else with ptrace.
@@ -239,13 +209,65 @@ func (c *Container) checkpoint(o *CheckpointOpts) error {
 		err = cerr
 	}
 	if err != nil {
-		return criuError(map[bool]string{true: "pre-dump", false: "dump"}[o.PreDump], err, filepath.Join(logDir, logFile))
+		return criuError(map[bool]string{true: "pre-dump", false: "dump"}[o.PreDump], err, logPath)
 	}
 	if o.LeaveRunning || o.PreDump {
 		return nil
 	}
 	// CRIU killed the processes; the container goes, as with runc.
 	return c.delete(true)
+}
+
+// rpcOpts is the request for CRIU that o makes, checkpoint's and restore's
+// alike: the images in images, root the container's root, CRIU's config
+// file the one s names, errors prefixed with op. It opens the work path,
+// which CRIU needs open until it is done: work is nil without one (Close
+// on nil does nothing). logPath is where CRIU writes logFile.
+func (o *CRIUOpts) rpcOpts(op string, s *specs.Spec, images *os.File, root, logFile string) (opts *rpc.CriuOpts, logPath string, work *os.File, err error) {
+	opts = &rpc.CriuOpts{
+		ImagesDirFd:     ptr(int32(images.Fd())),
+		LogLevel:        ptr(int32(4)),
+		LogFile:         ptr(logFile),
+		Root:            ptr(root),
+		ManageCgroups:   ptr(true),
+		OrphanPtsMaster: ptr(true),
+		ShellJob:        ptr(o.ShellJob),
+		TcpEstablished:  ptr(o.TCPEstablished),
+		TcpSkipInFlight: ptr(o.TCPSkipInFlight),
+		ExtUnixSk:       ptr(o.ExtUnixSk),
+		FileLocks:       ptr(o.FileLocks),
+		LinkRemap:       ptr(o.LinkRemap),
+		AutoDedup:       ptr(o.AutoDedup),
+		ConfigFile:      criuConfigFile(s),
+	}
+	logDir := o.ImagePath
+	if o.WorkPath != "" {
+		if err := os.MkdirAll(o.WorkPath, 0o700); err != nil {
+			return nil, "", nil, fmt.Errorf("%s: %w", op, err)
+		}
+		if work, err = os.Open(o.WorkPath); err != nil {
+			return nil, "", nil, fmt.Errorf("%s: %w", op, err)
+		}
+		opts.WorkDirFd = ptr(int32(work.Fd()))
+		logDir = o.WorkPath
+	}
+	if o.ManageCgroupsMode != "" {
+		mode, err := criuCgMode(o.ManageCgroupsMode)
+		if err != nil {
+			work.Close()
+			return nil, "", nil, err
+		}
+		opts.ManageCgroupsMode = &mode
+	}
+	if len(o.EmptyNs) > 0 {
+		ns, err := criuEmptyNs(o.EmptyNs)
+		if err != nil {
+			work.Close()
+			return nil, "", nil, err
+		}
+		opts.EmptyNs = ptr(ns)
+	}
+	return opts, filepath.Join(logDir, logFile), work, nil
 }
 
 // newCriu finds criu and checks that it is recent enough.

@@ -23,19 +23,7 @@ type RestoreOpts struct {
 	ID     string
 	Bundle string // absolute
 	Spec   *specs.Spec
-	// ImagePath holds the images of a husk (or runc) checkpoint.
-	ImagePath string
-	// WorkPath is where CRIU writes its log (default: ImagePath).
-	WorkPath          string
-	TCPEstablished    bool
-	TCPSkipInFlight   bool
-	ExtUnixSk         bool
-	ShellJob          bool
-	FileLocks         bool
-	LinkRemap         bool
-	AutoDedup         bool
-	ManageCgroupsMode string
-	EmptyNs           []string
+	CRIUOpts
 	// Stdio becomes the restored init's stdin, stdout and stderr where
 	// they were pipes or files outside the container at checkpoint.
 	Stdio [3]*os.File
@@ -109,52 +97,14 @@ func (r *Runtime) Restore(o *RestoreOpts) (c *Container, err error) {
 	}
 	defer unix.Unmount(root, unix.MNT_DETACH) //nolint:errcheck
 
-	logFile, logDir := "restore.log", o.ImagePath
-	opts := &rpc.CriuOpts{
-		ImagesDirFd:     ptr(int32(images.Fd())),
-		LogLevel:        ptr(int32(4)),
-		LogFile:         ptr(logFile),
-		Root:            ptr(root),
-		ManageCgroups:   ptr(true),
-		CgRoot:          []*rpc.CgroupRoot{{Path: ptr("/" + rel)}},
-		RstSibling:      ptr(true),
-		EvasiveDevices:  ptr(true),
-		OrphanPtsMaster: ptr(true),
-		ShellJob:        ptr(o.ShellJob),
-		TcpEstablished:  ptr(o.TCPEstablished),
-		TcpSkipInFlight: ptr(o.TCPSkipInFlight),
-		ExtUnixSk:       ptr(o.ExtUnixSk),
-		FileLocks:       ptr(o.FileLocks),
-		LinkRemap:       ptr(o.LinkRemap),
-		AutoDedup:       ptr(o.AutoDedup),
+	opts, logPath, work, err := o.rpcOpts("restore", s, images, root, "restore.log")
+	if err != nil {
+		return c, err
 	}
-	if o.WorkPath != "" {
-		if err := os.MkdirAll(o.WorkPath, 0o700); err != nil {
-			return c, fmt.Errorf("restore: %w", err)
-		}
-		work, err := os.Open(o.WorkPath)
-		if err != nil {
-			return c, fmt.Errorf("restore: %w", err)
-		}
-		defer work.Close()
-		opts.WorkDirFd = ptr(int32(work.Fd()))
-		logDir = o.WorkPath
-	}
-	opts.ConfigFile = criuConfigFile(s)
-	if o.ManageCgroupsMode != "" {
-		mode, err := criuCgMode(o.ManageCgroupsMode)
-		if err != nil {
-			return c, err
-		}
-		opts.ManageCgroupsMode = &mode
-	}
-	if len(o.EmptyNs) > 0 {
-		ns, err := criuEmptyNs(o.EmptyNs)
-		if err != nil {
-			return c, err
-		}
-		opts.EmptyNs = ptr(ns)
-	}
+	defer work.Close()
+	opts.CgRoot = []*rpc.CgroupRoot{{Path: ptr("/" + rel)}}
+	opts.RstSibling = ptr(true)
+	opts.EvasiveDevices = ptr(true)
 	sw := &swrk{path: criuPath}
 	files, err := restoreNamespaces(sw, opts, s)
 	defer func() {
@@ -193,7 +143,7 @@ func (r *Runtime) Restore(o *RestoreOpts) (c *Container, err error) {
 	}
 	r.debugf("restore %s: criu restore from %s into cgroup /%s", o.ID, o.ImagePath, rel)
 	if err := sw.run(rpc.CriuReqType_RESTORE, opts, notify); err != nil {
-		return c, criuError("restore", err, filepath.Join(logDir, logFile))
+		return c, criuError("restore", err, logPath)
 	}
 	if pid <= 0 {
 		return c, errors.New("criu restore: no pid of the restored init")
