@@ -70,38 +70,14 @@ func refuseFlags(ctx *cli.Context, flags ...string) error {
 	return nil
 }
 
-// criuPaths reads checkpoint's and restore's common flags: the image and
-// work paths, made absolute (the image defaults to ./checkpoint, as
-// runc's), and --empty-ns, repeated or comma-separated.
-func criuPaths(ctx *cli.Context) (image, work string, emptyNs []string, err error) {
-	image = ctx.String("image-path")
-	if image == "" {
-		image = "checkpoint"
-	}
-	if image, err = filepath.Abs(image); err != nil {
-		return "", "", nil, err
-	}
-	if work = ctx.String("work-path"); work != "" {
-		if work, err = filepath.Abs(work); err != nil {
-			return "", "", nil, err
-		}
-	}
-	for _, v := range ctx.StringSlice("empty-ns") {
-		emptyNs = append(emptyNs, strings.Split(v, ",")...)
-	}
-	return image, work, emptyNs, nil
-}
-
-// criuOpts reads the options checkpoint and restore share. restore defines
-// no --link-remap, so LinkRemap is false for it.
+// criuOpts reads the flags checkpoint and restore share: the image and
+// work paths made absolute (the image defaults to ./checkpoint, as runc's),
+// --empty-ns repeated or comma-separated, and CRIU's switches. restore
+// defines no --link-remap, so LinkRemap is false for it.
 func criuOpts(ctx *cli.Context) (libcontainer.CRIUOpts, error) {
-	image, work, empty, err := criuPaths(ctx)
-	if err != nil {
-		return libcontainer.CRIUOpts{}, err
-	}
-	return libcontainer.CRIUOpts{
-		ImagePath:         image,
-		WorkPath:          work,
+	o := libcontainer.CRIUOpts{
+		ImagePath:         ctx.String("image-path"),
+		WorkPath:          ctx.String("work-path"),
 		TCPEstablished:    ctx.Bool("tcp-established"),
 		TCPSkipInFlight:   ctx.Bool("tcp-skip-in-flight"),
 		ExtUnixSk:         ctx.Bool("ext-unix-sk"),
@@ -110,6 +86,21 @@ func criuOpts(ctx *cli.Context) (libcontainer.CRIUOpts, error) {
 		LinkRemap:         ctx.Bool("link-remap"),
 		AutoDedup:         ctx.Bool("auto-dedup"),
 		ManageCgroupsMode: ctx.String("manage-cgroups-mode"),
-		EmptyNs:           empty,
-	}, nil
+	}
+	if o.ImagePath == "" {
+		o.ImagePath = "checkpoint"
+	}
+	var err error
+	if o.ImagePath, err = filepath.Abs(o.ImagePath); err != nil {
+		return o, err
+	}
+	if o.WorkPath != "" {
+		if o.WorkPath, err = filepath.Abs(o.WorkPath); err != nil {
+			return o, err
+		}
+	}
+	for _, v := range ctx.StringSlice("empty-ns") {
+		o.EmptyNs = append(o.EmptyNs, strings.Split(v, ",")...)
+	}
+	return o, nil
 }
