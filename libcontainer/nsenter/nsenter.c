@@ -3,8 +3,10 @@
 // It runs as a constructor, before the Go runtime starts any thread, because
 // unshare(CLONE_NEWUSER), setns into a user or mount namespace, and joining a
 // PID namespace all need (or only make sense in) a single-threaded process.
-// It does nothing unless the parent husk set _HUSK_SYNCFD; its other
-// settings come over that socket (read_settings).
+// Its namespace work is done only where the parent husk set _HUSK_SYNCFD;
+// its other settings come over that socket (read_settings). In every other
+// husk process it only readies the Go runtime's start-up (map_segment,
+// one_cpu) and returns.
 //
 // Protocol on the sync socket (newline-delimited JSON, shared with the Go
 // side): if asked to (_HUSK_SETUP), the preamble sends {"type":"setup"} once
@@ -137,6 +139,57 @@ static int map_segment(struct dl_phdr_info *info, size_t size, void *data)
 		madvise((void *)lo, hi - lo, MADV_POPULATE_READ);
 	}
 	return 1; // the first object is the executable; its libraries (if any) fault as usual
+}
+
+// The CPUs husk may run on, while start-up runs on one (one_cpu).
+static cpu_set_t husk_cpus;
+static int husk_pinned;
+
+// one_cpu gives a CLI process's start-up a single CPU: the Go runtime sizes
+// its scheduler by the CPUs it may use, and with one P it starts no second
+// thread to look for work each time start-up makes a goroutine. A short
+// command has no use for the second P; the threads, their wake-ups and
+// their stacks cost about 1 ms of CPU per process (docs/design.md).
+// husk_unpin gives every thread the CPUs back before main. A GOMAXPROCS the
+// caller set is left to the runtime.
+static void one_cpu(void)
+{
+	cpu_set_t one;
+	int cpu;
+
+	if (getenv("GOMAXPROCS") != NULL || sched_getaffinity(0, sizeof(husk_cpus), &husk_cpus) < 0 ||
+	    CPU_COUNT(&husk_cpus) < 2)
+		return;
+	cpu = sched_getcpu();
+	if (cpu < 0 || cpu >= CPU_SETSIZE || !CPU_ISSET(cpu, &husk_cpus))
+		return;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (sched_setaffinity(0, sizeof(one), &one) == 0)
+		husk_pinned = 1;
+}
+
+// husk_unpin restores the CPUs one_cpu took, on every thread the runtime
+// started meanwhile (sysmon among them): a thread inherits its creator's
+// CPUs, and so do the processes husk starts from it.
+void husk_unpin(void)
+{
+	DIR *d;
+	struct dirent *e;
+
+	if (!husk_pinned)
+		return;
+	husk_pinned = 0;
+	if (sched_setaffinity(0, sizeof(husk_cpus), &husk_cpus) < 0)
+		abort();
+	d = opendir("/proc/self/task");
+	if (d == NULL)
+		abort();
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] != '.' && sched_setaffinity(atoi(e->d_name), sizeof(husk_cpus), &husk_cpus) < 0 && errno != ESRCH)
+			abort();
+	}
+	closedir(d);
 }
 
 // close_unexpected closes every fd from first up: husk passes the stage
@@ -410,6 +463,7 @@ __attribute__((constructor)) static void husk_nsenter(void)
 
 	if (fd == NULL) {
 		dl_iterate_phdr(map_segment, NULL);
+		one_cpu();
 		return;
 	}
 	syncfd = atoi(fd);

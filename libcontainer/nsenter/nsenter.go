@@ -1,8 +1,15 @@
 // Package nsenter links husk's namespace preamble (nsenter.c) into the binary.
 // Importing it for its side effect is enough: the C constructor runs before
-// the Go runtime in every husk process and returns at once unless husk
-// started this process as an init or exec stage.
+// the Go runtime in every husk process. Unless husk started the process as
+// an init or exec stage, it only readies the start-up (the binary mapped at
+// once, one CPU until this package's init) and returns.
 package nsenter
 
-// #cgo CFLAGS: -Wall -Wextra -O2
+// #cgo CFLAGS: -Wall -Wextra -Wno-unused-parameter -O2
+// void husk_unpin(void);
 import "C"
+
+// The constructor ran a CLI process's runtime start-up on one CPU (see
+// one_cpu in nsenter.c); this package's init runs before main, on the main
+// thread, and gives the CPUs back.
+func init() { C.husk_unpin() }

@@ -68,6 +68,7 @@ func flatValue(t *testing.T, path, key string) int {
 
 // eventsProc is `events` running in the background.
 type eventsProc struct {
+	pid   int
 	lines chan map[string]any
 	done  chan error
 }
@@ -91,7 +92,7 @@ func startEvents(t *testing.T, b *bundle, args ...string) *eventsProc {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	e := &eventsProc{lines: make(chan map[string]any, 1000), done: make(chan error, 1)}
+	e := &eventsProc{pid: cmd.Process.Pid, lines: make(chan map[string]any, 1000), done: make(chan error, 1)}
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(nil, 1<<20)

@@ -1,0 +1,62 @@
+package integration
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// A husk command runs its Go start-up on one CPU (one_cpu in
+// libcontainer/nsenter) and gives the CPUs back before main. What it starts
+// (a createRuntime hook here) and each of its own threads (those of a
+// running `events`) must have every CPU husk was given.
+func TestStartupGivesCPUsBack(t *testing.T) {
+	t.Parallel()
+	if runtime.NumCPU() < 2 {
+		t.Skip("needs two CPUs")
+	}
+	want := cpusAllowed(t, "/proc/self/status")
+	b := newBundle(t)
+	b.shell("sleep 60")
+	hookOut := filepath.Join(b.dir, "hook-status")
+	b.spec.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{
+		Path: busyboxPath, Args: []string{"sh", "-c", "cat /proc/self/status > " + hookOut}, Timeout: ptr(10),
+	}}}
+	b.startContainer()
+	if got := cpusAllowed(t, hookOut); got != want {
+		t.Errorf("a hook husk started may run on CPUs %s, want %s (the test's)", got, want)
+	}
+
+	ev := startEvents(t, b, "--interval", "200ms")
+	ev.next(t, "stats", 30*time.Second)
+	tasks, err := filepath.Glob(filepath.Join("/proc", itoa(ev.pid), "task", "*", "status"))
+	if err != nil || len(tasks) == 0 {
+		t.Fatalf("events' threads: %v %v", tasks, err)
+	}
+	for _, task := range tasks {
+		if got := cpusAllowed(t, task); got != want {
+			t.Errorf("husk thread %s may run on CPUs %s, want %s", filepath.Dir(task), got, want)
+		}
+	}
+}
+
+// cpusAllowed is the Cpus_allowed_list of a /proc status file.
+func cpusAllowed(t *testing.T, status string) string {
+	t.Helper()
+	data, err := os.ReadFile(status)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(l, "Cpus_allowed_list:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	t.Fatalf("%s has no Cpus_allowed_list", status)
+	return ""
+}
