@@ -147,9 +147,11 @@ static int husk_pinned;
 
 // one_cpu gives a CLI process's start-up a single CPU: the Go runtime sizes
 // its scheduler by the CPUs it may use, and with one P it starts no second
-// thread to look for work each time start-up makes a goroutine. A short
-// command has no use for the second P; the threads, their wake-ups and
-// their stacks cost about 1 ms of CPU per process (docs/design.md).
+// thread to look for work each time start-up makes a goroutine. The P
+// count stays one for the command's life: husk's commands wait on the
+// kernel, they don't compute, and the stages already run with one. The
+// threads, their wake-ups and the TLB flushes between two CPUs cost about
+// 1-2 ms of CPU per process where they are dear (docs/design.md).
 // husk_unpin gives every thread the CPUs back before main. A GOMAXPROCS the
 // caller set is left to the runtime.
 static void one_cpu(void)
