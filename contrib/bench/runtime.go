@@ -194,6 +194,9 @@ func makeBundle(dir, busybox string, rts []*runtime) error {
 		}
 		proc["terminal"] = false
 		proc["args"] = []string{"/bin/true"}
+		// crun 1.8 refuses an ociVersion it doesn't know ("unknown
+		// version specified"); the bundle uses nothing newer than 1.0.
+		cfg["ociVersion"] = "1.0.2"
 		return nil
 	})
 }

@@ -20,7 +20,8 @@ import (
 // husk on the host (CVE-2019-5736).
 //
 // The handle is the binary as seen through a private overlayfs whose only
-// layers are lower ones: the binary's directory and an empty tmpfs. An
+// layers are lower ones: the binary's directory and a second one overlayfs
+// insists on (secondLayer). An
 // overlay without an upper layer has a read-only superblock that overlayfs
 // refuses to remount read-write, so opening the file for writing (or
 // truncating it, or changing its mode) fails with EROFS whatever the
@@ -62,16 +63,12 @@ func readOnlyView(path string, want *unix.Stat_t) (*os.File, error) {
 		return nil, err
 	}
 	defer unix.Close(dir)
-	empty, err := detachedMount("tmpfs", nil, unix.MOUNT_ATTR_RDONLY)
+	// Overlayfs wants two lower layers when it has no upper one: see
+	// devLayer and emptyLayer for why these two, in this order.
+	mnt, err := overlayOver(dir, devLayer)
 	if err != nil {
-		return nil, err
+		mnt, err = overlayOver(dir, emptyLayer)
 	}
-	defer unix.Close(empty)
-	// Overlayfs wants two lower layers when it has no upper one. The
-	// string form of lowerdir is the one kernels before 6.8 take.
-	lower := "/proc/self/fd/" + strconv.Itoa(dir) + ":/proc/self/fd/" + strconv.Itoa(empty)
-	mnt, err := detachedMount("overlay", map[string]string{"lowerdir": lower},
-		unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV)
 	if err != nil {
 		return nil, err
 	}
@@ -88,6 +85,34 @@ func readOnlyView(path string, want *unix.Stat_t) (*os.File, error) {
 		return nil, errors.New("own binary changed on disk")
 	}
 	return os.NewFile(uintptr(fd), "husk-overlay-exe"), nil
+}
+
+// devLayer is the second layer where it will do: /dev is a directory
+// every host has mounted, and never the binary's directory or one of its
+// parents (overlayfs refuses layers that nest).
+func devLayer() (int, error) {
+	return unix.Open("/dev", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+}
+
+// emptyLayer is the second layer where /dev won't do (a /dev whose
+// submounts a user namespace locked): an empty detached tmpfs. Kernels take
+// it from Linux 6.15 on; before, overlayfs clones each layer's mount and
+// refuses a detached one ("failed to clone lowerpath"), and with this layer
+// alone every stage ran from a memfd copy of husk there.
+func emptyLayer() (int, error) { return detachedMount("tmpfs", nil, unix.MOUNT_ATTR_RDONLY) }
+
+// overlayOver mounts, detached, a read-only overlayfs of the directory dir
+// over the layer that second opens.
+func overlayOver(dir int, second func() (int, error)) (int, error) {
+	layer, err := second()
+	if err != nil {
+		return -1, err
+	}
+	defer unix.Close(layer)
+	// The string form of lowerdir is the one kernels before 6.8 take.
+	lower := "/proc/self/fd/" + strconv.Itoa(dir) + ":/proc/self/fd/" + strconv.Itoa(layer)
+	return detachedMount("overlay", map[string]string{"lowerdir": lower},
+		unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV)
 }
 
 // detachedMount makes a mount of a new fstype superblock that is attached

@@ -66,3 +66,36 @@ func TestSealedSelfIsOverlay(t *testing.T) {
 		t.Fatal("the handle is not this binary")
 	}
 }
+
+// The view's second layer is /dev on every kernel husk runs on (a detached
+// tmpfs, the other choice, is a layer only from Linux 6.15 on), and the
+// view over it shows the binary's directory's file, unwritable.
+func TestReadOnlyViewOverDev(t *testing.T) {
+	testutil.RequireRoot(t)
+	exe, err := os.ReadFile("/proc/self/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "husk"), exe, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dfd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(dfd)
+	mnt, err := overlayOver(dfd, devLayer)
+	if err != nil {
+		t.Fatalf("overlay of %s over /dev: %v", dir, err)
+	}
+	defer unix.Close(mnt)
+	fd, err := unix.Openat(mnt, "husk", unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := os.NewFile(uintptr(fd), "view")
+	defer f.Close()
+	assertOverlay(t, f)
+	assertUnwritable(t, f, exe)
+}

@@ -4,7 +4,7 @@
 # $V2VM_BUILD (husk, cgroups.test, integration.test, helper, clients.test);
 # the guest needs no Go toolchain.
 #   V2VM_RUN       -test.run pattern for the integration tests
-#                  (Cgroup|Lifecycle|Run[^c]|Systemd|AppArmor|Checkpoint)
+#                  (Cgroup|Lifecycle|Run[^c]|Systemd|AppArmor|Checkpoint|Fallback)
 #   V2VM_PARALLEL  their -test.parallel (default: Go's, the guest's vCPU count;
 #                  more makes tests with 10 s waits time out under emulation)
 set -u
@@ -42,7 +42,7 @@ if [ ! -d /run/systemd/system ] || [ "${V2VM_CRIU:-}" = 1 ]; then
 fi
 step "integration tests" "$repo/tests/integration" \
 	env RUNTIME="$build/husk" HUSK_HELPER="$build/helper" HUSK_REQUIRE_APPARMOR=1 "$build/integration.test" -test.v -test.count=1 \
-	-test.timeout=30m ${V2VM_PARALLEL:+-test.parallel="$V2VM_PARALLEL"} -test.run "${V2VM_RUN:-Cgroup|Lifecycle|Run[^c]|Systemd|AppArmor|Checkpoint}"
+	-test.timeout=30m ${V2VM_PARALLEL:+-test.parallel="$V2VM_PARALLEL"} -test.run "${V2VM_RUN:-Cgroup|Lifecycle|Run[^c]|Systemd|AppArmor|Checkpoint|Fallback}"
 
 # Rootless podman with husk: with systemd, the user's instance manages
 # the container's cgroup and --memory must reach it.
