@@ -25,7 +25,7 @@ LDFLAGS := -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
 TAGS    := urfave_cli_no_docs netgo osusergo
 LDFLAGS += -linkmode external -extldflags -static
 
-.PHONY: all husk test clients clients-runc unit integration install uninstall bench demo clean vet fmt-check help fuzz stress
+.PHONY: all husk test clients clients-runc unit integration install uninstall bench bench-v2vm demo clean vet fmt-check help fuzz stress
 
 all: husk
 
@@ -68,6 +68,10 @@ uninstall:
 bench:
 	bash contrib/bench/bench.sh
 
+# make bench's driver in the cgroup v2 guest, with crun (contrib/bench/v2vm.sh).
+bench-v2vm:
+	bash contrib/bench/v2vm.sh
+
 demo:
 	bash contrib/demo.sh
 
@@ -104,7 +108,7 @@ stress: husk
 	STRESS_N=$(STRESS_N) STRESS_P=$(STRESS_P) $(HUSKGO) run ./tests/stress -husk $(CURDIR)/husk
 
 help:
-	@echo "targets: all husk test clients clients-runc v2vm-test conformance unit integration install uninstall bench demo vet fmt-check clean fuzz stress cri cri-bench"
+	@echo "targets: all husk test clients clients-runc v2vm-test conformance unit integration install uninstall bench bench-v2vm demo vet fmt-check clean fuzz stress cri cri-bench"
 	@echo "vars:    PREFIX=$(PREFIX) BINDIR=$(BINDIR) DESTDIR= TIMEOUT=$(TIMEOUT) BENCH_N=50"
 	@echo "         FUZZTIME=$(FUZZTIME) (per fuzz target) FUZZ=$(FUZZ) (target regexp) STRESS_N=$(STRESS_N) (lifecycles) STRESS_P=$(STRESS_P) (burst size)"
 
