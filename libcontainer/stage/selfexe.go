@@ -21,11 +21,11 @@ import (
 //
 // The handle is the binary as seen through a private overlayfs whose only
 // layers are lower ones: the binary's directory and a second one overlayfs
-// insists on (secondLayer). An
-// overlay without an upper layer has a read-only superblock that overlayfs
-// refuses to remount read-write, so opening the file for writing (or
-// truncating it, or changing its mode) fails with EROFS whatever the
-// caller's capabilities, in any user namespace. A read-only *mount
+// insists on (devLayer, or emptyLayer). An overlay without an upper layer
+// has a read-only superblock that overlayfs refuses to remount read-write,
+// so opening the file for writing (or truncating it, or changing its mode)
+// fails with EROFS whatever the caller's capabilities, in any user
+// namespace. A read-only *mount
 // attribute* would not do: anyone with CAP_SYS_ADMIN over their own mount
 // namespace may clear MOUNT_ATTR_RDONLY on a detached mount with
 // mount_setattr. The overlay is detached too, visible in no mount
