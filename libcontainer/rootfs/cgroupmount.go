@@ -99,17 +99,12 @@ func (r *rootDir) mountCgroup1(c *Config, dest string, o vocab.MountOptions) err
 	if err != nil {
 		return err
 	}
+	defer top.Close()
 	// The hierarchies are placed relative to the new tmpfs itself, so no
 	// change to the path leading to it can send them elsewhere.
-	tr, err := rootAt(r.proc, top)
-	if err != nil {
-		top.Close()
-		return err
-	}
-	defer tr.Close()
 	sub := vocab.MountOptions{Flags: o.Flags &^ creationOnly, ClearFlags: o.ClearFlags}
 	for _, h := range hiers {
-		if err := tr.mountHierarchy(c, top, h, sub); err != nil {
+		if err := mountHierarchy(c, top, h, sub); err != nil {
 			return fmt.Errorf("%s: %w", h.name, err)
 		}
 		if err := comountLinks(top, h.name); err != nil {
@@ -126,11 +121,8 @@ func (r *rootDir) mountCgroup1(c *Config, dest string, o vocab.MountOptions) err
 // top is the tmpfs husk just mounted, which nothing else can have written
 // to yet: its directories are made and opened with plain *at calls on it
 // (the cgroup mounts are the bulk of a container's mounts, on the start
-// path), with O_NOFOLLOW all the same.
-func (r *rootDir) mountHierarchy(c *Config, top *os.File, h cgroupHier, o vocab.MountOptions) error {
-	if !c.CgroupNS {
-		return r.bindMount(h.dir, "/"+h.name, asBind(o))
-	}
+// path, and a v1 host has a dozen), with O_NOFOLLOW all the same.
+func mountHierarchy(c *Config, top *os.File, h cgroupHier, o vocab.MountOptions) error {
 	if err := unix.Mkdirat(int(top.Fd()), h.name, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
 		return fmt.Errorf("mkdir: %w", err)
 	}
@@ -139,10 +131,26 @@ func (r *rootDir) mountHierarchy(c *Config, top *os.File, h cgroupHier, o vocab.
 		return err
 	}
 	defer target.Close()
-	if err := unix.Mount("cgroup", fdPath(target), h.fstype, o.Flags&^creationOnly, h.data); err != nil {
-		return err
+	remount := false
+	if c.CgroupNS {
+		if err := unix.Mount("cgroup", fdPath(target), h.fstype, o.Flags&^creationOnly, h.data); err != nil {
+			return err
+		}
+	} else {
+		// The container's directory of the host's hierarchy, which husk
+		// made: a path of the host's, outside the container's reach.
+		src, err := openSource(h.dir)
+		if err != nil {
+			return err
+		}
+		defer src.Close()
+		o = asBind(o)
+		remount = needsRemount(o)
+		if err := unix.Mount(fdPath(src), fdPath(target), "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("bind: %w", err)
+		}
 	}
-	if !hasAfterSteps(o, false) {
+	if !hasAfterSteps(o, remount) {
 		return nil
 	}
 	mounted, err := openDirAt(top, h.name) // now the mount's root
@@ -150,11 +158,9 @@ func (r *rootDir) mountHierarchy(c *Config, top *os.File, h cgroupHier, o vocab.
 		return err
 	}
 	defer mounted.Close()
-	return applyOptions(mounted, o, false)
+	return applyOptions(mounted, o, remount)
 }
 
-// openDirAt opens the directory name in dir as an O_PATH handle, without
-// following a symlink.
 func openDirAt(dir *os.File, name string) (*os.File, error) {
 	fd, err := unix.Openat(int(dir.Fd()), name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {

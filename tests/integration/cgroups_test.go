@@ -164,3 +164,32 @@ func TestCgroupsNamespaceView(t *testing.T) {
 		}
 	}
 }
+
+// Without a cgroup namespace, a v1 host's /sys/fs/cgroup in the container
+// is a tmpfs of binds, one per hierarchy, of the container's own directory,
+// read-only as the spec's mount asks: the memory one shows the container's
+// limit, a write to it fails, and the tmpfs holds nothing else.
+func TestCgroupsV1MountBinds(t *testing.T) {
+	t.Parallel()
+	requireCgroupV1(t, "memory", "pids")
+	b := newBundle(t)
+	removeNamespace(b, "cgroup")
+	b.spec.Linux.Resources = &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: ptr(int64(48 << 20))}}
+	b.shell("cat /sys/fs/cgroup/memory/memory.limit_in_bytes; echo ---; " +
+		"echo 1 > /sys/fs/cgroup/pids/cgroup.procs && echo written; echo ---; " +
+		"grep ' /sys/fs/cgroup/memory ' /proc/self/mountinfo")
+	parts := strings.Split(b.mustRun(), "---\n")
+	if len(parts) != 3 {
+		t.Fatalf("the container's output is not three parts: %q", parts)
+	}
+	if got := strings.TrimSpace(parts[0]); got != "50331648" {
+		t.Errorf("memory.limit_in_bytes in the container: %q, want the container's 50331648", got)
+	}
+	if strings.Contains(parts[1], "written") {
+		t.Error("the container wrote to its pids cgroup through /sys/fs/cgroup")
+	}
+	f := strings.Fields(parts[2])
+	if len(f) < 6 || !strings.HasPrefix(f[5], "ro") {
+		t.Errorf("/sys/fs/cgroup/memory in the container: %q, want a read-only mount", parts[2])
+	}
+}
