@@ -43,6 +43,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "nsenter.h"
+
 #ifndef CLONE_NEWCGROUP
 #define CLONE_NEWCGROUP 0x02000000
 #endif
@@ -63,7 +65,7 @@ struct husk_clone_args {
 	unsigned long long stack, stack_size, tls, set_tid, set_tid_size, cgroup;
 };
 
-static int syncfd = -1;
+int syncfd = -1;
 static int cgroup2fd = -1; // the container's cgroup v2 dir, opened before any setns
 
 static void write_all(const char *buf, size_t len)
@@ -80,19 +82,13 @@ static void write_all(const char *buf, size_t len)
 	}
 }
 
-// bail reports a failure to the parent as {"type":"error","msg":...} and
-// exits. The message is escaped just enough to stay valid JSON.
-static void bail(const char *fmt, ...)
+// send_msg writes {"type":TYPE,"msg":MSG} with MSG escaped just enough to
+// stay valid JSON.
+void send_msg(const char *type, const char *msg)
 {
-	char msg[1024], out[2200];
-	int saved = errno;
-	va_list ap;
-	size_t o = 0;
+	char out[2200];
+	size_t o = (size_t)snprintf(out, sizeof(out), "{\"type\":\"%s\",\"msg\":\"", type);
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	o = (size_t)snprintf(out, sizeof(out), "{\"type\":\"error\",\"msg\":\"");
 	for (const char *p = msg; *p && o < sizeof(out) - 64; p++) {
 		unsigned char c = (unsigned char)*p;
 		if (c == '"' || c == '\\') {
@@ -104,12 +100,37 @@ static void bail(const char *fmt, ...)
 			out[o++] = (char)c;
 		}
 	}
-	o += (size_t)snprintf(out + o, sizeof(out) - o, ": %s\"}\n", strerror(saved));
+	o += (size_t)snprintf(out + o, sizeof(out) - o, "\"}\n");
 	write_all(out, o);
+}
+
+const char *errstr(int e, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", strerror(e));
+	if (buf[0] >= 'A' && buf[0] <= 'Z' && (buf[1] < 'A' || buf[1] > 'Z'))
+		buf[0] = (char)(buf[0] - 'A' + 'a');
+	return buf;
+}
+
+// bail reports a failure to the parent as {"type":"error","msg":...} and
+// exits.
+void bail(const char *fmt, ...)
+{
+	char msg[1024], e[128];
+	int saved = errno;
+	size_t n;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	n = strlen(msg);
+	snprintf(msg + n, sizeof(msg) - n, ": %s", errstr(saved, e, sizeof(e)));
+	send_msg("error", msg);
 	_exit(1);
 }
 
-static void nondumpable(void)
+void nondumpable(void)
 {
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		bail("make the process non-dumpable");
@@ -553,6 +574,7 @@ __attribute__((constructor)) static void husk_nsenter(void)
 			bail("setns into the container's cgroup namespace");
 		if (joinflags != 0)
 			close((int)env_ulong("_HUSK_JOIN_PIDFD")); // it names a process of the host's PID namespace
+		exec_process(); // an exec stage's process, when husk asked for it here
 		// A fork copies no page tables of file mappings: map them here,
 		// in the process that goes on into Go, not in the intermediate.
 		dl_iterate_phdr(map_segment, NULL);

@@ -95,6 +95,13 @@ func cacheKey(s *specs.LinuxSeccomp) (string, error) {
 // cache): the program as the kernel takes it, its flags, and whether it
 // notifies.
 func (f *Filter) MarshalJSON() ([]byte, error) {
+	raw, flags := f.Program()
+	return json.Marshal(filterJSON{Program: raw, Flags: flags, Notify: f.notify})
+}
+
+// Program is the filter as seccomp(2) takes it: the struct sock_filter
+// array and the SECCOMP_FILTER_FLAG_* bits.
+func (f *Filter) Program() ([]byte, uint) {
 	const insnSize = int(unsafe.Sizeof(unix.SockFilter{}))
 	raw := make([]byte, 0, len(f.insns)*insnSize)
 	for _, in := range f.insns {
@@ -102,7 +109,7 @@ func (f *Filter) MarshalJSON() ([]byte, error) {
 		raw = append(raw, in.Jt, in.Jf)
 		raw = binary.NativeEndian.AppendUint32(raw, in.K)
 	}
-	return json.Marshal(filterJSON{Program: raw, Flags: f.flags, Notify: f.notify})
+	return raw, f.flags
 }
 
 func (f *Filter) UnmarshalJSON(data []byte) error {

@@ -76,6 +76,10 @@ type Settings struct {
 	// still in the host's PID namespace then, and nothing of the
 	// container's runs yet.
 	SetupDumpable bool
+	// Exec, when set, are an exec stage's process settings (direct.go):
+	// the preamble sets the process up and execs it itself, and the
+	// stage gets no Config.
+	Exec []string
 }
 
 // NamespaceSettings are the settings that create and join s's namespaces.
@@ -150,7 +154,7 @@ func (set *Settings) encode(fdOf func(*os.File) int) []string {
 			env = append(env, envSetupDump+"=1")
 		}
 	}
-	return env
+	return append(env, set.Exec...)
 }
 
 // nsSuffix names a namespace type in _HUSK_NS_*, as /proc/PID/ns does

@@ -1,13 +1,17 @@
 package stage
 
 import (
+	"encoding/json"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/husk-runtime/husk/libcontainer/seccomp"
 )
 
 func encode(set Settings) []string {
@@ -63,16 +67,23 @@ func TestJoinCgroups(t *testing.T) {
 	}
 }
 
-// The preamble (nsenter.c) and this package must name the same settings:
-// a name spelt differently on one side is a setting silently ignored.
+// The preamble (nsenter.c, execproc.c) and this package must name the same
+// settings: a name spelt differently on one side is a setting silently
+// ignored.
 func TestSettingNamesMatchPreamble(t *testing.T) {
-	src, err := os.ReadFile("../nsenter/nsenter.c")
-	if err != nil {
-		t.Fatal(err)
+	files, err := filepath.Glob("../nsenter/*.c")
+	if err != nil || len(files) < 2 {
+		t.Fatalf("the preamble's sources: %v %v", files, err)
 	}
 	inC := map[string]bool{}
-	for _, m := range regexp.MustCompile(`"(_HUSK_[A-Z0-9_]+)"`).FindAllStringSubmatch(string(src), -1) {
-		inC[m[1]] = true
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range regexp.MustCompile(`"(_HUSK_[A-Z0-9_]+)"`).FindAllStringSubmatch(string(src), -1) {
+			inC[m[1]] = true
+		}
 	}
 	set := Settings{
 		CloneFlags:    1,
@@ -89,6 +100,29 @@ func TestSettingNamesMatchPreamble(t *testing.T) {
 		specs.UTSNamespace, specs.UserNamespace, specs.CgroupNamespace, specs.TimeNamespace} {
 		set.JoinPaths[t] = "/x"
 	}
+	umask := uint32(0o22)
+	cfg := &Config{
+		Mode: ModeExec,
+		Spec: &specs.Spec{Linux: &specs.Linux{}},
+		Process: &specs.Process{
+			Args:            []string{"true"},
+			User:            specs.User{Umask: &umask, AdditionalGids: []uint32{1}},
+			Rlimits:         []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 1, Hard: 1}},
+			Capabilities:    &specs.LinuxCapabilities{Ambient: []string{"CAP_CHOWN"}},
+			NoNewPrivileges: true,
+		},
+		Seccomp: new(seccomp.Filter),
+	}
+	// One instruction: SECCOMP_RET_ALLOW.
+	if err := json.Unmarshal([]byte(`{"program":"BgAAAAAA/38="}`), cfg.Seccomp); err != nil {
+		t.Fatal(err)
+	}
+	if !direct(cfg) {
+		t.Fatal("a plain exec is not set up by the preamble")
+	}
+	if set.Exec, _, err = directSettings(cfg); err != nil {
+		t.Fatal(err)
+	}
 	inGo := map[string]bool{envSyncFD: true, envNFDs: true}
 	for _, kv := range encode(set) {
 		k, _, _ := strings.Cut(kv, "=")
@@ -96,12 +130,12 @@ func TestSettingNamesMatchPreamble(t *testing.T) {
 	}
 	for k := range inGo {
 		if !inC[k] {
-			t.Errorf("husk sends %s, which nsenter.c never reads", k)
+			t.Errorf("husk sends %s, which the preamble never reads", k)
 		}
 	}
 	for k := range inC {
 		if !inGo[k] {
-			t.Errorf("nsenter.c reads %s, which husk never sends", k)
+			t.Errorf("the preamble reads %s, which husk never sends", k)
 		}
 	}
 }

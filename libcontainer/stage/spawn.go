@@ -100,6 +100,22 @@ func Spawn(o *Opts, cfg *Config) (*Stage, error) {
 		defer o.sourceInit.Close()
 	}
 	o.layout(cfg)
+	o.Settings.Exec = nil
+	if direct(cfg) {
+		set, warnings, err := directSettings(cfg)
+		if err != nil {
+			if sources != nil {
+				sources.Close()
+			}
+			return nil, err
+		}
+		o.Settings.Exec = set
+		for _, w := range warnings {
+			if o.Warn != nil {
+				o.Warn(w)
+			}
+		}
+	}
 	s, err := spawnOnThread(o)
 	if err != nil {
 		if sources != nil {
@@ -305,6 +321,9 @@ func (s *Stage) Configure(cfg *Config) error {
 	cfg.HostPid = m.Pid
 	if err := s.waitPreamble(); err != nil {
 		return s.fail(fmt.Errorf("namespace preamble: %w", err))
+	}
+	if set.Exec != nil {
+		return nil // the preamble sets the process up itself
 	}
 	if err := s.send(&syncMsg{Type: msgConfig, Config: cfg}); err != nil {
 		return s.fail(err)

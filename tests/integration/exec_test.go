@@ -205,3 +205,74 @@ func TestExecNotFound(t *testing.T) {
 		t.Fatalf("a failed exec changed the container's status: %+v", st)
 	}
 }
+
+// An exec without a terminal, a user name, LSM labels, process attributes
+// or a seccomp agent is set up by husk's C preamble alone
+// (libcontainer/nsenter/execproc.c); with --debug, by the Go stage, as
+// every other process is. What the process finds must be the same either
+// way: ids, groups, HOME, umask, cwd, capabilities, no_new_privs, the
+// seccomp filter, rlimits, fds and environment.
+func TestExecDirectMatchesGoStage(t *testing.T) {
+	needSeccomp(t)
+	t.Parallel()
+	b := newBundle(t)
+	b.spec.Linux.Seccomp = &specs.LinuxSeccomp{
+		DefaultAction: specs.ActAllow,
+		Syscalls:      []specs.LinuxSyscall{{Names: []string{"sethostname"}, Action: specs.ActErrno}},
+	}
+	b.startContainer()
+	probe := []string{"/bin/sh", "-c", `id; echo "home=$HOME"; umask; pwd; grep -E "^(Cap|NoNewPrivs|Seccomp)" /proc/self/status; ` +
+		`ulimit -n; ulimit -Hn; ls /proc/self/fd; env | sort; hostname x 2>&1; echo "hostname=$?"`}
+	caps := []string{"CAP_CHOWN", "CAP_NET_BIND_SERVICE"}
+	umask := uint32(0o027)
+	processes := map[string]*specs.Process{
+		"root": {Args: probe, Env: []string{"PATH=/bin"}, Cwd: "/"},
+		"user, no_new_privs": {
+			Args: probe, Env: []string{"PATH=/bin:/usr/bin", "A=1", "A=2"}, Cwd: "/tmp",
+			User:            specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{5, 7}, Umask: &umask},
+			Capabilities:    &specs.LinuxCapabilities{Bounding: caps, Effective: caps, Permitted: caps, Inheritable: caps, Ambient: caps},
+			Rlimits:         []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 100, Hard: 200}},
+			NoNewPrivileges: true,
+		},
+		"user, filter before the capabilities": {
+			Args: probe, Env: []string{"PATH=/bin", "HOME="}, Cwd: "/",
+			User:         specs.User{UID: 1000, GID: 1000},
+			Capabilities: &specs.LinuxCapabilities{Bounding: caps, Permitted: caps[:1], Effective: caps[:1]},
+		},
+	}
+	for name, p := range processes {
+		data, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "process.json")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		direct := b.mustExec([]string{"--process", path})
+		r := b.rt("--debug", "--log", filepath.Join(t.TempDir(), "log"), "exec", "--process", path, b.id)
+		if r.Code != 0 {
+			t.Fatalf("%s: exec --debug: %s", name, r)
+		}
+		if direct != r.Stdout {
+			t.Errorf("%s: the process saw, set up by the preamble:\n%s\nand by the Go stage:\n%s", name, direct, r.Stdout)
+		}
+		mustContain(t, direct, "Seccomp:\t2", name+": the container's filter")
+		mustContain(t, direct, "hostname=1", name+": sethostname refused by the filter")
+	}
+	// The errors read the same too.
+	for _, args := range [][]string{{"nosuch"}, {"/nosuch"}, {"/etc"}} {
+		direct := b.execIn(nil, args...)
+		viaGo := b.rt(append([]string{"--debug", "--log", filepath.Join(t.TempDir(), "log"), "exec", b.id}, args...)...)
+		if direct.Code == 0 || direct.Code != viaGo.Code || lastLine(direct.Stderr) != lastLine(viaGo.Stderr) {
+			t.Errorf("exec %q: set up by the preamble %s; by the Go stage %s", args, direct, viaGo)
+		}
+	}
+	for _, cwd := range []string{"/nonexistent", "/etc/passwd"} {
+		direct := b.execIn([]string{"--cwd", cwd}, "true")
+		viaGo := b.rt("--debug", "--log", filepath.Join(t.TempDir(), "log"), "exec", "--cwd", cwd, b.id, "true")
+		if direct.Code == 0 || lastLine(direct.Stderr) != lastLine(viaGo.Stderr) {
+			t.Errorf("exec --cwd %s: set up by the preamble %s; by the Go stage %s", cwd, direct, viaGo)
+		}
+	}
+}

@@ -1,0 +1,25 @@
+// What nsenter.c shares with execproc.c.
+#ifndef HUSK_NSENTER_H
+#define HUSK_NSENTER_H
+
+#include <stddef.h>
+
+// The stage's end of the sync socket.
+extern int syncfd;
+
+// send_msg sends {"type":TYPE,"msg":MSG} on the sync socket, MSG escaped
+// for JSON.
+void send_msg(const char *type, const char *msg);
+// bail sends the formatted message and ": " with errno's text as an error
+// and exits.
+void bail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+// errstr is errno e's text as Go spells it (lower case first letter), so
+// that a message reads the same from the C and the Go side of a stage.
+const char *errstr(int e, char *buf, size_t len);
+void nondumpable(void);
+
+// exec_process sets up the exec stage's process from its settings and execs
+// it; it returns only if no _HUSK_EXEC_* settings ask it to.
+void exec_process(void);
+
+#endif

@@ -1,0 +1,163 @@
+package stage
+
+import (
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/moby/sys/capability"
+	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/husk-runtime/husk/spec/vocab"
+)
+
+// The settings of an exec stage's process that the preamble sets up and
+// execs itself (nsenter's execproc.c). Lists are length-prefixed items
+// ("5:hello3:foo"): an argument may hold any byte but NUL.
+const (
+	envExecArgs     = "_HUSK_EXEC_ARGS"
+	envExecEnv      = "_HUSK_EXEC_ENV"
+	envExecCwd      = "_HUSK_EXEC_CWD"
+	envExecUID      = "_HUSK_EXEC_UID"
+	envExecGID      = "_HUSK_EXEC_GID"
+	envExecGroups   = "_HUSK_EXEC_GROUPS"
+	envExecUmask    = "_HUSK_EXEC_UMASK"
+	envExecRlimits  = "_HUSK_EXEC_RLIMITS"
+	envExecCaps     = "_HUSK_EXEC_CAPS"
+	envExecCapLast  = "_HUSK_EXEC_CAP_LAST"
+	envExecAmbient  = "_HUSK_EXEC_AMBIENT"
+	envExecNNP      = "_HUSK_EXEC_NNP"
+	envExecSeccomp  = "_HUSK_EXEC_SECCOMP"
+	envExecSecFlags = "_HUSK_EXEC_SECCOMP_FLAGS"
+)
+
+// direct tells whether the preamble can set up cfg's process itself: an
+// exec whose settings are all numbers and lists once husk has resolved
+// them. A terminal, a user name to look up in the container, LSM labels,
+// process attributes, a seccomp agent and --debug take the Go stage.
+func direct(cfg *Config) bool {
+	p := cfg.Process
+	l := cfg.Spec.Linux
+	if cfg.Mode != ModeExec || cfg.Debug || cfg.User != "" || cfg.ConsoleFD != 0 || len(p.Args) == 0 {
+		return false
+	}
+	if p.Terminal || p.ApparmorProfile != "" || p.SelinuxLabel != "" || p.Scheduler != nil ||
+		p.IOPriority != nil || p.ExecCPUAffinity != nil {
+		return false
+	}
+	if l != nil && (l.Personality != nil || l.MemoryPolicy != nil) {
+		return false
+	}
+	if cfg.Seccomp.Notifies() {
+		return false
+	}
+	for _, rl := range p.Rlimits {
+		if _, ok := vocab.RlimitResource(rl.Type); !ok {
+			return false // the Go stage names the unknown type
+		}
+	}
+	return true
+}
+
+// directSettings spells cfg's process for the preamble, the names resolved
+// as the Go stage resolves them (prepareProcess), and returns the warnings
+// the Go stage would have sent: capabilities left out.
+func directSettings(cfg *Config) ([]string, []string, error) {
+	p := cfg.Process
+	env := dedupEnv(append(slices.Clone(p.Env), cfg.ExtraEnv...))
+	set := []string{
+		envExecArgs + "=" + lengthPrefixed(p.Args),
+		envExecEnv + "=" + lengthPrefixed(env),
+		envExecCwd + "=" + p.Cwd,
+		envExecUID + "=" + strconv.FormatUint(uint64(p.User.UID), 10),
+		envExecGID + "=" + strconv.FormatUint(uint64(p.User.GID), 10),
+	}
+	groups := make([]string, 0, len(p.User.AdditionalGids))
+	for _, g := range p.User.AdditionalGids {
+		groups = append(groups, strconv.FormatUint(uint64(g), 10))
+	}
+	set = append(set, envExecGroups+"="+strings.Join(groups, " "))
+	if p.User.Umask != nil {
+		set = append(set, envExecUmask+"="+strconv.FormatUint(uint64(*p.User.Umask), 10))
+	}
+	if len(p.Rlimits) > 0 {
+		var b strings.Builder
+		for _, rl := range p.Rlimits {
+			res, _ := vocab.RlimitResource(rl.Type)
+			fmt.Fprintf(&b, "%s %d %d %d\n", rl.Type, res, rl.Soft, rl.Hard)
+		}
+		set = append(set, envExecRlimits+"="+b.String())
+	}
+	var warnings []string
+	if p.Capabilities != nil {
+		caps, warn, err := capabilitySettings(p.Capabilities)
+		if err != nil {
+			return nil, nil, err
+		}
+		set = append(set, caps...)
+		warnings = append(warnings, warn...)
+	}
+	if p.NoNewPrivileges {
+		set = append(set, envExecNNP+"=1")
+	}
+	if cfg.Seccomp != nil {
+		prog, flags := cfg.Seccomp.Program()
+		set = append(set, envExecSeccomp+"="+hex.EncodeToString(prog), envExecSecFlags+"="+strconv.FormatUint(uint64(flags), 10))
+	}
+	return set, warnings, nil
+}
+
+// capabilitySettings are capabilities.go's dropBounding and
+// applyCapabilities as masks: bounding, effective, permitted, inheritable,
+// then the ambient capabilities by number and name. A name husk or this
+// kernel doesn't know is left out with the Go stage's warning.
+func capabilitySettings(c *specs.LinuxCapabilities) ([]string, []string, error) {
+	last, err := capability.LastCap()
+	if err != nil {
+		return nil, nil, fmt.Errorf("capabilities: %w", err)
+	}
+	var masks [4]uint64
+	var ambient strings.Builder
+	var seen []int
+	var ignored []string
+	for i, names := range [][]string{c.Bounding, c.Effective, c.Permitted, c.Inheritable, c.Ambient} {
+		for _, name := range names {
+			v, ok := vocab.CapabilityValue(name)
+			if !ok || capability.Cap(v) > last || v > 63 {
+				if !slices.Contains(ignored, name) {
+					ignored = append(ignored, name)
+				}
+				continue
+			}
+			if i < len(masks) {
+				masks[i] |= 1 << v
+			} else if !slices.Contains(seen, v) {
+				seen = append(seen, v)
+				fmt.Fprintf(&ambient, "%d %s\n", v, capName(capability.Cap(v)))
+			}
+		}
+	}
+	set := []string{
+		fmt.Sprintf("%s=%x %x %x %x", envExecCaps, masks[0], masks[1], masks[2], masks[3]),
+		envExecCapLast + "=" + strconv.Itoa(int(last)),
+		envExecAmbient + "=" + ambient.String(),
+	}
+	var warnings []string
+	if len(ignored) > 0 {
+		slices.Sort(ignored)
+		warnings = append(warnings, fmt.Sprintf("process.capabilities: ignoring %s: unknown to husk or to this kernel", strings.Join(ignored, ", ")))
+	}
+	return set, warnings, nil
+}
+
+func lengthPrefixed(items []string) string {
+	var b strings.Builder
+	for _, it := range items {
+		b.WriteString(strconv.Itoa(len(it)))
+		b.WriteByte(':')
+		b.WriteString(it)
+	}
+	return b.String()
+}

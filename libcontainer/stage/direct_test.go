@@ -1,0 +1,84 @@
+package stage
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/husk-runtime/husk/libcontainer/seccomp"
+)
+
+// Which exec processes the preamble sets up alone: what needs Go's side
+// (a terminal, a name lookup, LSM labels, process attributes, a seccomp
+// agent, --debug, the init) takes the Go stage.
+func TestDirect(t *testing.T) {
+	notify := new(seccomp.Filter)
+	if err := json.Unmarshal([]byte(`{"program":"BgAAAAAA/38=","notify":true}`), notify); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		edit func(*Config)
+		want bool
+	}{
+		{"a plain exec", func(*Config) {}, true},
+		{"the init", func(c *Config) { c.Mode = ModeInit }, false},
+		{"--debug", func(c *Config) { c.Debug = true }, false},
+		{"a terminal", func(c *Config) { c.Process.Terminal = true }, false},
+		{"a user name", func(c *Config) { c.User = "test" }, false},
+		{"an AppArmor profile", func(c *Config) { c.Process.ApparmorProfile = "p" }, false},
+		{"an SELinux label", func(c *Config) { c.Process.SelinuxLabel = "l" }, false},
+		{"a scheduler", func(c *Config) { c.Process.Scheduler = &specs.Scheduler{} }, false},
+		{"an I/O priority", func(c *Config) { c.Process.IOPriority = &specs.LinuxIOPriority{} }, false},
+		{"an exec CPU affinity", func(c *Config) { c.Process.ExecCPUAffinity = &specs.CPUAffinity{} }, false},
+		{"a personality", func(c *Config) { c.Spec.Linux.Personality = &specs.LinuxPersonality{} }, false},
+		{"a memory policy", func(c *Config) { c.Spec.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{} }, false},
+		{"a filter that notifies", func(c *Config) { c.Seccomp = notify }, false},
+		{"an unknown rlimit", func(c *Config) { c.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOPE"}} }, false},
+	} {
+		cfg := &Config{Mode: ModeExec, Spec: &specs.Spec{Linux: &specs.Linux{}}, Process: &specs.Process{Args: []string{"true"}}}
+		c.edit(cfg)
+		if got := direct(cfg); got != c.want {
+			t.Errorf("%s: set up by the preamble %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// The settings spell what prepareProcess would do: the environment
+// deduplicated with husk's extra entries, the capability masks, and the
+// Go stage's warning for a capability left out.
+func TestDirectSettings(t *testing.T) {
+	cfg := &Config{
+		Mode:     ModeExec,
+		Spec:     &specs.Spec{Linux: &specs.Linux{}},
+		ExtraEnv: []string{"LISTEN_FDS=1"},
+		Process: &specs.Process{
+			Args: []string{"sh", "-c", "a\nb"},
+			Env:  []string{"A=1", "A=2", "B="},
+			Capabilities: &specs.LinuxCapabilities{
+				Bounding: []string{"CAP_CHOWN", "CAP_KILL", "CAP_NOPE"},
+				Ambient:  []string{"CAP_KILL", "CAP_KILL"},
+			},
+		},
+	}
+	set, warnings, err := directSettings(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		envExecArgs + "=2:sh2:-c3:a\nb",
+		envExecEnv + "=3:A=22:B=12:LISTEN_FDS=1",
+		envExecCaps + "=21 0 0 0", // CAP_CHOWN 0, CAP_KILL 5
+		envExecAmbient + "=5 CAP_KILL\n",
+	} {
+		if !slices.Contains(set, want) {
+			t.Errorf("settings %q lack %q", set, want)
+		}
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "ignoring CAP_NOPE") {
+		t.Errorf("warnings %q, want one about CAP_NOPE", warnings)
+	}
+}
