@@ -9,8 +9,8 @@
 // program compiled) and hands them over as _HUSK_EXEC_* settings; this file
 // applies them in the order and with the messages of the Go stage
 // (libcontainer/stage/process.go), which still sets up every process that
-// needs more (a terminal, a user name to look up, LSM labels, a seccomp
-// agent, process attributes, --debug).
+// needs more (a terminal, a user name to look up, an SELinux label, a
+// seccomp agent, process attributes, --debug).
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +25,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -43,6 +44,21 @@
 #endif
 #ifndef AT_EACCESS
 #define AT_EACCESS 0x200
+#endif
+#ifndef SYS_fsopen
+#define SYS_fsopen 430
+#define SYS_fsconfig 431
+#define SYS_fsmount 432
+#endif
+#define HUSK_FSOPEN_CLOEXEC 1
+#define HUSK_FSCONFIG_SET_STRING 1
+#define HUSK_FSCONFIG_CMD_CREATE 6
+#define HUSK_FSMOUNT_CLOEXEC 1
+#define HUSK_MOUNT_ATTR_NOSUID 0x2
+#define HUSK_MOUNT_ATTR_NODEV 0x4
+#define HUSK_MOUNT_ATTR_NOEXEC 0x8
+#ifndef PROC_SUPER_MAGIC
+#define PROC_SUPER_MAGIC 0x9fa0
 #endif
 
 #define MAX_LIST 65536 // arguments or environment entries; execve takes fewer
@@ -187,6 +203,87 @@ static char *home_of(unsigned long uid)
 	}
 	fclose(f);
 	return home;
+}
+
+// apparmor_fail reports a failed "exec PROFILE" as lsm.ApplyExecLabels does.
+static void apparmor_fail(const char *profile, const char *what, int e)
+{
+	char msg[1024], es[128];
+	const char *hint = "is AppArmor enabled on this host?";
+	char loaded[512];
+
+	if (e == ENOENT && strncmp(what, "/proc/", 6) == 0 && strstr(what, ": write") != NULL) {
+		snprintf(loaded, sizeof(loaded), "AppArmor has no profile \"%s\" loaded; load it with apparmor_parser", profile);
+		hint = loaded;
+	}
+	snprintf(msg, sizeof(msg), "process.apparmorProfile: set \"%s\" for exec: %s: %s (%s)", profile, what, errstr(e, es, sizeof(es)),
+		 hint);
+	send_msg("error", msg);
+	_exit(1);
+}
+
+// apparmor_exec is lsm.ApplyExecLabels for an AppArmor profile: "exec
+// PROFILE" written to this thread's attr/apparmor/exec (attr/exec before
+// Linux 5.8), which the kernel applies at execve. The file is reached
+// through a procfs instance of the stage's own (fsopen), never the
+// container's /proc, which the image, the config's mounts or the container
+// itself can fake (CVE-2019-16884, CVE-2025-52881), and written only if
+// fstatfs says procfs.
+static void apparmor_exec(const char *profile)
+{
+	static const char *attrs[] = {"thread-self/attr/apparmor/exec", "thread-self/attr/exec"};
+	char value[4200], what[128];
+	struct statfs st;
+	int fs, mnt, fd = -1;
+	size_t i;
+	ssize_t n;
+
+	fs = (int)syscall(SYS_fsopen, "proc", HUSK_FSOPEN_CLOEXEC);
+	if (fs < 0)
+		apparmor_fail(profile, "open procfs", errno);
+	// Only the processes' directories, where the kernel has the option.
+	syscall(SYS_fsconfig, fs, HUSK_FSCONFIG_SET_STRING, "subset", "pid", 0);
+	if (syscall(SYS_fsconfig, fs, HUSK_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		apparmor_fail(profile, "open procfs", errno);
+	mnt = (int)syscall(SYS_fsmount, fs, HUSK_FSMOUNT_CLOEXEC,
+			   HUSK_MOUNT_ATTR_NOSUID | HUSK_MOUNT_ATTR_NODEV | HUSK_MOUNT_ATTR_NOEXEC);
+	if (mnt < 0)
+		apparmor_fail(profile, "open procfs", errno);
+	close(fs);
+	for (i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
+		fd = openat(mnt, attrs[i], O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd >= 0 || errno != ENOENT)
+			break;
+	}
+	if (fd < 0) {
+		if (i == sizeof(attrs) / sizeof(attrs[0])) {
+			char msg[512];
+			snprintf(msg, sizeof(msg),
+				 "process.apparmorProfile: set \"%s\" for exec: none of /proc/thread-self/[attr/apparmor/exec attr/exec] "
+				 "exists (is AppArmor enabled on this host?)",
+				 profile);
+			send_msg("error", msg);
+			_exit(1);
+		}
+		snprintf(what, sizeof(what), "open /proc/%s", attrs[i]);
+		apparmor_fail(profile, what, errno);
+	}
+	close(mnt);
+	if (fstatfs(fd, &st) < 0 || st.f_type != PROC_SUPER_MAGIC) {
+		snprintf(what, sizeof(what), "/proc/%s: not on procfs", attrs[i]);
+		apparmor_fail(profile, what, errno ? errno : EXDEV);
+	}
+	snprintf(value, sizeof(value), "exec %s", profile);
+	n = write(fd, value, strlen(value));
+	if (n < 0) {
+		snprintf(what, sizeof(what), "/proc/%s: write", attrs[i]);
+		apparmor_fail(profile, what, errno);
+	}
+	if ((size_t)n != strlen(value)) {
+		snprintf(what, sizeof(what), "/proc/%s: short write", attrs[i]);
+		apparmor_fail(profile, what, EIO);
+	}
+	close(fd);
 }
 
 // enter_cwd is process.go's enterCwd: a cwd reached through a leaked fd
@@ -529,6 +626,9 @@ void exec_process(void)
 			send_msg("warn", msg);
 		}
 	}
+	// Before no_new_privs, under which AppArmor refuses most transitions.
+	if ((v = getenv("_HUSK_EXEC_APPARMOR")) != NULL)
+		apparmor_exec(v);
 	in_cwd = enter_cwd(cwd, 1) == 0;
 	if (!nnp)
 		load_seccomp();

@@ -29,21 +29,22 @@ const (
 	envExecCapLast  = "_HUSK_EXEC_CAP_LAST"
 	envExecAmbient  = "_HUSK_EXEC_AMBIENT"
 	envExecNNP      = "_HUSK_EXEC_NNP"
+	envExecAppArmor = "_HUSK_EXEC_APPARMOR"
 	envExecSeccomp  = "_HUSK_EXEC_SECCOMP"
 	envExecSecFlags = "_HUSK_EXEC_SECCOMP_FLAGS"
 )
 
 // direct tells whether the preamble can set up cfg's process itself: an
 // exec whose settings are all numbers and lists once husk has resolved
-// them. A terminal, a user name to look up in the container, LSM labels,
-// process attributes, a seccomp agent and --debug take the Go stage.
+// them. A terminal, a user name to look up in the container, an SELinux
+// label, process attributes, a seccomp agent and --debug take the Go stage.
 func direct(cfg *Config) bool {
 	p := cfg.Process
 	l := cfg.Spec.Linux
 	if cfg.Mode != ModeExec || cfg.Debug || cfg.User != "" || cfg.ConsoleFD != 0 || len(p.Args) == 0 {
 		return false
 	}
-	if p.Terminal || p.ApparmorProfile != "" || p.SelinuxLabel != "" || p.Scheduler != nil ||
+	if p.Terminal || p.SelinuxLabel != "" || p.Scheduler != nil ||
 		p.IOPriority != nil || p.ExecCPUAffinity != nil {
 		return false
 	}
@@ -101,6 +102,9 @@ func directSettings(cfg *Config) ([]string, []string, error) {
 	}
 	if p.NoNewPrivileges {
 		set = append(set, envExecNNP+"=1")
+	}
+	if p.ApparmorProfile != "" {
+		set = append(set, envExecAppArmor+"="+p.ApparmorProfile)
 	}
 	if cfg.Seccomp != nil {
 		prog, flags := cfg.Seccomp.Program()

@@ -29,7 +29,7 @@ func TestDirect(t *testing.T) {
 		{"--debug", func(c *Config) { c.Debug = true }, false},
 		{"a terminal", func(c *Config) { c.Process.Terminal = true }, false},
 		{"a user name", func(c *Config) { c.User = "test" }, false},
-		{"an AppArmor profile", func(c *Config) { c.Process.ApparmorProfile = "p" }, false},
+		{"an AppArmor profile", func(c *Config) { c.Process.ApparmorProfile = "p" }, true},
 		{"an SELinux label", func(c *Config) { c.Process.SelinuxLabel = "l" }, false},
 		{"a scheduler", func(c *Config) { c.Process.Scheduler = &specs.Scheduler{} }, false},
 		{"an I/O priority", func(c *Config) { c.Process.IOPriority = &specs.LinuxIOPriority{} }, false},

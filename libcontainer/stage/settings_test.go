@@ -110,6 +110,7 @@ func TestSettingNamesMatchPreamble(t *testing.T) {
 			Rlimits:         []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 1, Hard: 1}},
 			Capabilities:    &specs.LinuxCapabilities{Ambient: []string{"CAP_CHOWN"}},
 			NoNewPrivileges: true,
+			ApparmorProfile: "p",
 		},
 		Seccomp: new(seccomp.Filter),
 	}
