@@ -477,7 +477,11 @@ static void switch_user(uid_t uid, gid_t gid)
 	if (groups == NULL)
 		bail("setgroups");
 	while (p != NULL && *p != '\0') {
-		groups[n++] = (gid_t)strtoul(p, &end, 10);
+		groups[n] = (gid_t)strtoul(p, &end, 10);
+		if (groups[n++] == (gid_t)-1) {
+			errno = EINVAL;
+			bail("process.user.additionalGids: %u", (unsigned)-1);
+		}
 		p = *end ? end + 1 : end;
 	}
 	if (syscall(SYS_setgroups, n, groups) < 0 && !(errno == EPERM && n == 0)) {
@@ -583,6 +587,11 @@ void exec_process(void)
 	rl = rlimits(&nrl);
 	read_caps();
 	read_seccomp();
+	// -1 would leave an id as it is, root's (husk never sends it).
+	if (uid == (uid_t)-1 || gid == (gid_t)-1) {
+		errno = EINVAL;
+		bail("process.user %u:%u", (unsigned)uid, (unsigned)gid);
+	}
 	if (args[0] == NULL) {
 		errno = EINVAL;
 		bail("process.args must not be empty");

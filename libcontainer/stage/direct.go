@@ -3,6 +3,7 @@ package stage
 import (
 	"encoding/hex"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,6 +53,11 @@ func direct(cfg *Config) bool {
 		return false
 	}
 	if cfg.Seccomp.Notifies() {
+		return false
+	}
+	// An id of -1 would make setresuid(2) keep root: the Go stage refuses
+	// it, with its message.
+	if p.User.UID == math.MaxUint32 || p.User.GID == math.MaxUint32 || slices.Contains(p.User.AdditionalGids, math.MaxUint32) {
 		return false
 	}
 	for _, rl := range p.Rlimits {

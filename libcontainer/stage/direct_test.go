@@ -2,6 +2,7 @@ package stage
 
 import (
 	"encoding/json"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -37,6 +38,8 @@ func TestDirect(t *testing.T) {
 		{"a personality", func(c *Config) { c.Spec.Linux.Personality = &specs.LinuxPersonality{} }, false},
 		{"a memory policy", func(c *Config) { c.Spec.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{} }, false},
 		{"a filter that notifies", func(c *Config) { c.Seccomp = notify }, false},
+		{"uid -1", func(c *Config) { c.Process.User.UID = math.MaxUint32 }, false},
+		{"an additional gid -1", func(c *Config) { c.Process.User.AdditionalGids = []uint32{math.MaxUint32} }, false},
 		{"an unknown rlimit", func(c *Config) { c.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOPE"}} }, false},
 	} {
 		cfg := &Config{Mode: ModeExec, Spec: &specs.Spec{Linux: &specs.Linux{}}, Process: &specs.Process{Args: []string{"true"}}}
