@@ -4,7 +4,7 @@
 // An exec stage joins a container that exists: what is left after the
 // preamble's setns is the process's own settings, a few dozen syscalls.
 // Starting Go for them cost more than everything else the stage does (about
-// half of `exec`, docs/design.md), so husk resolves the settings it can on
+// 40% of an `exec`'s wall time, docs/design.md), so husk resolves the settings it can on
 // its side (libcontainer/stage/direct.go: names to numbers, the seccomp
 // program compiled) and hands them over as _HUSK_EXEC_* settings; this file
 // applies them in the order and with the messages of the Go stage
@@ -14,7 +14,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -560,6 +559,22 @@ static const char *look_path(const char *file, char **env)
 	_exit(1);
 }
 
+// reset_affinity is procattr.ResetAffinity: the stage is in the
+// container's cgroup, and its process gets that cgroup's cpuset, not
+// husk's own affinity; a failure is a warning, as in the Go stage.
+static void reset_affinity(void)
+{
+	static unsigned long all[1024]; // 64Ki CPUs; the kernel ignores the bits past its own
+	char msg[256], e[128];
+
+	memset(all, 0xff, sizeof(all));
+	if (syscall(SYS_sched_setaffinity, 0, sizeof(all), all) == 0)
+		return;
+	snprintf(msg, sizeof(msg), "reset the CPU affinity: sched_setaffinity: %s: the container's process keeps husk's CPU affinity",
+		 errstr(errno, e, sizeof(e)));
+	send_msg("warn", msg);
+}
+
 void exec_process(void)
 {
 	char **args, **env, *v;
@@ -622,19 +637,7 @@ void exec_process(void)
 	}
 	if ((v = getenv("_HUSK_EXEC_UMASK")) != NULL)
 		umask((mode_t)strtoul(v, NULL, 10));
-	{
-		// The stage is in the container's cgroup: its process gets that
-		// cgroup's cpuset, not husk's own affinity.
-		static unsigned long all[1024];
-		memset(all, 0xff, sizeof(all));
-		if (syscall(SYS_sched_setaffinity, 0, sizeof(all), all) < 0) {
-			char msg[256], e[128];
-			snprintf(msg, sizeof(msg),
-				 "reset the CPU affinity: sched_setaffinity: %s: the container's process keeps husk's CPU affinity",
-				 errstr(errno, e, sizeof(e)));
-			send_msg("warn", msg);
-		}
-	}
+	reset_affinity();
 	// Before no_new_privs, under which AppArmor refuses most transitions.
 	if ((v = getenv("_HUSK_EXEC_APPARMOR")) != NULL)
 		apparmor_exec(v);

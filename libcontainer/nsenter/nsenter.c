@@ -15,7 +15,9 @@
 // container's cgroup, by then); it then unshares the
 // remaining namespaces and forks with CLONE_PARENT so the child becomes a
 // sibling (a child of husk), enters the new PID namespace, and continues into
-// Go. The intermediate reports {"type":"pid","pid":N} and exits.
+// Go, or, for an exec whose settings husk resolved, sets the process up and
+// execs it (execproc.c). The intermediate reports {"type":"pid","pid":N} and
+// exits.
 //
 // From its first step until the final execve the stage is non-dumpable
 // (PR_SET_DUMPABLE 0): the kernel then refuses ptrace and the /proc/PID

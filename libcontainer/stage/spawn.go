@@ -100,23 +100,11 @@ func Spawn(o *Opts, cfg *Config) (*Stage, error) {
 		defer o.sourceInit.Close()
 	}
 	o.layout(cfg)
-	o.Settings.Exec = nil
-	if direct(cfg) {
-		set, warnings, err := directSettings(cfg)
-		if err != nil {
-			if sources != nil {
-				sources.Close()
-			}
-			return nil, err
-		}
-		o.Settings.Exec = set
-		for _, w := range warnings {
-			if o.Warn != nil {
-				o.Warn(w)
-			}
-		}
+	err := o.directExec(cfg)
+	var s *Stage
+	if err == nil {
+		s, err = spawnOnThread(o)
 	}
-	s, err := spawnOnThread(o)
 	if err != nil {
 		if sources != nil {
 			sources.Close()
@@ -125,6 +113,26 @@ func Spawn(o *Opts, cfg *Config) (*Stage, error) {
 	}
 	s.sources = sources
 	return s, nil
+}
+
+// directExec has the preamble set up an exec's process itself when it
+// can (direct.go), with the Go stage's warnings given here.
+func (o *Opts) directExec(cfg *Config) error {
+	o.Settings.Exec = nil
+	if !direct(cfg) {
+		return nil
+	}
+	set, warnings, err := directSettings(cfg)
+	if err != nil {
+		return err
+	}
+	o.Settings.Exec = set
+	for _, w := range warnings {
+		if o.Warn != nil {
+			o.Warn(w)
+		}
+	}
+	return nil
 }
 
 // spawnOnThread spawns the stage, from a thread of its own when it must be
