@@ -65,6 +65,13 @@ func direct(cfg *Config) bool {
 			return false // the Go stage names the unknown type
 		}
 	}
+	// A NUL would end a setting early; execve refuses one anyway, and the
+	// Go stage says so.
+	for _, v := range append(append([]string{p.Cwd, p.ApparmorProfile}, p.Args...), p.Env...) {
+		if strings.ContainsRune(v, 0) {
+			return false
+		}
+	}
 	return true
 }
 

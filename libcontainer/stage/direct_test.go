@@ -40,6 +40,8 @@ func TestDirect(t *testing.T) {
 		{"a filter that notifies", func(c *Config) { c.Seccomp = notify }, false},
 		{"uid -1", func(c *Config) { c.Process.User.UID = math.MaxUint32 }, false},
 		{"an additional gid -1", func(c *Config) { c.Process.User.AdditionalGids = []uint32{math.MaxUint32} }, false},
+		{"a NUL in an argument", func(c *Config) { c.Process.Args = []string{"a\x00b"} }, false},
+		{"a NUL in the environment", func(c *Config) { c.Process.Env = []string{"A=\x00"} }, false},
 		{"an unknown rlimit", func(c *Config) { c.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOPE"}} }, false},
 	} {
 		cfg := &Config{Mode: ModeExec, Spec: &specs.Spec{Linux: &specs.Linux{}}, Process: &specs.Process{Args: []string{"true"}}}
