@@ -186,9 +186,12 @@ func (s *State) saveRecord(dir string) error {
 }
 
 // write replaces dir/name with the state at once: a reader, or a husk
-// killed half-way, sees the old file or the new one, never a part. The
-// data reaches the disk before the rename, so a crash of the machine
-// can't leave an empty file under the name either.
+// killed half-way, sees the old file or the new one, never a part. It is
+// not synced to the disk: the state describes processes and kernel objects
+// that end with the machine, and after a crash of the machine a file left
+// empty reads as a broken container, which list shows and delete --force
+// removes. On a root on disk each sync waits for a journal commit, and a
+// create writes four times (docs/design.md, "State").
 func (s *State) write(dir, name string) error {
 	s.Version = stateVersion
 	data, err := json.Marshal(s)
@@ -201,9 +204,6 @@ func (s *State) write(dir, name string) error {
 	}
 	defer os.Remove(tmp.Name())
 	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
