@@ -31,26 +31,16 @@ type processCaps struct {
 	ambient []capability.Cap
 }
 
-// dropBounding narrows the bounding set, which needs CAP_SETPCAP and so
-// happens before the user switch, and returns the prepared sets for
-// applyCapabilities. Without process.capabilities the process keeps what
-// it has, as with runc. A name that husk or the running kernel doesn't
-// know is left out with a warning, as runc 1.5 does: a config written for
-// a newer kernel still runs.
-func (cn *conn) dropBounding(c *specs.LinuxCapabilities) (*processCaps, error) {
-	if c == nil {
-		return nil, nil
-	}
+// resolveCaps turns c's names into this kernel's capabilities, per set,
+// each once. A name that husk or the running kernel doesn't know is left
+// out with a warning (the second result), as runc 1.5 does: a config
+// written for a newer kernel still runs.
+func resolveCaps(c *specs.LinuxCapabilities) (map[capability.CapType][]capability.Cap, string, error) {
 	last, err := capability.LastCap()
 	if err != nil {
-		return nil, fmt.Errorf("capabilities: %w", err)
+		return nil, "", fmt.Errorf("capabilities: %w", err)
 	}
-	caps, err := capability.NewPid2(0)
-	if err != nil {
-		return nil, fmt.Errorf("capabilities: %w", err)
-	}
-	caps.Clear(capability.CAPS | capability.BOUNDS | capability.AMBS)
-	p := &processCaps{sets: caps}
+	sets := map[capability.CapType][]capability.Cap{}
 	var ignored []string
 	for which, names := range capSets(c) {
 		for _, name := range names {
@@ -61,19 +51,44 @@ func (cn *conn) dropBounding(c *specs.LinuxCapabilities) (*processCaps, error) {
 				}
 				continue
 			}
-			if which == capability.AMBIENT {
-				if !slices.Contains(p.ambient, capability.Cap(v)) {
-					p.ambient = append(p.ambient, capability.Cap(v))
-				}
-				continue
+			if !slices.Contains(sets[which], capability.Cap(v)) {
+				sets[which] = append(sets[which], capability.Cap(v))
 			}
-			caps.Set(which, capability.Cap(v))
 		}
 	}
-	if len(ignored) > 0 {
-		slices.Sort(ignored)
-		cn.warnf("process.capabilities: ignoring %s: unknown to husk or to this kernel", strings.Join(ignored, ", "))
+	if len(ignored) == 0 {
+		return sets, "", nil
 	}
+	slices.Sort(ignored)
+	return sets, fmt.Sprintf("process.capabilities: ignoring %s: unknown to husk or to this kernel", strings.Join(ignored, ", ")), nil
+}
+
+// dropBounding narrows the bounding set, which needs CAP_SETPCAP and so
+// happens before the user switch, and returns the prepared sets for
+// applyCapabilities. Without process.capabilities the process keeps what
+// it has, as with runc.
+func (cn *conn) dropBounding(c *specs.LinuxCapabilities) (*processCaps, error) {
+	if c == nil {
+		return nil, nil
+	}
+	sets, warning, err := resolveCaps(c)
+	if err != nil {
+		return nil, err
+	}
+	caps, err := capability.NewPid2(0)
+	if err != nil {
+		return nil, fmt.Errorf("capabilities: %w", err)
+	}
+	caps.Clear(capability.CAPS | capability.BOUNDS | capability.AMBS)
+	for which, values := range sets {
+		if which != capability.AMBIENT {
+			caps.Set(which, values...)
+		}
+	}
+	if warning != "" {
+		cn.warnf("%s", warning)
+	}
+	p := &processCaps{sets: caps, ambient: sets[capability.AMBIENT]}
 	if err := caps.Apply(capability.BOUNDS); err != nil {
 		return nil, fmt.Errorf("drop bounding capabilities: %w", err)
 	}

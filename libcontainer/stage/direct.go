@@ -126,35 +126,28 @@ func directSettings(cfg *Config) ([]string, []string, error) {
 	return set, warnings, nil
 }
 
-// capabilitySettings are capabilities.go's dropBounding and
-// applyCapabilities as masks: bounding, effective, permitted, inheritable,
-// then the ambient capabilities by number and name. A name husk or this
-// kernel doesn't know is left out with the Go stage's warning.
+// capabilitySettings are dropBounding and applyCapabilities as masks:
+// bounding, effective, permitted, inheritable, then the ambient
+// capabilities by number and name, and the Go stage's warning for the
+// names left out.
 func capabilitySettings(c *specs.LinuxCapabilities) ([]string, []string, error) {
+	sets, warning, err := resolveCaps(c)
+	if err != nil {
+		return nil, nil, err
+	}
 	last, err := capability.LastCap()
 	if err != nil {
 		return nil, nil, fmt.Errorf("capabilities: %w", err)
 	}
 	var masks [4]uint64
-	var ambient strings.Builder
-	var seen []int
-	var ignored []string
-	for i, names := range [][]string{c.Bounding, c.Effective, c.Permitted, c.Inheritable, c.Ambient} {
-		for _, name := range names {
-			v, ok := vocab.CapabilityValue(name)
-			if !ok || capability.Cap(v) > last || v > 63 {
-				if !slices.Contains(ignored, name) {
-					ignored = append(ignored, name)
-				}
-				continue
-			}
-			if i < len(masks) {
-				masks[i] |= 1 << v
-			} else if !slices.Contains(seen, v) {
-				seen = append(seen, v)
-				fmt.Fprintf(&ambient, "%d %s\n", v, capName(capability.Cap(v)))
-			}
+	for i, which := range []capability.CapType{capability.BOUNDING, capability.EFFECTIVE, capability.PERMITTED, capability.INHERITABLE} {
+		for _, v := range sets[which] {
+			masks[i] |= 1 << uint(v)
 		}
+	}
+	var ambient strings.Builder
+	for _, v := range sets[capability.AMBIENT] {
+		fmt.Fprintf(&ambient, "%d %s\n", v, capName(v))
 	}
 	set := []string{
 		fmt.Sprintf("%s=%x %x %x %x", envExecCaps, masks[0], masks[1], masks[2], masks[3]),
@@ -162,9 +155,8 @@ func capabilitySettings(c *specs.LinuxCapabilities) ([]string, []string, error) 
 		envExecAmbient + "=" + ambient.String(),
 	}
 	var warnings []string
-	if len(ignored) > 0 {
-		slices.Sort(ignored)
-		warnings = append(warnings, fmt.Sprintf("process.capabilities: ignoring %s: unknown to husk or to this kernel", strings.Join(ignored, ", ")))
+	if warning != "" {
+		warnings = append(warnings, warning)
 	}
 	return set, warnings, nil
 }
