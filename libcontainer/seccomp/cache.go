@@ -20,7 +20,7 @@ import (
 
 // cacheFormat names what Compile makes of a profile and how it is stored:
 // it changes whenever either does, so that no older entry is read.
-const cacheFormat = "husk-seccomp-3" // 2: the -ENOSYS stub (enosys.go); 3: SPEC_ALLOW without flags
+const cacheFormat = "husk-seccomp-4" // 2: the -ENOSYS stub (enosys.go); 3: SPEC_ALLOW without flags; 4: binary search
 
 // maxCached bounds the cache: engines use a handful of profiles. A cache
 // that reaches it (a profile per container, many husk binaries over time)

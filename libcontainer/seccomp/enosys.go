@@ -222,7 +222,7 @@ func withENOSYSStub(s *specs.LinuxSeccomp, f *libseccomp.ScmpFilter, insns []uni
 	}
 	all := append(stub, insns...)
 	if len(all) > bpfMaxInsns {
-		return nil, fmt.Errorf("seccomp: the profile compiles to %d BPF instructions with the -ENOSYS stub, the kernel takes at most %d", len(all), bpfMaxInsns)
+		return nil, fmt.Errorf("seccomp: the profile compiles to %d BPF instructions with the -ENOSYS stub, %w", len(all), errTooLong)
 	}
 	return all, nil
 }

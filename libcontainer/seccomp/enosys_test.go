@@ -54,7 +54,7 @@ func runStub(t *testing.T, stub []unix.SockFilter, arch, nr uint32) string {
 
 func stubFor(t *testing.T, s *specs.LinuxSeccomp) []unix.SockFilter {
 	t.Helper()
-	f, err := buildFilter(s)
+	f, err := buildFilter(s, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,17 @@ import (
 // could not change what the filter does) and architectures of the other
 // byte order (libseccomp cannot mix byte orders in one filter, and this
 // kernel runs no code of the other one).
-func buildFilter(s *specs.LinuxSeccomp) (*libseccomp.ScmpFilter, error) {
+//
+// With tree, libseccomp sorts each architecture's syscalls into a binary
+// search (SCMP_FLTATR_CTL_OPTIMIZE 2) instead of a list compared one by
+// one: the program is about a quarter longer, but the kernel's work to
+// take it is about half (its action cache tries the program once per
+// syscall number, each walk a search instead of the whole list): for
+// podman's profile 0.37 ms instead of 0.83 ms per container on the machine
+// of docs/design.md, and every filtered syscall of the container walks
+// fewer instructions. libseccomp before 2.5 has no such option and
+// builds the list.
+func buildFilter(s *specs.LinuxSeccomp, tree bool) (*libseccomp.ScmpFilter, error) {
 	def, err := convertAction(s.DefaultAction, s.DefaultErrnoRet, "linux.seccomp.defaultAction", "linux.seccomp.defaultErrnoRet")
 	if err != nil {
 		return nil, err
@@ -25,6 +35,9 @@ func buildFilter(s *specs.LinuxSeccomp) (*libseccomp.ScmpFilter, error) {
 	f, err := libseccomp.NewFilter(def)
 	if err != nil {
 		return nil, fmt.Errorf("linux.seccomp.defaultAction: create filter: %w", err)
+	}
+	if tree {
+		_ = f.SetOptimize(2)
 	}
 	if err := addRules(f, def, s); err != nil {
 		f.Release()

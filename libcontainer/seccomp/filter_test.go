@@ -1,12 +1,14 @@
 package seccomp
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -24,7 +26,7 @@ func pfc(t *testing.T, s *specs.LinuxSeccomp) string {
 		t.Fatal(err)
 	}
 	reportLeftOut(s, testDebugf(t))
-	f, err := buildFilter(s)
+	f, err := buildFilter(s, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +205,7 @@ func TestPodmanProfileBuilds(t *testing.T) {
 		t.Fatal(err)
 	}
 	reportLeftOut(s, testDebugf(t))
-	f, err := buildFilter(s)
+	f, err := buildFilter(s, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,5 +225,66 @@ func TestPodmanProfileBuilds(t *testing.T) {
 				t.Errorf("%s left out: %s", name, m)
 			}
 		}
+	}
+}
+
+// Compile builds the binary search, and falls back to the list for a
+// profile whose search would be longer than the kernel takes.
+func TestCompileSearchFallsBackToList(t *testing.T) {
+	t.Parallel()
+	podman := testutil.LoadSeccompProfile(t, "testdata/podman-default.json")
+	tree, err := compileProgram(podman, true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := compileProgram(podman, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Equal(tree, list) {
+		t.Fatal("the binary search and the list compile to the same program")
+	}
+	f, err := Compile(podman, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(f.insns, tree) {
+		t.Errorf("Compile of podman's profile did not give the binary search (%d instructions, the search has %d)", len(f.insns), len(tree))
+	}
+
+	// Rules comparing two arguments make about 15 instructions each on
+	// three architectures, the search a little more than the list: find
+	// the fewest rules whose search no longer fits.
+	var names []string
+	for _, rule := range podman.Syscalls {
+		if rule.Action == specs.ActAllow && len(rule.Args) == 0 {
+			names = append(names, rule.Names...)
+		}
+	}
+	profile := func(n int) *specs.LinuxSeccomp {
+		s := &specs.LinuxSeccomp{DefaultAction: specs.ActErrno, Architectures: []specs.Arch{specs.ArchX86_64, specs.ArchX86, specs.ArchX32}}
+		for i, name := range names[:n] {
+			s.Syscalls = append(s.Syscalls, specs.LinuxSyscall{Names: []string{name}, Action: specs.ActAllow, Args: []specs.LinuxSeccompArg{
+				{Index: 0, Value: uint64(i), Op: specs.OpEqualTo}, {Index: 1, Value: uint64(i), Op: specs.OpEqualTo}}})
+		}
+		return s
+	}
+	n := sort.Search(len(names)+1, func(n int) bool {
+		_, err := compileProgram(profile(n), true, nil)
+		return errors.Is(err, errTooLong)
+	})
+	if n > len(names) {
+		t.Skip("the search of every profile tried fits")
+	}
+	s := profile(n)
+	list, err = compileProgram(s, false, nil)
+	if err != nil {
+		t.Skipf("at %d rules neither fits: %v", n, err)
+	}
+	if f, err = Compile(s, nil); err != nil {
+		t.Fatalf("%d rules: the list fits (%d instructions), Compile failed: %v", n, len(list), err)
+	}
+	if !slices.Equal(f.insns, list) {
+		t.Errorf("%d rules: Compile did not give the list", n)
 	}
 }

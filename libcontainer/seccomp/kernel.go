@@ -15,6 +15,9 @@ import (
 // bpfMaxInsns is the kernel's limit on the length of a filter (BPF_MAXINSNS).
 const bpfMaxInsns = 4096
 
+// errTooLong: a program longer than bpfMaxInsns.
+var errTooLong = fmt.Errorf("the kernel takes at most %d", bpfMaxInsns)
+
 // program returns the BPF program libseccomp generates for f. husk loads it
 // with seccomp(2) itself, to pass exactly the spec's flags: libseccomp-golang
 // would add TSYNC and set no_new_privs on its own, and libseccomp 2.5 has no
@@ -49,7 +52,7 @@ func parseProgram(raw []byte) ([]unix.SockFilter, error) {
 	case len(raw)%insnSize != 0 || n == 0:
 		return nil, fmt.Errorf("seccomp: %d bytes are not a BPF program", len(raw))
 	case n > bpfMaxInsns:
-		return nil, fmt.Errorf("seccomp: the profile compiles to %d BPF instructions, the kernel takes at most %d", n, bpfMaxInsns)
+		return nil, fmt.Errorf("seccomp: the profile compiles to %d BPF instructions, %w", n, errTooLong)
 	}
 	insns := make([]unix.SockFilter, n)
 	for i := range insns {

@@ -4,6 +4,7 @@
 package seccomp
 
 import (
+	"errors"
 	"os"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -43,15 +44,12 @@ func Compile(s *specs.LinuxSeccomp, debugf Debugf) (*Filter, error) {
 }
 
 func compile(s *specs.LinuxSeccomp, debugf Debugf) (*Filter, error) {
-	f, err := buildFilter(s)
-	if err != nil {
-		return nil, err
+	insns, err := compileProgram(s, true, debugf)
+	if errors.Is(err, errTooLong) {
+		// The search is longer than the list: a profile near the
+		// kernel's limit still loads as the list.
+		insns, err = compileProgram(s, false, debugf)
 	}
-	insns, err := program(f)
-	if err == nil {
-		insns, err = withENOSYSStub(s, f, insns, debugf)
-	}
-	f.Release()
 	if err != nil {
 		return nil, err
 	}
@@ -78,6 +76,21 @@ func compile(s *specs.LinuxSeccomp, debugf Debugf) (*Filter, error) {
 		flags &^= unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 	}
 	return (&Filter{insns: insns, flags: flags, notify: notify}).reported(debugf), nil
+}
+
+// compileProgram builds s as a binary search (tree) or a list, with the
+// -ENOSYS stub.
+func compileProgram(s *specs.LinuxSeccomp, tree bool, debugf Debugf) ([]unix.SockFilter, error) {
+	f, err := buildFilter(s, tree)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Release()
+	insns, err := program(f)
+	if err != nil {
+		return nil, err
+	}
+	return withENOSYSStub(s, f, insns, debugf)
 }
 
 // reported logs the flags the filter is loaded with, in runc's words: its
