@@ -5,8 +5,8 @@
 // PID namespace all need (or only make sense in) a single-threaded process.
 // Its namespace work is done only where the parent husk set _HUSK_SYNCFD;
 // its other settings come over that socket (read_settings). In every other
-// husk process it only readies the Go runtime's start-up (map_segment,
-// one_cpu) and returns.
+// husk process it does a plain `husk start` itself (start.c), or readies the
+// Go runtime's start-up (map_segment, one_cpu) and returns.
 //
 // Protocol on the sync socket (newline-delimited JSON, shared with the Go
 // side): if asked to (_HUSK_SETUP), the preamble sends {"type":"setup"} once
@@ -479,7 +479,8 @@ static void join_paths(void)
 	}
 }
 
-__attribute__((constructor)) static void husk_nsenter(void)
+// glibc calls constructors with main's arguments.
+__attribute__((constructor)) static void husk_nsenter(int argc, char **argv)
 {
 	const char *fd = getenv("_HUSK_SYNCFD");
 	unsigned long flags, joinflags;
@@ -488,6 +489,8 @@ __attribute__((constructor)) static void husk_nsenter(void)
 	int n;
 
 	if (fd == NULL) {
+		if (fast_start(argc, argv) && start_error == NULL)
+			_exit(0);
 		dl_iterate_phdr(map_segment, NULL);
 		one_cpu();
 		return;

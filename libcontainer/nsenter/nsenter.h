@@ -22,4 +22,10 @@ void nondumpable(void);
 // it; it returns only if no _HUSK_EXEC_* settings ask it to.
 void exec_process(void);
 
+// fast_start does `husk start` for the command line argc, argv when it can
+// (start.c): 0 if it left everything to Go's start, 1 if it released the
+// init, with start_error set if something failed after that.
+int fast_start(int argc, char **argv);
+extern char *start_error;
+
 #endif

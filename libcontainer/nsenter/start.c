@@ -1,0 +1,469 @@
+// `husk start` without the Go runtime.
+//
+// start only lets a created container's init go on: it opens the exec fifo
+// the init waits on and reads the init's answer. Starting Go for that was
+// most of the command's cost. The preamble's constructor calls fast_start
+// first in every CLI process; for a plain `husk [--root R] [--log F]
+// [--log-format text|json] [--systemd-cgroup] start ID` of a container
+// that is created and has no poststart hook, it does what
+// Container.start in libcontainer/container.go does, under the same lock,
+// and exits. Anything else (another command or flag, --debug, a rootless
+// user, a state it can't read, a status but created, poststart hooks)
+// leaves everything as it was and returns, and Go's start does it all,
+// errors included. Once the fifo is open the init goes on, so from there
+// fast_start finishes the job; an error after that point is left in
+// start_error for Go's start command to report (nsenter.StartFailed).
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nsenter.h"
+
+#define STATE_VERSION 2 // libcontainer's stateVersion
+#define FIFO "exec.fifo"
+#define ID_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-."
+
+char *start_error;
+
+// flag_is tells whether the flag name s (n bytes, without dashes) is name.
+static int flag_is(const char *s, size_t n, const char *name)
+{
+	return strlen(name) == n && strncmp(s, name, n) == 0;
+}
+
+// start_args finds the root and the id of a start that fast_start can do.
+// urfave/cli takes "-root" as "--root", and "--root=R" as "--root R".
+static int start_args(int argc, char **argv, const char **root, const char **id)
+{
+	const char *log = NULL, *format = "text", *v, *s;
+	int i, fd;
+	size_t n;
+
+	*root = NULL;
+	for (i = 1; i < argc && strcmp(argv[i], "start") != 0; i++) {
+		s = argv[i];
+		if (s[0] != '-')
+			return -1;
+		s += s[1] == '-' ? 2 : 1;
+		if (strcmp(s, "systemd-cgroup") == 0) // start has no use for it
+			continue;
+		v = strchr(s, '=');
+		n = v != NULL ? (size_t)(v - s) : strlen(s);
+		if (!flag_is(s, n, "root") && !flag_is(s, n, "log") && !flag_is(s, n, "log-format"))
+			return -1;
+		if (v != NULL)
+			v++;
+		else if (++i < argc)
+			v = argv[i];
+		else
+			return -1;
+		if (flag_is(s, n, "root"))
+			*root = v;
+		else if (flag_is(s, n, "log"))
+			log = v;
+		else
+			format = v;
+	}
+	if (i + 2 != argc)
+		return -1; // "start" and one argument, the id
+	*id = argv[i + 1];
+	if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0)
+		return -1;
+	// A leading '-' is a flag to urfave/cli ("start -h"), whatever ID_CHARS
+	// allows.
+	if (*id[0] == '\0' || *id[0] == '-' || strlen(*id) > 1024 || strspn(*id, ID_CHARS) != strlen(*id) ||
+	    strcmp(*id, ".") == 0 || strcmp(*id, "..") == 0)
+		return -1;
+	if (geteuid() != 0)
+		return -1;
+	if (*root == NULL) {
+		// main.go's defaultRoot, but where it asks whether husk runs in
+		// a user namespace.
+		const char *xdg = getenv("XDG_RUNTIME_DIR"), *user = getenv("USER");
+		if (xdg != NULL && xdg[0] != '\0' && (user == NULL || strcmp(user, "root") != 0))
+			return -1;
+		*root = "/run/husk";
+	}
+	if ((*root)[0] == '\0')
+		return -1;
+	// husk opens --log, creating it, before any command runs.
+	if (log != NULL) {
+		fd = open(log, O_CREAT | O_WRONLY | O_APPEND | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return -1;
+		close(fd);
+	}
+	return 0;
+}
+
+// A reader of the few fields of state.json that start needs. Any JSON it
+// does not expect makes the whole read fail, and Go's start read it.
+struct json {
+	const char *p, *end;
+};
+
+struct state {
+	long long version, pid, pid_start;
+	int creating, spec, poststart;
+};
+
+static void json_space(struct json *j)
+{
+	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+		j->p++;
+}
+
+static int json_lit(struct json *j, char c)
+{
+	json_space(j);
+	if (j->p < j->end && *j->p == c) {
+		j->p++;
+		return 1;
+	}
+	return 0;
+}
+
+// json_string reads a string; *s and *n are its bytes as written (the keys
+// compared have no escapes).
+static int json_string(struct json *j, const char **s, size_t *n)
+{
+	json_space(j);
+	if (j->p >= j->end || *j->p != '"')
+		return -1;
+	*s = ++j->p;
+	while (j->p < j->end && *j->p != '"') {
+		if (*j->p == '\\' && j->end - j->p > 1)
+			j->p++;
+		j->p++;
+	}
+	if (j->p >= j->end)
+		return -1;
+	*n = (size_t)(j->p - *s);
+	j->p++;
+	return 0;
+}
+
+static int json_key(const char *s, size_t n, const char *key)
+{
+	return flag_is(s, n, key);
+}
+
+static int json_skip(struct json *j, int depth);
+
+// json_object calls field for each member of an object.
+static int json_object(struct json *j, int depth, int (*field)(struct json *, const char *, size_t, struct state *),
+		       struct state *st)
+{
+	const char *k;
+	size_t n;
+
+	if (depth > 64 || !json_lit(j, '{'))
+		return -1;
+	if (json_lit(j, '}'))
+		return 0;
+	do {
+		if (json_string(j, &k, &n) < 0 || !json_lit(j, ':') || field(j, k, n, st) < 0)
+			return -1;
+	} while (json_lit(j, ','));
+	return json_lit(j, '}') ? 0 : -1;
+}
+
+static int skip_field(struct json *j, const char *k, size_t n, struct state *st)
+{
+	(void)k, (void)n, (void)st;
+	return json_skip(j, 1);
+}
+
+static int json_skip(struct json *j, int depth)
+{
+	const char *s;
+	size_t n;
+
+	json_space(j);
+	if (j->p >= j->end || depth > 64)
+		return -1;
+	switch (*j->p) {
+	case '"':
+		return json_string(j, &s, &n);
+	case '{':
+		return json_object(j, depth + 1, skip_field, NULL);
+	case '[':
+		j->p++;
+		if (json_lit(j, ']'))
+			return 0;
+		do {
+			if (json_skip(j, depth + 1) < 0)
+				return -1;
+		} while (json_lit(j, ','));
+		return json_lit(j, ']') ? 0 : -1;
+	}
+	// A number, true, false or null.
+	s = j->p;
+	while (j->p < j->end && strchr("0123456789+-.eEtrufalsn", *j->p) != NULL && *j->p != '\0')
+		j->p++;
+	return j->p > s ? 0 : -1;
+}
+
+// json_uint reads a number that is a whole, non-negative int64.
+static int json_uint(struct json *j, long long *v)
+{
+	const char *s;
+
+	json_space(j);
+	s = j->p;
+	*v = 0;
+	while (j->p < j->end && *j->p >= '0' && *j->p <= '9') {
+		if (*v > (0x7fffffffffffffffLL - 9) / 10)
+			return -1;
+		*v = *v * 10 + (*j->p++ - '0');
+	}
+	if (j->p == s || (j->p < j->end && strchr(".eE", *j->p) != NULL && *j->p != '\0'))
+		return -1;
+	return 0;
+}
+
+static int json_bool(struct json *j, int *v)
+{
+	json_space(j);
+	if (j->end - j->p >= 4 && strncmp(j->p, "true", 4) == 0) {
+		j->p += 4;
+		*v = 1;
+		return 0;
+	}
+	if (j->end - j->p >= 5 && strncmp(j->p, "false", 5) == 0) {
+		j->p += 5;
+		*v = 0;
+		return 0;
+	}
+	return -1;
+}
+
+static int hooks_field(struct json *j, const char *k, size_t n, struct state *st)
+{
+	if (json_key(k, n, "poststart")) {
+		json_space(j);
+		if (j->p < j->end && *j->p == '[') {
+			struct json inner = {j->p + 1, j->end};
+			st->poststart = !json_lit(&inner, ']');
+		}
+	}
+	return json_skip(j, 3);
+}
+
+static int spec_field(struct json *j, const char *k, size_t n, struct state *st)
+{
+	if (json_key(k, n, "hooks")) {
+		json_space(j);
+		if (j->p < j->end && *j->p == '{')
+			return json_object(j, 2, hooks_field, st);
+	}
+	return json_skip(j, 2);
+}
+
+static int state_field(struct json *j, const char *k, size_t n, struct state *st)
+{
+	if (json_key(k, n, "version"))
+		return json_uint(j, &st->version);
+	if (json_key(k, n, "pid"))
+		return json_uint(j, &st->pid);
+	if (json_key(k, n, "pid_start"))
+		return json_uint(j, &st->pid_start);
+	if (json_key(k, n, "creating"))
+		return json_bool(j, &st->creating);
+	if (json_key(k, n, "spec")) {
+		json_space(j);
+		st->spec = j->p < j->end && *j->p == '{';
+		st->poststart = 0;
+		if (st->spec)
+			return json_object(j, 1, spec_field, st);
+	}
+	return json_skip(j, 1);
+}
+
+static int read_state(int dirfd, struct state *st)
+{
+	struct json j;
+	struct stat fi;
+	char *buf;
+	ssize_t r = 0;
+	size_t len = 0;
+	int fd, ok;
+
+	fd = openat(dirfd, "state.json", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	buf = fstat(fd, &fi) == 0 && fi.st_size > 0 && fi.st_size < (16 << 20) ? malloc((size_t)fi.st_size) : NULL;
+	while (buf != NULL && len < (size_t)fi.st_size && (r = read(fd, buf + len, (size_t)fi.st_size - len)) > 0)
+		len += (size_t)r;
+	close(fd);
+	if (buf == NULL || r < 0 || len != (size_t)fi.st_size) {
+		free(buf);
+		return -1;
+	}
+	memset(st, 0, sizeof(*st));
+	j.p = buf;
+	j.end = buf + len;
+	ok = json_object(&j, 0, state_field, st) == 0;
+	json_space(&j);
+	ok = ok && j.p == j.end;
+	free(buf);
+	return ok ? 0 : -1;
+}
+
+// alive is libcontainer's alive: pid runs, started at start, and is no zombie.
+static int alive(long long pid, long long start)
+{
+	char path[64], buf[1024], *p;
+	long long v = 0;
+	ssize_t r;
+	int fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%lld/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (r <= 0)
+		return 0;
+	buf[r] = '\0';
+	// The command name may hold anything, ')' too: fields follow the last.
+	p = strrchr(buf, ')');
+	if (p == NULL || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+		return 0;
+	// Field 3 (the state) follows ") "; the start time is field 22.
+	for (field = 3, p += 2; field < 22; field++) {
+		p = strchr(p, ' ');
+		if (p == NULL)
+			return 0;
+		p++;
+	}
+	while (*p >= '0' && *p <= '9')
+		v = v * 10 + (*p++ - '0');
+	return v == start;
+}
+
+// init_holds is Container.initHolds: whether pid has the fifo open.
+static int init_holds(long long pid, const struct stat *fifo)
+{
+	char dir[64];
+	struct dirent *e;
+	struct stat st;
+	int held = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%lld/fd", pid);
+	d = opendir(dir);
+	if (d == NULL)
+		return 1; // can't tell: the fifo says created
+	while (!held && (e = readdir(d)) != NULL) {
+		held = e->d_name[0] != '.' && fstatat(dirfd(d), e->d_name, &st, 0) == 0 && st.st_dev == fifo->st_dev &&
+		       st.st_ino == fifo->st_ino;
+	}
+	closedir(d);
+	return held;
+}
+
+// fail keeps msg for Go's start to report.
+static void fail(const char *fmt, const char *arg)
+{
+	size_t n = strlen(fmt) + strlen(arg) + 1;
+
+	start_error = malloc(n);
+	if (start_error == NULL)
+		_exit(1);
+	snprintf(start_error, n, fmt, arg);
+}
+
+// release is Container.start from the fifo's open on: read the init's
+// answer, remove the fifo, and tell what went wrong, if anything.
+static void release(int dirfd, int fifo, const char *dir, const struct state *st)
+{
+	char reply[4096], e[128], path[4200];
+	size_t len = 0;
+	ssize_t r;
+	int n;
+
+	for (;;) {
+		struct pollfd pfd = {.fd = fifo, .events = POLLIN};
+		char *to = len < sizeof(reply) - 1 ? reply + len : e; // past 4 KiB: read, dropped
+		size_t room = len < sizeof(reply) - 1 ? sizeof(reply) - 1 - len : sizeof(e);
+
+		n = poll(&pfd, 1, 100);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fail("poll exec fifo: %s", errstr(errno, e, sizeof(e)));
+			return;
+		}
+		if (n == 0) {
+			// No writer has come yet: only a dead init ends the wait.
+			if (!alive(st->pid, st->pid_start))
+				break;
+			continue;
+		}
+		r = read(fifo, to, room);
+		if (r > 0) {
+			if (to == reply + len)
+				len += (size_t)r;
+			continue;
+		}
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (r < 0) {
+			fail("read exec fifo: %s", errstr(errno, e, sizeof(e)));
+			return;
+		}
+		break; // EOF: the init exec'd or exited
+	}
+	reply[len] = '\0';
+	snprintf(path, sizeof(path), "%s/%s", dir, FIFO);
+	if (unlinkat(dirfd, FIFO, 0) < 0) {
+		char msg[4400];
+		snprintf(msg, sizeof(msg), "remove %s: %s", path, errstr(errno, e, sizeof(e)));
+		fail("%s", msg);
+		return;
+	}
+	if (strcmp(reply, "0") != 0)
+		fail("start container: %s", len == 0 ? "container process exited before it could exec" : reply);
+}
+
+int fast_start(int argc, char **argv)
+{
+	const char *root, *id;
+	char dir[4096];
+	struct state st;
+	struct stat fifo;
+	int dirfd, fd;
+
+	if (argv == NULL || start_args(argc, argv, &root, &id) < 0)
+		return 0;
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", root, id) >= sizeof(dir))
+		return 0;
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return 0;
+	if (flock(dirfd, LOCK_EX) < 0 || read_state(dirfd, &st) < 0 || st.version > STATE_VERSION || !st.spec ||
+	    st.poststart || st.creating || st.pid <= 0 || !alive(st.pid, st.pid_start) ||
+	    fstatat(dirfd, FIFO, &fifo, 0) < 0 || !init_holds(st.pid, &fifo)) {
+		close(dirfd); // and with it the lock
+		return 0;
+	}
+	fd = openat(dirfd, FIFO, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		close(dirfd);
+		return 0;
+	}
+	release(dirfd, fd, dir, &st);
+	close(fd);
+	close(dirfd);
+	return 1;
+}

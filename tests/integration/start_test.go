@@ -1,0 +1,120 @@
+package integration
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// A plain `husk start` is done by the preamble in C
+// (libcontainer/nsenter/start.c), without a Go runtime; anything else goes
+// to Go's start. GODEBUG=inittrace=1 tells them apart: a Go runtime prints
+// its package initialisers.
+func goRuntimeStarted(r *result) bool {
+	return strings.Contains(r.Stderr, "init runtime @")
+}
+
+var inittrace = []string{"GODEBUG=inittrace=1"}
+
+// The fast start releases the container, writes nothing, takes the
+// global flags clients pass, and is not fooled by state that looks like
+// the fields it reads: annotations are strings of the spec, and only a
+// poststart hook sends start to Go.
+func TestStartWithoutGoRuntime(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, "/bin/sh", "-c", "echo started; exec /helper sleep 600")
+	b.spec.Annotations = map[string]string{
+		"pid":       "1",
+		"poststart": `[{"path":"/bin/false"}]`,
+		"decoy":     `"creating":true,"pid":1,"spec":{"hooks":{"poststart":[{"path":"/bin/false"}]}}\"}`,
+	}
+	b.spec.Hooks = &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/true"}}}
+	b.mustCreate()
+	logPath := filepath.Join(t.TempDir(), "log.json")
+	r := b.rtOpts(opts{env: inittrace, global: []string{"--log", logPath, "--log-format=json", "--systemd-cgroup"}}, "start", b.id)
+	if r.Code != 0 {
+		t.Fatalf("start: %s", r)
+	}
+	if goRuntimeStarted(r) {
+		t.Errorf("start of a plain created container started a Go runtime: %s", r.Stderr)
+	}
+	if data, err := os.ReadFile(logPath); err != nil || len(data) != 0 {
+		t.Errorf("--log after a start that worked: %q, %v; want an empty file", data, err)
+	}
+	b.waitOutput("started")
+	if st := b.state(); st.Status != specs.StateRunning {
+		t.Fatalf("status after start: %s", st.Status)
+	}
+	if _, err := os.Lstat(filepath.Join(b.root, b.id, "exec.fifo")); !os.IsNotExist(err) {
+		t.Errorf("the exec fifo is still there after start: %v", err)
+	}
+
+	// A running container is Go's to refuse.
+	r = b.rtOpts(opts{env: inittrace}, "start", b.id)
+	if r.Code == 0 || !goRuntimeStarted(r) {
+		t.Fatalf("second start: want Go's start and a failure: %s", r)
+	}
+	mustContain(t, r.Stderr, "cannot start an already running container", "the second start's error")
+}
+
+// Poststart hooks, --debug and an unknown flag go to Go's start, which
+// runs the hooks.
+func TestStartInGo(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		hook   bool
+		global []string
+	}{{"poststart", true, nil}, {"debug", false, []string{"--debug"}}, {"rootless flag", false, []string{"--rootless", "false"}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := newBundle(t, "/bin/sh", "-c", "echo started; exec /helper sleep 600")
+			ran := filepath.Join(t.TempDir(), "poststart")
+			if tc.hook {
+				b.spec.Hooks = &specs.Hooks{Poststart: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "echo ran > " + ran}}}}
+			}
+			b.mustCreate()
+			r := b.rtOpts(opts{env: inittrace, global: tc.global}, "start", b.id)
+			if r.Code != 0 {
+				t.Fatalf("start: %s", r)
+			}
+			if !goRuntimeStarted(r) {
+				t.Errorf("start did not go to Go: %s", r.Stderr)
+			}
+			b.waitOutput("started")
+			if _, err := os.Stat(ran); tc.hook && err != nil {
+				t.Errorf("the poststart hook did not run: %v", err)
+			}
+		})
+	}
+}
+
+// An init that fails after the fast start released it (a startContainer
+// hook fails) gets start's error, reported by Go as its own would be.
+func TestStartErrorAfterRelease(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, "/bin/true")
+	b.spec.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/bin/false"}}}
+	b.mustCreate()
+	logPath := filepath.Join(t.TempDir(), "log.json")
+	r := b.rtOpts(opts{global: []string{"--log", logPath, "--log-format", "json"}}, "start", b.id)
+	if r.Code != 1 {
+		t.Fatalf("start with a failing startContainer hook: want exit 1: %s", r)
+	}
+	data, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var line struct{ Level, Msg string }
+	if err := json.Unmarshal(data, &line); err != nil {
+		t.Fatalf("log %q: %v", data, err)
+	}
+	if line.Level != "error" || !strings.HasPrefix(line.Msg, "start container: ") || !strings.Contains(line.Msg, "startContainer hook #0") {
+		t.Errorf("log line %q: want start container's error naming the hook", data)
+	}
+	b.waitStatus(specs.StateStopped)
+}
