@@ -2,6 +2,7 @@ package seccomp
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,7 +17,7 @@ import (
 const bpfMaxInsns = 4096
 
 // errTooLong: a program longer than bpfMaxInsns.
-var errTooLong = fmt.Errorf("the kernel takes at most %d", bpfMaxInsns)
+var errTooLong = errors.New("the kernel takes at most 4096")
 
 // program returns the BPF program libseccomp generates for f. husk loads it
 // with seccomp(2) itself, to pass exactly the spec's flags: libseccomp-golang
