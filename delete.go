@@ -1,7 +1,11 @@
 package main
 
 import (
+	"errors"
+
 	"github.com/urfave/cli/v2"
+
+	"github.com/husk-runtime/husk/libcontainer/nsenter"
 )
 
 var deleteCommand = &cli.Command{
@@ -15,6 +19,9 @@ container (killing it) and succeeds for an id that does not exist.`,
 		&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill the container if it runs; ignore an unknown id"},
 	},
 	Action: func(ctx *cli.Context) error {
+		if msg, failed := nsenter.CommandFailed(); failed {
+			return errors.New(msg)
+		}
 		id, err := requireID(ctx, 0)
 		if err != nil {
 			return err

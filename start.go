@@ -16,7 +16,7 @@ var startCommand = &cli.Command{
 	Description: `Start runs the user process of a container made by "husk create". It
 fails for a container that is not in the created state.`,
 	Action: func(ctx *cli.Context) error {
-		if msg, failed := nsenter.StartFailed(); failed {
+		if msg, failed := nsenter.CommandFailed(); failed {
 			return errors.New(msg)
 		}
 		return withID(ctx, (*libcontainer.Runtime).Start)

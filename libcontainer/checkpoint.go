@@ -116,6 +116,9 @@ func (c *Container) checkpoint(o *CheckpointOpts) error {
 	if err != nil {
 		return err
 	}
+	if err := o.check(); err != nil {
+		return err
+	}
 	cr, err := newCriu()
 	if err != nil {
 		return err
@@ -223,6 +226,18 @@ func (c *Container) checkpoint(o *CheckpointOpts) error {
 // file the one s names, errors prefixed with op. It opens the work path,
 // which CRIU needs open until it is done: work is nil without one (Close
 // on nil does nothing). logPath is where CRIU writes logFile.
+// check refuses bad values of the flags before anything else: a mistake
+// in them is the caller's, whether or not CRIU is there to run.
+func (o *CRIUOpts) check() error {
+	if o.ManageCgroupsMode != "" {
+		if _, err := criuCgMode(o.ManageCgroupsMode); err != nil {
+			return err
+		}
+	}
+	_, err := criuEmptyNs(o.EmptyNs)
+	return err
+}
+
 func (o *CRIUOpts) rpcOpts(op string, s *specs.Spec, images *os.File, root, logFile string) (opts *rpc.CriuOpts, logPath string, work *os.File, err error) {
 	opts = &rpc.CriuOpts{
 		ImagesDirFd:     ptr(int32(images.Fd())),

@@ -59,6 +59,9 @@ func (r *Runtime) Restore(o *RestoreOpts) (c *Container, err error) {
 	if _, err := os.Stat(filepath.Join(o.ImagePath, "inventory.img")); err != nil {
 		return nil, fmt.Errorf("restore: %s holds no checkpoint: %w", o.ImagePath, err)
 	}
+	if err := o.check(); err != nil {
+		return nil, err
+	}
 	_, criuPath, err := findCriu()
 	if err != nil {
 		return nil, err

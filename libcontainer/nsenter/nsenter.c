@@ -5,8 +5,9 @@
 // PID namespace all need (or only make sense in) a single-threaded process.
 // Its namespace work is done only where the parent husk set _HUSK_SYNCFD;
 // its other settings come over that socket (read_settings). In every other
-// husk process it does a plain `husk start` itself (start.c), or readies the
-// Go runtime's start-up (map_segment, one_cpu) and returns.
+// husk process it does a plain `husk start` or `husk delete` itself
+// (lifecycle.c), or readies the Go runtime's start-up (map_segment,
+// one_cpu) and returns.
 //
 // Protocol on the sync socket (newline-delimited JSON, shared with the Go
 // side): if asked to (_HUSK_SETUP), the preamble sends {"type":"setup"} once
@@ -489,7 +490,7 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv)
 	int n;
 
 	if (fd == NULL) {
-		if (fast_start(argc, argv) && start_error == NULL)
+		if (fast_command(argc, argv) && command_error == NULL)
 			_exit(0);
 		dl_iterate_phdr(map_segment, NULL);
 		one_cpu();

@@ -1,24 +1,24 @@
 // Package nsenter links husk's namespace preamble (nsenter.c) into the binary.
 // Importing it for its side effect is enough: the C constructor runs before
 // the Go runtime in every husk process. Unless husk started the process as
-// an init or exec stage, it does a plain `husk start` itself, or readies
-// the start-up (the binary mapped at once, one CPU until this package's
-// init) and returns.
+// an init or exec stage, it does a plain `husk start` or `husk delete`
+// itself, or readies the start-up (the binary mapped at once, one CPU
+// until this package's init) and returns.
 package nsenter
 
 // #cgo CFLAGS: -Wall -Wextra -Wno-unused-parameter -O2
 // void husk_unpin(void);
-// extern char *start_error;
+// extern char *command_error;
 import "C"
 
-// StartFailed returns why a `husk start` that the preamble did (start.c)
-// failed after it had released the init: Go's start command only reports
-// it. ok is false when the preamble did no start.
-func StartFailed() (msg string, ok bool) {
-	if C.start_error == nil {
+// CommandFailed returns why a `husk start` or `husk delete` that the
+// preamble did (lifecycle.c) failed past its point of no return: Go's
+// command only reports it. ok is false when the preamble did no command.
+func CommandFailed() (msg string, ok bool) {
+	if C.command_error == nil {
 		return "", false
 	}
-	return C.GoString(C.start_error), true
+	return C.GoString(C.command_error), true
 }
 
 // The constructor ran a CLI process's runtime start-up on one CPU (see

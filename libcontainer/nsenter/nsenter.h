@@ -22,10 +22,11 @@ void nondumpable(void);
 // it; it returns only if no _HUSK_EXEC_* settings ask it to.
 void exec_process(void);
 
-// fast_start does `husk start` for the command line argc, argv when it can
-// (start.c): 0 if it left everything to Go's start, 1 if it released the
-// init, with start_error set if something failed after that.
-int fast_start(int argc, char **argv);
-extern char *start_error;
+// fast_command does a plain `husk start` or `husk delete` of the command
+// line argc, argv when it can (lifecycle.c): 0 if it left everything to
+// Go, 1 if it did the command, with command_error set if it failed past
+// its point of no return.
+int fast_command(int argc, char **argv);
+extern char *command_error;
 
 #endif

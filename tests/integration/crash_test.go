@@ -214,6 +214,41 @@ func TestCrashDeleteEveryStep(t *testing.T) {
 	}
 }
 
+// The same for the delete of a stopped container, which husk does in C
+// (lifecycle.c): cgroups (rmdir), the state dir renamed away (rename) and
+// emptied (unlinkat).
+func TestCrashDeleteStoppedEveryStep(t *testing.T) {
+	t.Parallel()
+	for _, sc := range []string{"rmdir", "rename", "unlinkat"} {
+		t.Run(sc, func(t *testing.T) {
+			t.Parallel()
+			b := newBundle(t, "/bin/true")
+			kills := 0
+			for n := 1; n <= 40; n++ {
+				b.startContainer()
+				b.waitStatus(specs.StateStopped)
+				code := killAt(t, b, sc, n, "delete", b.id)
+				if code != 137 && code != 0 {
+					t.Fatalf("delete killed at %s #%d exited %d", sc, n, code)
+				}
+				if r := b.rt("delete", "--force", b.id); r.Code != 0 {
+					t.Fatalf("killed at %s #%d: delete --force again: %s", sc, n, r)
+				}
+				checkNothingLeft(t, b)
+				checkNoTempDirs(t, b)
+				if t.Failed() || code == 0 {
+					break
+				}
+				kills++
+			}
+			if kills == 0 {
+				t.Fatalf("delete was never killed at a %s: the test proved nothing", sc)
+			}
+			t.Logf("delete killed at %d points (each thread's n-th %s)", kills, sc)
+		})
+	}
+}
+
 // checkNoTempDirs fails if the state root holds a directory that is not a
 // container's: a state dir being made or removed that delete --force did
 // not sweep.

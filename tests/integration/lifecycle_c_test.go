@@ -6,14 +6,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// A plain `husk start` is done by the preamble in C
-// (libcontainer/nsenter/start.c), without a Go runtime; anything else goes
-// to Go's start. GODEBUG=inittrace=1 tells them apart: a Go runtime prints
-// its package initialisers.
+// A plain `husk start` or `husk delete` is done by the preamble in C
+// (libcontainer/nsenter/lifecycle.c), without a Go runtime; anything else
+// goes to Go's command. GODEBUG=inittrace=1 tells them apart: a Go runtime
+// prints its package initialisers.
 func goRuntimeStarted(r *result) bool {
 	return strings.Contains(r.Stderr, "init runtime @")
 }
@@ -117,4 +118,88 @@ func TestStartErrorAfterRelease(t *testing.T) {
 		t.Errorf("log line %q: want start container's error naming the hook", data)
 	}
 	b.waitStatus(specs.StateStopped)
+}
+
+// A stopped container's delete, forced or not, in either order of flag
+// and id, is done without Go and removes the cgroups and the state dir.
+func TestDeleteWithoutGoRuntime(t *testing.T) {
+	t.Parallel()
+	for _, line := range []string{"delete ID", "delete --force ID", "delete -f ID", "delete ID --force"} {
+		t.Run(line, func(t *testing.T) {
+			t.Parallel()
+			b := newBundle(t, "/bin/true")
+			b.startContainer()
+			b.waitStatus(specs.StateStopped)
+			args := strings.Fields(strings.Replace(line, "ID", b.id, 1))
+			r := b.rtOpts(opts{env: inittrace}, args...)
+			if r.Code != 0 {
+				t.Fatalf("%v: %s", args, r)
+			}
+			if goRuntimeStarted(r) {
+				t.Errorf("%v of a stopped container started a Go runtime: %s", args, r.Stderr)
+			}
+			checkNothingLeft(t, b)
+			checkNoTempDirs(t, b)
+		})
+	}
+}
+
+// What the C delete leaves to Go: poststop hooks, a live init, temporary
+// dirs to sweep, a cgroup with a child (which it may have begun to
+// remove). Go's delete does all of it.
+func TestDeleteInGo(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []string{"poststop", "created", "running", "temp dir", "child cgroup"} {
+		t.Run(tc, func(t *testing.T) {
+			t.Parallel()
+			b := newBundle(t, "/bin/sh", "-c", "exec /helper sleep 600")
+			ran := filepath.Join(t.TempDir(), "poststop")
+			args := []string{"delete", b.id}
+			switch tc {
+			case "poststop":
+				b.spec.Process.Args = []string{"/bin/true"}
+				b.spec.Hooks = &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "echo ran > " + ran}}}}
+				b.startContainer()
+				b.waitStatus(specs.StateStopped)
+			case "created":
+				b.mustCreate()
+			case "running":
+				b.startContainer()
+				args = []string{"delete", "--force", b.id}
+			case "temp dir":
+				b.spec.Process.Args = []string{"/bin/true"}
+				b.startContainer()
+				b.waitStatus(specs.StateStopped)
+				// A killed create's, old enough for delete --force to sweep.
+				tmp := filepath.Join(b.root, "~new-killed")
+				if err := os.Mkdir(tmp, 0o700); err != nil {
+					t.Fatal(err)
+				}
+				old := time.Now().Add(-time.Minute)
+				if err := os.Chtimes(tmp, old, old); err != nil {
+					t.Fatal(err)
+				}
+				args = []string{"delete", "--force", b.id}
+			case "child cgroup":
+				b.spec.Process.Args = []string{"/bin/true"}
+				b.startContainer()
+				b.waitStatus(specs.StateStopped)
+				if err := os.Mkdir(filepath.Join(b.cgroupDir("memory"), "child"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := b.rtOpts(opts{env: inittrace}, args...)
+			if r.Code != 0 {
+				t.Fatalf("%v: %s", args, r)
+			}
+			if !goRuntimeStarted(r) {
+				t.Errorf("%v did not go to Go: %s", args, r.Stderr)
+			}
+			if _, err := os.Stat(ran); tc == "poststop" && err != nil {
+				t.Errorf("the poststop hook did not run: %v", err)
+			}
+			checkNothingLeft(t, b)
+			checkNoTempDirs(t, b)
+		})
+	}
 }

@@ -1,18 +1,23 @@
-// `husk start` without the Go runtime.
+// `husk start` and `husk delete` without the Go runtime.
 //
 // start only lets a created container's init go on: it opens the exec fifo
-// the init waits on and reads the init's answer. Starting Go for that was
-// most of the command's cost. The preamble's constructor calls fast_start
-// first in every CLI process; for a plain `husk [--root R] [--log F]
-// [--log-format text|json] [--systemd-cgroup] start ID` of a container
-// that is created and has no poststart hook, it does what
-// Container.start in libcontainer/container.go does, under the same lock,
+// the init waits on and reads the init's answer. delete of a container
+// that has stopped only removes its cgroup and its state directory.
+// Starting Go for either was most of the command's cost. The preamble's
+// constructor calls fast_command first in every CLI process; for a plain
+// `husk [--root R] [--log F] [--log-format text|json] [--systemd-cgroup]
+// start ID` of a created container without poststart hooks, or `... delete
+// [--force] ID` of a stopped one with cgroupfs cgroups (no systemd unit,
+// none shared) and no poststop hooks, it does what Container.start or
+// Container.delete in libcontainer/container.go does, under the same lock,
 // and exits. Anything else (another command or flag, --debug, a rootless
-// user, a state it can't read, a status but created, poststart hooks)
-// leaves everything as it was and returns, and Go's start does it all,
-// errors included. Once the fifo is open the init goes on, so from there
-// fast_start finishes the job; an error after that point is left in
-// start_error for Go's start command to report (nsenter.StartFailed).
+// user, a state it can't read or doesn't expect, another status, hooks, a
+// cgroup that still holds a process or a child, temporary dirs for delete
+// --force to sweep) leaves the container as it was and returns, and Go's
+// command does it all, errors included. Past the point of no return (the
+// fifo opened, the state dir renamed away) fast_command finishes the job;
+// an error after it is left in command_error for Go's command to report
+// (nsenter.CommandFailed).
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -23,6 +28,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "nsenter.h"
@@ -31,7 +37,15 @@
 #define FIFO "exec.fifo"
 #define ID_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-."
 
-char *start_error;
+char *command_error;
+
+enum command { START = 1, DELETE };
+
+struct cmdline {
+	enum command cmd;
+	const char *root, *id;
+	int force;
+};
 
 // flag_is tells whether the flag name s (n bytes, without dashes) is name.
 static int flag_is(const char *s, size_t n, const char *name)
@@ -39,21 +53,30 @@ static int flag_is(const char *s, size_t n, const char *name)
 	return strlen(name) == n && strncmp(s, name, n) == 0;
 }
 
-// start_args finds the root and the id of a start that fast_start can do.
-// urfave/cli takes "-root" as "--root", and "--root=R" as "--root R".
-static int start_args(int argc, char **argv, const char **root, const char **id)
+// dashes strips a flag's one or two dashes (urfave/cli takes "-root" as
+// "--root"), or gives NULL for an argument.
+static const char *dashes(const char *s)
+{
+	if (s[0] != '-' || s[1] == '\0')
+		return NULL;
+	return s + (s[1] == '-' ? 2 : 1);
+}
+
+// parse_cmdline finds a start or delete that fast_command can do.
+static int parse_cmdline(int argc, char **argv, struct cmdline *c)
 {
 	const char *log = NULL, *format = "text", *v, *s;
 	int i, fd;
 	size_t n;
 
-	*root = NULL;
-	for (i = 1; i < argc && strcmp(argv[i], "start") != 0; i++) {
-		s = argv[i];
-		if (s[0] != '-')
+	memset(c, 0, sizeof(*c));
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "start") == 0 || strcmp(argv[i], "delete") == 0)
+			break;
+		s = dashes(argv[i]);
+		if (s == NULL)
 			return -1;
-		s += s[1] == '-' ? 2 : 1;
-		if (strcmp(s, "systemd-cgroup") == 0) // start has no use for it
+		if (strcmp(s, "systemd-cgroup") == 0) // neither command uses it
 			continue;
 		v = strchr(s, '=');
 		n = v != NULL ? (size_t)(v - s) : strlen(s);
@@ -66,33 +89,42 @@ static int start_args(int argc, char **argv, const char **root, const char **id)
 		else
 			return -1;
 		if (flag_is(s, n, "root"))
-			*root = v;
+			c->root = v;
 		else if (flag_is(s, n, "log"))
 			log = v;
 		else
 			format = v;
 	}
-	if (i + 2 != argc)
-		return -1; // "start" and one argument, the id
-	*id = argv[i + 1];
-	if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0)
+	if (i >= argc)
 		return -1;
-	// A leading '-' is a flag to urfave/cli ("start -h"), whatever ID_CHARS
-	// allows.
-	if (*id[0] == '\0' || *id[0] == '-' || strlen(*id) > 1024 || strspn(*id, ID_CHARS) != strlen(*id) ||
-	    strcmp(*id, ".") == 0 || strcmp(*id, "..") == 0)
+	c->cmd = strcmp(argv[i], "start") == 0 ? START : DELETE;
+	// The command's arguments: the id, and delete's --force (before or
+	// after the id, as flagsFirst in main.go allows).
+	for (i++; i < argc; i++) {
+		s = dashes(argv[i]);
+		if (s == NULL && c->id == NULL)
+			c->id = argv[i];
+		else if (s != NULL && c->cmd == DELETE && (strcmp(s, "force") == 0 || strcmp(s, "f") == 0))
+			c->force = 1;
+		else
+			return -1;
+	}
+	if (c->id == NULL || (strcmp(format, "text") != 0 && strcmp(format, "json") != 0))
+		return -1;
+	if (strlen(c->id) > 1024 || strspn(c->id, ID_CHARS) != strlen(c->id) || strcmp(c->id, ".") == 0 ||
+	    strcmp(c->id, "..") == 0)
 		return -1;
 	if (geteuid() != 0)
 		return -1;
-	if (*root == NULL) {
+	if (c->root == NULL) {
 		// main.go's defaultRoot, but where it asks whether husk runs in
 		// a user namespace.
 		const char *xdg = getenv("XDG_RUNTIME_DIR"), *user = getenv("USER");
 		if (xdg != NULL && xdg[0] != '\0' && (user == NULL || strcmp(user, "root") != 0))
 			return -1;
-		*root = "/run/husk";
+		c->root = "/run/husk";
 	}
-	if ((*root)[0] == '\0')
+	if (c->root[0] == '\0')
 		return -1;
 	// husk opens --log, creating it, before any command runs.
 	if (log != NULL) {
@@ -104,15 +136,22 @@ static int start_args(int argc, char **argv, const char **root, const char **id)
 	return 0;
 }
 
-// A reader of the few fields of state.json that start needs. Any JSON it
-// does not expect makes the whole read fail, and Go's start read it.
+// A reader of the few fields of state.json that start and delete need. Any
+// JSON it does not expect makes the whole read fail, and Go reads it.
 struct json {
 	const char *p, *end;
 };
 
+#define MAX_CGROUPS 32
+
 struct state {
 	long long version, pid, pid_start;
-	int creating, spec, poststart;
+	int creating, spec, poststart, poststop;
+	// What only Go's delete handles.
+	int systemd_unit, shared;
+	// cgroup_paths' values; odd if more than MAX_CGROUPS or escaped.
+	int cgroups, odd;
+	char *cgroup[MAX_CGROUPS];
 };
 
 static void json_space(struct json *j)
@@ -246,21 +285,32 @@ static int json_bool(struct json *j, int *v)
 	return -1;
 }
 
+// json_list_nonempty tells whether the value ahead is a non-empty array.
+static int json_list_nonempty(struct json *j)
+{
+	struct json ahead;
+
+	json_space(j);
+	if (j->p >= j->end || *j->p != '[')
+		return 0;
+	ahead.p = j->p + 1;
+	ahead.end = j->end;
+	return !json_lit(&ahead, ']');
+}
+
 static int hooks_field(struct json *j, const char *k, size_t n, struct state *st)
 {
-	if (json_key(k, n, "poststart")) {
-		json_space(j);
-		if (j->p < j->end && *j->p == '[') {
-			struct json inner = {j->p + 1, j->end};
-			st->poststart = !json_lit(&inner, ']');
-		}
-	}
+	if (json_key(k, n, "poststart"))
+		st->poststart = json_list_nonempty(j);
+	else if (json_key(k, n, "poststop"))
+		st->poststop = json_list_nonempty(j);
 	return json_skip(j, 3);
 }
 
 static int spec_field(struct json *j, const char *k, size_t n, struct state *st)
 {
 	if (json_key(k, n, "hooks")) {
+		st->poststart = st->poststop = 0;
 		json_space(j);
 		if (j->p < j->end && *j->p == '{')
 			return json_object(j, 2, hooks_field, st);
@@ -268,8 +318,39 @@ static int spec_field(struct json *j, const char *k, size_t n, struct state *st)
 	return json_skip(j, 2);
 }
 
+static int cgroup_field(struct json *j, const char *k, size_t n, struct state *st)
+{
+	const char *v;
+	size_t len;
+
+	(void)k, (void)n;
+	if (json_string(j, &v, &len) < 0)
+		return -1;
+	if (len == 0)
+		return 0;
+	if (st->cgroups == MAX_CGROUPS || memchr(v, '\\', len) != NULL) {
+		st->odd = 1;
+		return 0;
+	}
+	st->cgroup[st->cgroups] = strndup(v, len);
+	if (st->cgroup[st->cgroups] == NULL)
+		return -1;
+	st->cgroups++;
+	return 0;
+}
+
+static void free_cgroups(struct state *st)
+{
+	while (st->cgroups > 0)
+		free(st->cgroup[--st->cgroups]);
+}
+
 static int state_field(struct json *j, const char *k, size_t n, struct state *st)
 {
+	const char *v;
+	size_t len;
+	int b;
+
 	if (json_key(k, n, "version"))
 		return json_uint(j, &st->version);
 	if (json_key(k, n, "pid"))
@@ -278,10 +359,29 @@ static int state_field(struct json *j, const char *k, size_t n, struct state *st
 		return json_uint(j, &st->pid_start);
 	if (json_key(k, n, "creating"))
 		return json_bool(j, &st->creating);
+	if (json_key(k, n, "shared_cgroup") || json_key(k, n, "shared_rootfs")) {
+		if (json_bool(j, &b) < 0)
+			return -1;
+		st->shared |= b;
+		return 0;
+	}
+	if (json_key(k, n, "systemd_unit")) {
+		if (json_string(j, &v, &len) < 0)
+			return -1;
+		st->systemd_unit |= len > 0;
+		return 0;
+	}
+	if (json_key(k, n, "cgroup_paths")) {
+		free_cgroups(st);
+		st->odd = 0;
+		json_space(j);
+		if (j->p < j->end && *j->p == '{')
+			return json_object(j, 1, cgroup_field, st);
+	}
 	if (json_key(k, n, "spec")) {
 		json_space(j);
 		st->spec = j->p < j->end && *j->p == '{';
-		st->poststart = 0;
+		st->poststart = st->poststop = 0;
 		if (st->spec)
 			return json_object(j, 1, spec_field, st);
 	}
@@ -315,6 +415,8 @@ static int read_state(int dirfd, struct state *st)
 	json_space(&j);
 	ok = ok && j.p == j.end;
 	free(buf);
+	if (!ok)
+		free_cgroups(st);
 	return ok ? 0 : -1;
 }
 
@@ -372,15 +474,16 @@ static int init_holds(long long pid, const struct stat *fifo)
 	return held;
 }
 
-// fail keeps msg for Go's start to report.
+// fail keeps the error of a command past its point of no return for Go's
+// command to report.
 static void fail(const char *fmt, const char *arg)
 {
 	size_t n = strlen(fmt) + strlen(arg) + 1;
 
-	start_error = malloc(n);
-	if (start_error == NULL)
+	command_error = malloc(n);
+	if (command_error == NULL)
 		_exit(1);
-	snprintf(start_error, n, fmt, arg);
+	snprintf(command_error, n, fmt, arg);
 }
 
 // release is Container.start from the fifo's open on: read the init's
@@ -436,34 +539,146 @@ static void release(int dirfd, int fifo, const char *dir, const struct state *st
 		fail("start container: %s", len == 0 ? "container process exited before it could exec" : reply);
 }
 
-int fast_start(int argc, char **argv)
+static int do_start(int dirfd, const char *dir, const struct state *st)
 {
-	const char *root, *id;
-	char dir[4096];
-	struct state st;
 	struct stat fifo;
-	int dirfd, fd;
+	int fd;
 
-	if (argv == NULL || start_args(argc, argv, &root, &id) < 0)
+	if (st->version > STATE_VERSION || !st->spec || st->poststart || st->creating || st->pid <= 0 ||
+	    !alive(st->pid, st->pid_start) || fstatat(dirfd, FIFO, &fifo, 0) < 0 || !init_holds(st->pid, &fifo))
 		return 0;
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", root, id) >= sizeof(dir))
+	fd = openat(dirfd, FIFO, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	release(dirfd, fd, dir, st);
+	close(fd);
+	return 1;
+}
+
+// cgroup_empty tells whether the cgroup directory dir holds no process, or
+// is gone.
+static int cgroup_empty(const char *dir)
+{
+	char path[4200], c;
+	ssize_t r;
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/cgroup.procs", dir) >= sizeof(path))
+		return 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT;
+	r = read(fd, &c, 1);
+	close(fd);
+	return r == 0;
+}
+
+// no_temp_dirs tells whether root holds none of the temporary state dirs
+// (tmpPrefix, '~') that delete --force sweeps.
+static int no_temp_dirs(const char *root)
+{
+	struct dirent *e;
+	int none = 1;
+	DIR *d;
+
+	d = opendir(root);
+	if (d == NULL)
+		return 0;
+	while (none && (e = readdir(d)) != NULL)
+		none = e->d_name[0] != '~';
+	closedir(d);
+	return none;
+}
+
+// remove_state_dir is removeStateDir: the dir goes out of the id's way at
+// once, under a temporary name that a later delete --force sweeps, then
+// its files and itself go. 0 if the dir is still in place.
+static int remove_state_dir(int dirfd, const char *root, const char *dir)
+{
+	static const char *const files[] = {"state.json", "record.json", FIFO};
+	char gone[4200], b36[16], e[128];
+	struct timespec now;
+	unsigned long long ns;
+	struct dirent *ent;
+	size_t i, n = 0;
+	DIR *d;
+	int fd;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	ns = (unsigned long long)now.tv_sec * 1000000000ULL + (unsigned long long)now.tv_nsec;
+	do {
+		b36[n++] = "0123456789abcdefghijklmnopqrstuvwxyz"[ns % 36];
+		ns /= 36;
+	} while (ns > 0);
+	for (i = 0; i < n / 2; i++) {
+		char t = b36[i];
+		b36[i] = b36[n - 1 - i];
+		b36[n - 1 - i] = t;
+	}
+	b36[n] = '\0';
+	if ((size_t)snprintf(gone, sizeof(gone), "%s/~gone-%s", root, b36) >= sizeof(gone) || rename(dir, gone) < 0)
+		return 0;
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		unlinkat(dirfd, files[i], 0);
+	if (rmdir(gone) == 0)
+		return 1;
+	// Something else is there (a write's temporary file): empty it first.
+	fd = dup(dirfd);
+	d = fd < 0 ? NULL : fdopendir(fd);
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+	} else {
+		while ((ent = readdir(d)) != NULL)
+			if (strcmp(ent->d_name, ".") != 0 && strcmp(ent->d_name, "..") != 0)
+				unlinkat(dirfd, ent->d_name, 0);
+		closedir(d);
+	}
+	if (rmdir(gone) < 0)
+		fail("remove state dir: %s", errstr(errno, e, sizeof(e)));
+	return 1;
+}
+
+static int do_delete(const struct cmdline *c, int dirfd, const char *dir, const struct state *st)
+{
+	int i;
+
+	if (st->version != STATE_VERSION || !st->spec || st->creating || st->poststop || st->systemd_unit ||
+	    st->shared || st->odd || st->cgroups == 0 || st->pid <= 0 || alive(st->pid, st->pid_start))
+		return 0;
+	if (c->force && !no_temp_dirs(c->root))
+		return 0;
+	// Nothing to kill: what runs in a cgroup is Go's delete's to end.
+	for (i = 0; i < st->cgroups; i++)
+		if (!cgroup_empty(st->cgroup[i]))
+			return 0;
+	// Go's delete takes a cgroup that is busy (a child cgroup, a process
+	// on its way out) from here, and what is already gone is gone for it.
+	for (i = 0; i < st->cgroups; i++)
+		if (rmdir(st->cgroup[i]) < 0 && errno != ENOENT)
+			return 0;
+	return remove_state_dir(dirfd, c->root, dir);
+}
+
+int fast_command(int argc, char **argv)
+{
+	struct cmdline c;
+	struct state st;
+	char dir[4096];
+	int dirfd, done;
+
+	if (argv == NULL || parse_cmdline(argc, argv, &c) < 0)
+		return 0;
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", c.root, c.id) >= sizeof(dir))
 		return 0;
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
 		return 0;
-	if (flock(dirfd, LOCK_EX) < 0 || read_state(dirfd, &st) < 0 || st.version > STATE_VERSION || !st.spec ||
-	    st.poststart || st.creating || st.pid <= 0 || !alive(st.pid, st.pid_start) ||
-	    fstatat(dirfd, FIFO, &fifo, 0) < 0 || !init_holds(st.pid, &fifo)) {
-		close(dirfd); // and with it the lock
-		return 0;
+	done = flock(dirfd, LOCK_EX) == 0 && read_state(dirfd, &st) == 0;
+	if (done) {
+		done = c.cmd == START ? do_start(dirfd, dir, &st) : do_delete(&c, dirfd, dir, &st);
+		free_cgroups(&st);
 	}
-	fd = openat(dirfd, FIFO, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		close(dirfd);
-		return 0;
-	}
-	release(dirfd, fd, dir, &st);
-	close(fd);
-	close(dirfd);
-	return 1;
+	close(dirfd); // and with it the lock
+	return done;
 }
