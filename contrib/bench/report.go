@@ -162,7 +162,7 @@ func (r *results) print() {
 		for _, p := range r.husk {
 			fmt.Printf("  %-13s @%.2fms  inits %.2fms\n", p.Process, p.AtMain, p.Inits)
 		}
-		fmt.Println("  (a process not listed started no Go runtime: start, and a plain exec's stage, are done in C)")
+		fmt.Println("  (not listed: processes without a Go runtime; start, the delete of a stopped container and a plain exec's stage are done in C)")
 	}
 
 	fmt.Println()
