@@ -140,6 +140,7 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *c)
 // JSON it does not expect makes the whole read fail, and Go reads it.
 struct json {
 	const char *p, *end;
+	int depth; // of objects and arrays, bounded against a deep nest
 };
 
 #define MAX_CGROUPS 32
@@ -195,54 +196,65 @@ static int json_key(const char *s, size_t n, const char *key)
 	return flag_is(s, n, key);
 }
 
-static int json_skip(struct json *j, int depth);
+static int json_skip(struct json *j);
 
 // json_object calls field for each member of an object.
-static int json_object(struct json *j, int depth, int (*field)(struct json *, const char *, size_t, struct state *),
+static int json_object(struct json *j, int (*field)(struct json *, const char *, size_t, struct state *),
 		       struct state *st)
 {
 	const char *k;
 	size_t n;
+	int ok = 0;
 
-	if (depth > 64 || !json_lit(j, '{'))
+	if (j->depth >= 64 || !json_lit(j, '{'))
 		return -1;
-	if (json_lit(j, '}'))
-		return 0;
-	do {
-		if (json_string(j, &k, &n) < 0 || !json_lit(j, ':') || field(j, k, n, st) < 0)
-			return -1;
-	} while (json_lit(j, ','));
-	return json_lit(j, '}') ? 0 : -1;
+	j->depth++;
+	if (!json_lit(j, '}')) {
+		do {
+			ok = json_string(j, &k, &n) == 0 && json_lit(j, ':') && field(j, k, n, st) == 0;
+		} while (ok && json_lit(j, ','));
+		ok = ok && json_lit(j, '}');
+	} else {
+		ok = 1;
+	}
+	j->depth--;
+	return ok ? 0 : -1;
 }
 
 static int skip_field(struct json *j, const char *k, size_t n, struct state *st)
 {
 	(void)k, (void)n, (void)st;
-	return json_skip(j, 1);
+	return json_skip(j);
 }
 
-static int json_skip(struct json *j, int depth)
+static int json_skip(struct json *j)
 {
 	const char *s;
 	size_t n;
+	int ok;
 
 	json_space(j);
-	if (j->p >= j->end || depth > 64)
+	if (j->p >= j->end)
 		return -1;
 	switch (*j->p) {
 	case '"':
 		return json_string(j, &s, &n);
 	case '{':
-		return json_object(j, depth + 1, skip_field, NULL);
+		return json_object(j, skip_field, NULL);
 	case '[':
+		if (j->depth >= 64)
+			return -1;
+		j->depth++;
 		j->p++;
-		if (json_lit(j, ']'))
-			return 0;
-		do {
-			if (json_skip(j, depth + 1) < 0)
-				return -1;
-		} while (json_lit(j, ','));
-		return json_lit(j, ']') ? 0 : -1;
+		ok = json_lit(j, ']');
+		if (!ok) {
+			do {
+				ok = json_skip(j) == 0;
+			} while (ok && json_lit(j, ','));
+			ok = ok && json_lit(j, ']');
+		}
+		j->depth--;
+		return ok ? 0 : -1;
 	}
 	// A number, true, false or null.
 	s = j->p;
@@ -293,8 +305,8 @@ static int json_list_nonempty(struct json *j)
 	json_space(j);
 	if (j->p >= j->end || *j->p != '[')
 		return 0;
-	ahead.p = j->p + 1;
-	ahead.end = j->end;
+	ahead = *j;
+	ahead.p++;
 	return !json_lit(&ahead, ']');
 }
 
@@ -304,7 +316,7 @@ static int hooks_field(struct json *j, const char *k, size_t n, struct state *st
 		st->poststart = json_list_nonempty(j);
 	else if (json_key(k, n, "poststop"))
 		st->poststop = json_list_nonempty(j);
-	return json_skip(j, 3);
+	return json_skip(j);
 }
 
 static int spec_field(struct json *j, const char *k, size_t n, struct state *st)
@@ -313,9 +325,9 @@ static int spec_field(struct json *j, const char *k, size_t n, struct state *st)
 		st->poststart = st->poststop = 0;
 		json_space(j);
 		if (j->p < j->end && *j->p == '{')
-			return json_object(j, 2, hooks_field, st);
+			return json_object(j, hooks_field, st);
 	}
-	return json_skip(j, 2);
+	return json_skip(j);
 }
 
 static int cgroup_field(struct json *j, const char *k, size_t n, struct state *st)
@@ -376,16 +388,16 @@ static int state_field(struct json *j, const char *k, size_t n, struct state *st
 		st->odd = 0;
 		json_space(j);
 		if (j->p < j->end && *j->p == '{')
-			return json_object(j, 1, cgroup_field, st);
+			return json_object(j, cgroup_field, st);
 	}
 	if (json_key(k, n, "spec")) {
 		json_space(j);
 		st->spec = j->p < j->end && *j->p == '{';
 		st->poststart = st->poststop = 0;
 		if (st->spec)
-			return json_object(j, 1, spec_field, st);
+			return json_object(j, spec_field, st);
 	}
-	return json_skip(j, 1);
+	return json_skip(j);
 }
 
 static int read_state(int dirfd, struct state *st)
@@ -411,7 +423,8 @@ static int read_state(int dirfd, struct state *st)
 	memset(st, 0, sizeof(*st));
 	j.p = buf;
 	j.end = buf + len;
-	ok = json_object(&j, 0, state_field, st) == 0;
+	j.depth = 0;
+	ok = json_object(&j, state_field, st) == 0;
 	json_space(&j);
 	ok = ok && j.p == j.end;
 	free(buf);

@@ -184,7 +184,7 @@ func TestDeleteInGo(t *testing.T) {
 				b.spec.Process.Args = []string{"/bin/true"}
 				b.startContainer()
 				b.waitStatus(specs.StateStopped)
-				if err := os.Mkdir(filepath.Join(b.cgroupDir("memory"), "child"), 0o755); err != nil {
+				if err := os.Mkdir(filepath.Join(b.cgroupDir(cgroupSubsystems[0]), "child"), 0o755); err != nil {
 					t.Fatal(err)
 				}
 			}
