@@ -181,23 +181,36 @@ func TestCrashStartEveryStep(t *testing.T) {
 	}
 }
 
-// A delete killed at any step leaves what a later delete --force removes.
+// A delete killed at any step leaves what a later delete --force removes:
+// the delete --force of a running container (in Go: signals with
+// pidfd_send_signal, cgroup and state removal with unlinkat), and the
+// delete of a stopped one (in C, lifecycle.c: cgroups with rmdir, the
+// state dir renamed away, then emptied).
 func TestCrashDeleteEveryStep(t *testing.T) {
 	t.Parallel()
-	// Signals (pidfd_send_signal), cgroup and state removal (unlinkat).
-	for _, sc := range []string{"pidfd_send_signal", "unlinkat"} {
-		t.Run(sc, func(t *testing.T) {
+	for _, tc := range []struct {
+		sc      string
+		stopped bool
+	}{{"pidfd_send_signal", false}, {"unlinkat", false}, {"rmdir", true}, {"rename", true}, {"unlinkat", true}} {
+		name, args, cmd := tc.sc, []string{"delete", "--force"}, []string(nil)
+		if tc.stopped {
+			name, args, cmd = "stopped-"+tc.sc, []string{"delete"}, []string{"/bin/true"}
+		}
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			b := newBundle(t)
+			b := newBundle(t, cmd...)
 			kills := 0
 			for n := 1; n <= 40; n++ {
 				b.startContainer()
-				code := killAt(t, b, sc, n, "delete", "--force", b.id)
+				if tc.stopped {
+					b.waitStatus(specs.StateStopped)
+				}
+				code := killAt(t, b, tc.sc, n, append(args, b.id)...)
 				if code != 137 && code != 0 {
-					t.Fatalf("delete killed at %s #%d exited %d", sc, n, code)
+					t.Fatalf("delete killed at %s #%d exited %d", tc.sc, n, code)
 				}
 				if r := b.rt("delete", "--force", b.id); r.Code != 0 {
-					t.Fatalf("killed at %s #%d: delete --force again: %s", sc, n, r)
+					t.Fatalf("killed at %s #%d: delete --force again: %s", tc.sc, n, r)
 				}
 				checkNothingLeft(t, b)
 				checkNoTempDirs(t, b)
@@ -207,44 +220,9 @@ func TestCrashDeleteEveryStep(t *testing.T) {
 				kills++
 			}
 			if kills == 0 {
-				t.Fatalf("delete was never killed at a %s: the test proved nothing", sc)
+				t.Fatalf("delete was never killed at a %s: the test proved nothing", tc.sc)
 			}
-			t.Logf("delete killed at %d points (each thread's n-th %s)", kills, sc)
-		})
-	}
-}
-
-// The same for the delete of a stopped container, which husk does in C
-// (lifecycle.c): cgroups (rmdir), the state dir renamed away (rename) and
-// emptied (unlinkat).
-func TestCrashDeleteStoppedEveryStep(t *testing.T) {
-	t.Parallel()
-	for _, sc := range []string{"rmdir", "rename", "unlinkat"} {
-		t.Run(sc, func(t *testing.T) {
-			t.Parallel()
-			b := newBundle(t, "/bin/true")
-			kills := 0
-			for n := 1; n <= 40; n++ {
-				b.startContainer()
-				b.waitStatus(specs.StateStopped)
-				code := killAt(t, b, sc, n, "delete", b.id)
-				if code != 137 && code != 0 {
-					t.Fatalf("delete killed at %s #%d exited %d", sc, n, code)
-				}
-				if r := b.rt("delete", "--force", b.id); r.Code != 0 {
-					t.Fatalf("killed at %s #%d: delete --force again: %s", sc, n, r)
-				}
-				checkNothingLeft(t, b)
-				checkNoTempDirs(t, b)
-				if t.Failed() || code == 0 {
-					break
-				}
-				kills++
-			}
-			if kills == 0 {
-				t.Fatalf("delete was never killed at a %s: the test proved nothing", sc)
-			}
-			t.Logf("delete killed at %d points (each thread's n-th %s)", kills, sc)
+			t.Logf("delete killed at %d points (each thread's n-th %s)", kills, tc.sc)
 		})
 	}
 }
