@@ -4,7 +4,9 @@
 //
 //	lifecycle:        create -> start -> wait for the container to exit -> delete
 //	run:              run (foreground, returns when the container exits)
-//	run+seccomp:      run with podman's default seccomp profile (-seccomp)
+//	run+seccomp:      run with podman's default seccomp profile (-seccomp),
+//	                  each right after a plain run: the filter's cost is
+//	                  the median of the pairs' differences
 //	exec:             exec /bin/true into a running container
 //	parallel creates: -parallel creates at once (wall, peak memory)
 //	... (busy):       lifecycle and run again while a spinning process
@@ -152,7 +154,7 @@ func main() {
 		if err := seccompBundle(bundle, filtered, *profile); err != nil {
 			fatalf("making the seccomp bundle: %v", err)
 		}
-		scenarios = append(scenarios, scenario{"run+seccomp", *n, func(rt *runtime) (sample, error) { return runOnce(rt, filtered) }})
+		scenarios = append(scenarios, scenario{"run+seccomp", *n, func(rt *runtime) (sample, error) { return runSeccomp(rt, bundle, filtered) }})
 	}
 	for _, sc := range scenarios {
 		measure(res, rts, sc, *warmup)

@@ -100,9 +100,11 @@ func (r *results) targets() []target {
 		ratio("parallel creates wall husk/"+other, "parallel creates", "wall", other, limit(0.5))
 		ratio("parallel creates peak memory husk/"+other, "parallel creates", "mem", other, limit(0.5))
 	}
-	if f, p := r.of("run+seccomp", "husk"), r.of("run", "husk"); f != nil && p != nil {
-		d := f.stat("wall") - p.stat("wall")
-		out = append(out, target{Name: "seccomp filter cost (husk run+seccomp - run, median)", Value: d, Limit: 0.2, Unit: "ms", Met: d <= 0.2})
+	if f := r.of("run+seccomp", "husk"); f != nil && len(f.samples) > 0 {
+		for _, what := range []string{"wall", "cpu"} {
+			d := msOf(pct(totals(f.samples, "filter "+what), 50))
+			out = append(out, target{Name: "seccomp filter cost, " + what + " (husk, run+seccomp - the run before)", Value: d, Limit: 0.2, Unit: "ms", Met: d <= 0.2})
+		}
 	}
 	return out
 }

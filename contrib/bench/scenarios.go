@@ -105,6 +105,26 @@ func runOnce(rt *runtime, bundle string) (sample, error) {
 	return sample{total: d, cliRSS: ru.Maxrss}, nil
 }
 
+// runSeccomp runs the plain bundle, then the filtered one. The sample is
+// the filtered run; its phases "filter wall" and "filter cpu" are its
+// differences from the run just before, which leave out the drift of the
+// machine's speed between two series measured one after the other.
+func runSeccomp(rt *runtime, plain, filtered string) (sample, error) {
+	c0 := childrenCPU()
+	p, err := runOnce(rt, plain)
+	if err != nil {
+		return p, err
+	}
+	c1 := childrenCPU()
+	f, err := runOnce(rt, filtered)
+	if err != nil {
+		return f, err
+	}
+	f.cpu = childrenCPU() - c1
+	f.phases = map[string]time.Duration{"filter wall": f.total - p.total, "filter cpu": f.cpu - (c1 - c0)}
+	return f, nil
+}
+
 // execTarget starts, for each runtime, the running container exec joins.
 func execTarget(rt *runtime, bundle string) (id string, stop func(), err error) {
 	id = rt.nextID("exec-target")
