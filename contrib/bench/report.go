@@ -102,11 +102,30 @@ func (r *results) targets() []target {
 	}
 	if f := r.of("run+seccomp", "husk"); f != nil && len(f.samples) > 0 {
 		for _, what := range []string{"wall", "cpu"} {
-			d := msOf(pct(totals(f.samples, "filter "+what), 50))
-			out = append(out, target{Name: "seccomp filter cost, " + what + " (husk, run+seccomp - the run before)", Value: d, Limit: 0.2, Unit: "ms", Met: d <= 0.2})
+			d := filterCost(f.samples, what)
+			out = append(out, target{Name: "seccomp filter cost, " + what + " (husk, run+seccomp - run beside it)", Value: d, Limit: 0.2, Unit: "ms", Met: d <= 0.2})
 		}
 	}
 	return out
+}
+
+// filterCost is the seccomp filter's cost from run+seccomp's pairs: the
+// mean of the median difference of the pairs where the filtered run came
+// first and of those where it came second, so that what the second run of
+// a pair pays for the first counts once for and once against the filter.
+func filterCost(ss []sample, what string) float64 {
+	var first, second []time.Duration
+	for _, s := range ss {
+		if s.filteredFirst {
+			first = append(first, s.phases["filter "+what])
+		} else {
+			second = append(second, s.phases["filter "+what])
+		}
+	}
+	for _, d := range [][]time.Duration{first, second} {
+		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	}
+	return (msOf(pct(first, 50)) + msOf(pct(second, 50))) / 2
 }
 
 func (r *results) print() {
