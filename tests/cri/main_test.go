@@ -56,6 +56,12 @@ func testMain(m *testing.M) int {
 		return m.Run()
 	}
 	if os.Getenv(netnsEnv) == "" {
+		// The run's network namespace has no way out: what needs the Go
+		// module proxy is fetched and built here first.
+		if err := buildCRITools(); err != nil {
+			fmt.Fprintln(os.Stderr, "setup:", err)
+			return 1
+		}
 		return reexecInNetns()
 	}
 	if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
@@ -169,8 +175,7 @@ func goRun(dir string, env []string, args ...string) error {
 
 // buildAll: husk ($RUNTIME, as `make cri` passes the `make husk` output,
 // or built here with the Makefile's flags), the image programs, and
-// crictl/critest at criToolsVersion (this module's go.mod pins cri-tools),
-// kept in .build/ between runs.
+// crictl/critest (buildCRITools), kept in .build/ between runs.
 func buildAll() error {
 	bin := filepath.Join(workDir, "bin")
 	if huskBin = os.Getenv("RUNTIME"); huskBin == "" {
@@ -187,18 +192,28 @@ func buildAll() error {
 			return err
 		}
 	}
-	cache := filepath.Join(moduleDir, ".build")
+	return buildCRITools()
+}
+
+// buildCRITools builds crictl and critest at criToolsVersion (this
+// module's go.mod pins cri-tools) into .build/, unless they are there.
+func buildCRITools() error {
+	dir, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	cache := filepath.Join(dir, ".build")
 	crictlBin = filepath.Join(cache, "crictl-"+criToolsVersion)
 	critestBin = filepath.Join(cache, "critest-"+criToolsVersion)
 	if !clientkit.Exists(crictlBin) {
-		if err := goRun(moduleDir, nil, "build", "-o", crictlBin+".tmp", "sigs.k8s.io/cri-tools/cmd/crictl"); err != nil {
+		if err := goRun(dir, nil, "build", "-o", crictlBin+".tmp", "sigs.k8s.io/cri-tools/cmd/crictl"); err != nil {
 			return err
 		}
 		os.Rename(crictlBin+".tmp", crictlBin)
 	}
 	if !clientkit.Exists(critestBin) {
 		// cmd/critest is a test binary, built as cri-tools' Makefile does.
-		if err := goRun(moduleDir, nil, "test", "-c", "-o", critestBin+".tmp", "sigs.k8s.io/cri-tools/cmd/critest"); err != nil {
+		if err := goRun(dir, nil, "test", "-c", "-o", critestBin+".tmp", "sigs.k8s.io/cri-tools/cmd/critest"); err != nil {
 			return err
 		}
 		os.Rename(critestBin+".tmp", critestBin)
