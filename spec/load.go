@@ -79,14 +79,26 @@ func readConfig(path string) ([]byte, error) {
 	if fi.Size() > MaxConfigSize {
 		return nil, fmt.Errorf("%s: %d bytes, more than the %d husk reads", path, fi.Size(), MaxConfigSize)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxConfigSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+	// Sized from the stat, one byte over to see the end: io.ReadAll's
+	// doubling would copy an engine's config several times, and each
+	// new page is a fault for this short-lived process.
+	data := make([]byte, 0, fi.Size()+1)
+	for {
+		n, err := f.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+		if len(data) > MaxConfigSize {
+			return nil, fmt.Errorf("%s: more than the %d bytes husk reads", path, MaxConfigSize)
+		}
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)] // it grew since the stat
+		}
 	}
-	if len(data) > MaxConfigSize {
-		return nil, fmt.Errorf("%s: more than the %d bytes husk reads", path, MaxConfigSize)
-	}
-	return data, nil
 }
 
 // parseError gives a JSON decoding failure a message that points at the

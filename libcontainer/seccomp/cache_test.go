@@ -1,6 +1,7 @@
 package seccomp
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -35,8 +36,7 @@ func TestCompileCached(t *testing.T) {
 	// A cached entry is what is read: mark it to tell.
 	marked := *first
 	marked.flags |= 1 << 20
-	data, _ := json.Marshal(&marked)
-	if err := os.WriteFile(path, data, 0o600); err != nil {
+	if err := os.WriteFile(path, marked.encode(), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	listener := *s
@@ -82,10 +82,100 @@ func TestFilterJSON(t *testing.T) {
 	if err := json.Unmarshal(data, &back); err != nil || !reflect.DeepEqual(&back, f) {
 		t.Fatalf("filter changed through JSON (%v)", err)
 	}
-	for _, bad := range []string{`{"program":""}`, `{"program":"AAAA"}`, `{"program":12}`} {
-		if err := json.Unmarshal([]byte(bad), &back); err == nil {
+	// Nine bytes of header, then whole instructions (of eight bytes).
+	allow := []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0xff, 0x7f}
+	if err := json.Unmarshal(jsonString(allow), &back); err != nil || len(back.insns) != 1 {
+		t.Fatalf("a one-instruction filter: %v", err)
+	}
+	for _, bad := range [][]byte{
+		[]byte(`""`), []byte(`12`), []byte(`{"program":"BgAAAAAA/38="}`), []byte(`"\u0041AAA"`),
+		jsonString(allow[:9]), jsonString(allow[:16]), jsonString(append([]byte{}, allow[:8]...)),
+		jsonString(append(append([]byte{}, allow[:8]...), append([]byte{2}, allow[9:]...)...)),
+	} {
+		if err := json.Unmarshal(bad, &back); err == nil {
 			t.Errorf("%s: accepted", bad)
 		}
+	}
+}
+
+func jsonString(b []byte) []byte {
+	return []byte(`"` + base64.StdEncoding.EncodeToString(b) + `"`)
+}
+
+// Two profiles that differ in any field the program depends on get two
+// cache keys; the listener's path and metadata, which go to the agent,
+// change nothing. A field the runtime-spec adds to a profile fails the
+// test until writeProfile hashes it (or it is listed as left out).
+func TestProfileKeyCoversEveryField(t *testing.T) {
+	hashed := map[reflect.Type][]string{
+		reflect.TypeFor[specs.LinuxSeccomp]():    {"DefaultAction", "DefaultErrnoRet", "Architectures", "Flags", "Syscalls"},
+		reflect.TypeFor[specs.LinuxSyscall]():    {"Names", "Action", "ErrnoRet", "Args"},
+		reflect.TypeFor[specs.LinuxSeccompArg](): {"Index", "Value", "ValueTwo", "Op"},
+	}
+	leftOut := []string{"ListenerPath", "ListenerMetadata"}
+	for typ, fields := range hashed {
+		for f := range typ.Fields() {
+			if !slices.Contains(fields, f.Name) && !slices.Contains(leftOut, f.Name) {
+				t.Errorf("%v.%s is not in the cache key", typ, f.Name)
+			}
+		}
+	}
+	errno := uint(1)
+	base := func() *specs.LinuxSeccomp {
+		return &specs.LinuxSeccomp{
+			DefaultAction: specs.ActErrno,
+			Architectures: []specs.Arch{specs.ArchX86_64},
+			Syscalls: []specs.LinuxSyscall{{
+				Names:  []string{"read", "write"},
+				Action: specs.ActAllow,
+				Args:   []specs.LinuxSeccompArg{{Index: 1, Value: 2, ValueTwo: 3, Op: specs.OpEqualTo}},
+			}},
+		}
+	}
+	key := func(s *specs.LinuxSeccomp) string {
+		k, err := cacheKey(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	want := key(base())
+	for name, edit := range map[string]func(*specs.LinuxSeccomp){
+		"listenerPath":     func(s *specs.LinuxSeccomp) { s.ListenerPath = "/run/agent.sock" },
+		"listenerMetadata": func(s *specs.LinuxSeccomp) { s.ListenerMetadata = "m" },
+	} {
+		s := base()
+		edit(s)
+		if key(s) != want {
+			t.Errorf("%s changed the key", name)
+		}
+	}
+	seen := map[string]string{want: "the base profile"}
+	for name, edit := range map[string]func(*specs.LinuxSeccomp){
+		"defaultAction":    func(s *specs.LinuxSeccomp) { s.DefaultAction = specs.ActKill },
+		"defaultErrnoRet":  func(s *specs.LinuxSeccomp) { s.DefaultErrnoRet = &errno },
+		"architectures":    func(s *specs.LinuxSeccomp) { s.Architectures = append(s.Architectures, specs.ArchX86) },
+		"no architectures": func(s *specs.LinuxSeccomp) { s.Architectures = nil },
+		"empty flags":      func(s *specs.LinuxSeccomp) { s.Flags = []specs.LinuxSeccompFlag{} },
+		"flags":            func(s *specs.LinuxSeccomp) { s.Flags = []specs.LinuxSeccompFlag{specs.LinuxSeccompFlagLog} },
+		"no syscalls":      func(s *specs.LinuxSeccomp) { s.Syscalls = nil },
+		"names":            func(s *specs.LinuxSeccomp) { s.Syscalls[0].Names = []string{"readwrite"} },
+		"names split":      func(s *specs.LinuxSeccomp) { s.Syscalls[0].Names = []string{"rea", "dwrite"} },
+		"action":           func(s *specs.LinuxSeccomp) { s.Syscalls[0].Action = specs.ActLog },
+		"errnoRet":         func(s *specs.LinuxSeccomp) { s.Syscalls[0].ErrnoRet = &errno },
+		"no args":          func(s *specs.LinuxSeccomp) { s.Syscalls[0].Args = nil },
+		"index":            func(s *specs.LinuxSeccomp) { s.Syscalls[0].Args[0].Index = 2 },
+		"value":            func(s *specs.LinuxSeccomp) { s.Syscalls[0].Args[0].Value = 3 },
+		"valueTwo":         func(s *specs.LinuxSeccomp) { s.Syscalls[0].Args[0].ValueTwo = 2 },
+		"op":               func(s *specs.LinuxSeccomp) { s.Syscalls[0].Args[0].Op = specs.OpNotEqual },
+	} {
+		s := base()
+		edit(s)
+		k := key(s)
+		if other, ok := seen[k]; ok {
+			t.Errorf("%s: the same key as %q", name, other)
+		}
+		seen[k] = name
 	}
 }
 

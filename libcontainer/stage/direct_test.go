@@ -1,7 +1,6 @@
 package stage
 
 import (
-	"encoding/json"
 	"math"
 	"slices"
 	"strings"
@@ -16,10 +15,7 @@ import (
 // (a terminal, a name lookup, LSM labels, process attributes, a seccomp
 // agent, --debug, the init) takes the Go stage.
 func TestDirect(t *testing.T) {
-	notify := new(seccomp.Filter)
-	if err := json.Unmarshal([]byte(`{"program":"BgAAAAAA/38=","notify":true}`), notify); err != nil {
-		t.Fatal(err)
-	}
+	notify := compiled(t, specs.ActNotify)
 	for _, c := range []struct {
 		name string
 		edit func(*Config)
@@ -86,4 +82,17 @@ func TestDirectSettings(t *testing.T) {
 	if len(warnings) != 1 || !strings.Contains(warnings[0], "ignoring CAP_NOPE") {
 		t.Errorf("warnings %q, want one about CAP_NOPE", warnings)
 	}
+}
+
+// compiled is a filter that allows all but getpid, which gets act.
+func compiled(t *testing.T, act specs.LinuxSeccompAction) *seccomp.Filter {
+	t.Helper()
+	f, err := seccomp.Compile(&specs.LinuxSeccomp{
+		DefaultAction: specs.ActAllow,
+		Syscalls:      []specs.LinuxSyscall{{Names: []string{"getpid"}, Action: act}},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
