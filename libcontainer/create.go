@@ -51,7 +51,7 @@ func (r *Runtime) Create(o *CreateOpts) (c *Container, err error) {
 	if err := labelMounts(s); err != nil {
 		return nil, err
 	}
-	filter, err := compileSeccomp(s, r.debugf)
+	filter, err := r.compileSeccomp(s)
 	if err != nil {
 		return nil, err
 	}
@@ -524,9 +524,14 @@ func connectAgent(s *specs.Spec) (*os.File, error) {
 // stage only loads the program. HUSK_CACHE_DIR moves the cache; by
 // default it is on /run (root) or $XDG_RUNTIME_DIR, tmpfs both, emptied
 // at boot.
-func compileSeccomp(s *specs.Spec, debugf seccomp.Debugf) (*seccomp.Filter, error) {
+func (r *Runtime) compileSeccomp(s *specs.Spec) (*seccomp.Filter, error) {
 	if s.Linux == nil || s.Linux.Seccomp == nil {
 		return nil, nil
+	}
+	// Without --debug, what the filter leaves out is not worked out at all.
+	var debugf seccomp.Debugf
+	if r.Debug != nil {
+		debugf = r.debugf
 	}
 	dir := os.Getenv("HUSK_CACHE_DIR")
 	switch {

@@ -113,7 +113,7 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 		defer so.Agent.Close()
 		cfg.State = c.hookState(Running)
 	}
-	if cfg.Seccomp, err = compileSeccomp(s, c.rt.debugf); err != nil {
+	if cfg.Seccomp, err = c.rt.compileSeccomp(s); err != nil {
 		return 0, err
 	}
 	c.rt.debugf("exec %s: starting the exec stage to join the namespaces of pid %d and its cgroup (exec --cgroup %q)", c.State.ID, c.State.Pid, o.SubCgroups)

@@ -3,16 +3,15 @@ package seccomp
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"hash"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -72,12 +71,16 @@ func cacheKey(s *specs.LinuxSeccomp) (string, error) {
 		return "", err
 	}
 	major, minor, micro := libseccomp.GetLibraryVersion()
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%d:%d:%d:%d.%d\x00%s\x00%d.%d.%d\x00%s\x00", cacheFormat,
-		exe.Dev, exe.Ino, exe.Size, exe.Mtim.Sec, exe.Mtim.Nsec,
-		runtime.GOARCH, major, minor, micro, bytes.TrimRight(uts.Release[:], "\x00"))
-	writeProfile(keyWriter{h}, s)
-	return hex.EncodeToString(h.Sum(nil)), nil
+	w := keyWriter{h: sha256.New(), b: make([]byte, 0, 1024)}
+	w.str(cacheFormat)
+	for _, n := range []uint64{exe.Dev, exe.Ino, uint64(exe.Size), uint64(exe.Mtim.Sec), uint64(exe.Mtim.Nsec), uint64(major), uint64(minor), uint64(micro)} {
+		w.num(n)
+	}
+	w.str(runtime.GOARCH)
+	w.str(string(bytes.TrimRight(uts.Release[:], "\x00")))
+	writeProfile(&w, s)
+	w.h.Write(w.b)
+	return hex.EncodeToString(w.h.Sum(nil)), nil
 }
 
 // writeProfile writes every field of s that the program depends on: all
@@ -85,7 +88,7 @@ func cacheKey(s *specs.LinuxSeccomp) (string, error) {
 // the fields itself rather than hashing a JSON encoding, which cost a
 // container a quarter of a millisecond of reflection on every create and
 // exec (TestProfileKeyCoversEveryField keeps the two in step).
-func writeProfile(w keyWriter, s *specs.LinuxSeccomp) {
+func writeProfile(w *keyWriter, s *specs.LinuxSeccomp) {
 	w.str(string(s.DefaultAction))
 	w.optional(s.DefaultErrnoRet)
 	w.num(uint64(len(s.Architectures)))
@@ -116,23 +119,39 @@ func writeProfile(w keyWriter, s *specs.LinuxSeccomp) {
 	}
 }
 
-// keyWriter writes values to a hash so that no two sequences of them write
-// alike: strings and lists carry their length, optional values whether
-// they are there.
-type keyWriter struct{ h hash.Hash }
-
-func (w keyWriter) num(n uint64) {
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], n)
-	w.h.Write(b[:])
+// keyWriter spells values into a hash so that no two sequences of them
+// spell alike: strings and lists carry their length, optional values
+// whether they are there. It hashes a buffer at a time: a profile is
+// hundreds of short names, and a fresh page is dear (docs/design.md).
+type keyWriter struct {
+	h hash.Hash
+	b []byte
 }
 
-func (w keyWriter) str(s string) {
+func (w *keyWriter) num(n uint64) {
+	w.b = binary.LittleEndian.AppendUint64(w.b, n)
+	w.flush()
+}
+
+func (w *keyWriter) str(s string) {
 	w.num(uint64(len(s)))
-	io.WriteString(w.h, s)
+	for len(s) > 0 {
+		n := min(len(s), cap(w.b)-len(w.b))
+		w.b = append(w.b, s[:n]...)
+		s = s[n:]
+		w.flush()
+	}
 }
 
-func (w keyWriter) bool(b bool) {
+// flush hashes the buffer once it can't take another number.
+func (w *keyWriter) flush() {
+	if cap(w.b)-len(w.b) < 8 {
+		w.h.Write(w.b)
+		w.b = w.b[:0]
+	}
+}
+
+func (w *keyWriter) bool(b bool) {
 	if b {
 		w.num(1)
 	} else {
@@ -140,7 +159,7 @@ func (w keyWriter) bool(b bool) {
 	}
 }
 
-func (w keyWriter) optional(p *uint) {
+func (w *keyWriter) optional(p *uint) {
 	w.bool(p != nil)
 	if p != nil {
 		w.num(uint64(*p))
@@ -151,60 +170,32 @@ func (w keyWriter) optional(p *uint) {
 // receives it: its SECCOMP_FILTER_FLAG_* bits (8 bytes, little-endian),
 // whether it notifies (1 byte), then the program as seccomp(2) takes it.
 // Written and read without reflection: encoding/json's first use in a
-// process cost each container another half millisecond.
-const headerSize = 9 // a multiple of 3, so that its base64 and the program's join
+// process, and the buffers it grows, cost each container another half
+// millisecond.
+const headerSize = 9
 
-func (f *Filter) header() []byte {
-	h := make([]byte, headerSize)
-	binary.LittleEndian.PutUint64(h, uint64(f.flags))
+// AppendBinary appends the filter's binary form to b.
+func (f *Filter) AppendBinary(b []byte) ([]byte, error) {
+	raw, flags := f.Program()
+	b = binary.LittleEndian.AppendUint64(slices.Grow(b, headerSize+len(raw)), uint64(flags))
 	if f.notify {
-		h[8] = 1
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
 	}
-	return h
+	return append(b, raw...), nil
 }
 
-func (f *Filter) encode() []byte {
-	raw, _ := f.Program()
-	return append(f.header(), raw...)
-}
-
-func decodeFilter(data []byte) (*Filter, error) {
+// UnmarshalBinary takes what AppendBinary appends.
+func (f *Filter) UnmarshalBinary(data []byte) error {
 	if len(data) < headerSize || data[8] > 1 {
-		return nil, fmt.Errorf("seccomp: %d bytes are not a compiled filter", len(data))
+		return fmt.Errorf("seccomp: %d bytes are not a compiled filter", len(data))
 	}
 	insns, err := parseProgram(data[headerSize:])
 	if err != nil {
-		return nil, err
-	}
-	return &Filter{insns: insns, flags: uint(binary.LittleEndian.Uint64(data)), notify: data[8] == 1}, nil
-}
-
-// MarshalJSON and UnmarshalJSON carry a filter to the stage: its binary
-// form as a base64 string.
-func (f *Filter) MarshalJSON() ([]byte, error) {
-	raw, _ := f.Program()
-	out := make([]byte, 0, 2+base64.StdEncoding.EncodedLen(headerSize+len(raw)))
-	out = append(out, '"')
-	out = base64.StdEncoding.AppendEncode(out, f.header())
-	out = base64.StdEncoding.AppendEncode(out, raw)
-	return append(out, '"'), nil
-}
-
-// UnmarshalJSON takes only what MarshalJSON writes: a JSON string of
-// base64, whose characters need no escapes.
-func (f *Filter) UnmarshalJSON(data []byte) error {
-	if len(data) < 2 || data[0] != '"' || data[len(data)-1] != '"' {
-		return errors.New("seccomp: a compiled filter is a base64 string")
-	}
-	bin, err := base64.StdEncoding.AppendDecode(nil, data[1:len(data)-1])
-	if err != nil {
-		return fmt.Errorf("seccomp: compiled filter: %w", err)
-	}
-	g, err := decodeFilter(bin)
-	if err != nil {
 		return err
 	}
-	*f = *g
+	*f = Filter{insns: insns, flags: uint(binary.LittleEndian.Uint64(data)), notify: data[8] == 1}
 	return nil
 }
 
@@ -238,11 +229,11 @@ func readCached(path string) (*Filter, error) {
 	if _, err := io.ReadFull(file, data); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	f, err := decodeFilter(data)
-	if err != nil {
+	var f Filter
+	if err := f.UnmarshalBinary(data); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return f, nil
+	return &f, nil
 }
 
 func writeCached(dir, path string, f *Filter) error {
@@ -258,7 +249,7 @@ func writeCached(dir, path string, f *Filter) error {
 			os.Remove(filepath.Join(dir, n.Name()))
 		}
 	}
-	data := f.encode()
+	data, _ := f.AppendBinary(nil)
 	tmp, err := os.CreateTemp(dir, ".new-")
 	if err != nil {
 		return err

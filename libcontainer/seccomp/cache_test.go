@@ -1,8 +1,6 @@
 package seccomp
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -36,7 +34,8 @@ func TestCompileCached(t *testing.T) {
 	// A cached entry is what is read: mark it to tell.
 	marked := *first
 	marked.flags |= 1 << 20
-	if err := os.WriteFile(path, marked.encode(), 0o600); err != nil {
+	data, _ := marked.AppendBinary(nil)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	listener := *s
@@ -67,39 +66,37 @@ func TestCompileCached(t *testing.T) {
 	}
 }
 
-// A filter crosses to the stage as JSON and comes back the same; a program
-// that is no BPF is refused.
-func TestFilterJSON(t *testing.T) {
+// A filter crosses to the stage (and to the cache) in its binary form and
+// comes back the same; bytes that are no filter are refused.
+func TestFilterBinary(t *testing.T) {
 	f, err := Compile(testutil.LoadSeccompProfile(t, "testdata/podman-default.json"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := json.Marshal(f)
-	if err != nil {
-		t.Fatal(err)
+	data, err := f.AppendBinary([]byte("before"))
+	if err != nil || string(data[:6]) != "before" {
+		t.Fatalf("AppendBinary did not append (%v)", err)
 	}
 	var back Filter
-	if err := json.Unmarshal(data, &back); err != nil || !reflect.DeepEqual(&back, f) {
-		t.Fatalf("filter changed through JSON (%v)", err)
+	if err := back.UnmarshalBinary(data[6:]); err != nil || !reflect.DeepEqual(&back, f) {
+		t.Fatalf("filter changed through its binary form (%v)", err)
 	}
-	// Nine bytes of header, then whole instructions (of eight bytes).
+	// Nine bytes of header, then whole instructions of eight bytes.
 	allow := []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0xff, 0x7f}
-	if err := json.Unmarshal(jsonString(allow), &back); err != nil || len(back.insns) != 1 {
+	if err := back.UnmarshalBinary(allow); err != nil || len(back.insns) != 1 {
 		t.Fatalf("a one-instruction filter: %v", err)
 	}
-	for _, bad := range [][]byte{
-		[]byte(`""`), []byte(`12`), []byte(`{"program":"BgAAAAAA/38="}`), []byte(`"\u0041AAA"`),
-		jsonString(allow[:9]), jsonString(allow[:16]), jsonString(append([]byte{}, allow[:8]...)),
-		jsonString(append(append([]byte{}, allow[:8]...), append([]byte{2}, allow[9:]...)...)),
+	notifyByte2 := slices.Clone(allow)
+	notifyByte2[8] = 2
+	for name, bad := range map[string][]byte{
+		"empty": nil, "a header alone": allow[:9], "half an instruction": allow[:13],
+		"a short header": allow[:8], "notify neither 0 nor 1": notifyByte2,
+		"too long": append(slices.Clone(allow[:9]), make([]byte, 8*(bpfMaxInsns+1))...),
 	} {
-		if err := json.Unmarshal(bad, &back); err == nil {
-			t.Errorf("%s: accepted", bad)
+		if err := back.UnmarshalBinary(bad); err == nil {
+			t.Errorf("%s: accepted", name)
 		}
 	}
-}
-
-func jsonString(b []byte) []byte {
-	return []byte(`"` + base64.StdEncoding.EncodeToString(b) + `"`)
 }
 
 // Two profiles that differ in any field the program depends on get two

@@ -23,8 +23,8 @@ func (d Debugf) printf(format string, args ...any) {
 }
 
 // Filter is a compiled profile, ready to load. husk compiles it (see
-// CompileCached) and sends it to the stage as JSON; the stage only loads
-// it, as its last step.
+// CompileCached) and sends it to the stage in its binary form
+// (AppendBinary); the stage only loads it, as its last step.
 type Filter struct {
 	insns  []unix.SockFilter
 	flags  uint

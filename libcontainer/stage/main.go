@@ -99,11 +99,8 @@ func readConfig() (*conn, *Config, error) {
 	if err := closeExecFrom(fd); err != nil {
 		return c, nil, err
 	}
-	m, err := c.recv(msgConfig)
-	if err != nil {
-		return c, nil, err
-	}
-	return c, m.Config, nil
+	cfg, err := recvConfig(f, c.dec)
+	return c, cfg, err
 }
 
 // closeExecFrom marks every fd from first up close-on-exec, so nothing of

@@ -177,7 +177,8 @@ type Config struct {
 	CgroupPaths  map[string]string `json:"cgroup_paths,omitempty"`
 	ExtraEnv     []string          `json:"extra_env,omitempty"`
 	// Seccomp is linux.seccomp, compiled by husk for the stage to load.
-	Seccomp *seccomp.Filter `json:"seccomp,omitempty"`
+	// It travels beside the JSON, in its binary form (sendConfig).
+	Seccomp *seccomp.Filter `json:"-"`
 	// State goes to the seccomp agent with the notify fd; its pid is the
 	// stage's HostPid when 0.
 	State   *specs.State `json:"state,omitempty"`

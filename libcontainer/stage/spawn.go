@@ -333,7 +333,7 @@ func (s *Stage) Configure(cfg *Config) error {
 	if set.Exec != nil {
 		return nil // the preamble sets the process up itself
 	}
-	if err := s.send(&syncMsg{Type: msgConfig, Config: cfg}); err != nil {
+	if err := sendConfig(s.sock, cfg); err != nil {
 		return s.fail(err)
 	}
 	return nil

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
+	"github.com/husk-runtime/husk/libcontainer/seccomp"
 	"github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -42,6 +44,57 @@ func writeMsg(w io.Writer, m *syncMsg) error {
 	}
 	_, err = w.Write(append(data, '\n'))
 	return err
+}
+
+// sendConfig sends a stage its config: first the seccomp filter in its
+// binary form, after its length in 8 hex digits (0 for none), then the
+// rest as a message. A compiled profile is some 10 KB of program; as
+// base64 in the JSON it cost husk and the stage a copy and a scan each,
+// with the buffers they grow, where a fresh page is dear.
+func sendConfig(w io.Writer, cfg *Config) error {
+	frame := []byte("00000000")
+	if cfg.Seccomp != nil {
+		frame, _ = cfg.Seccomp.AppendBinary(frame)
+		copy(frame, fmt.Sprintf("%08x", len(frame)-8)) // at most 4096 instructions
+	}
+	if _, err := w.Write(frame); err != nil {
+		return fmt.Errorf("send config to the container process: %w", err)
+	}
+	return writeMsg(w, &syncMsg{Type: msgConfig, Config: cfg})
+}
+
+// recvConfig reads what sendConfig sent. r must not have been read through
+// a buffer yet: the filter is read from it directly, then the message
+// through dec.
+func recvConfig(r io.Reader, dec *json.Decoder) (*Config, error) {
+	var size [8]byte
+	if _, err := io.ReadFull(r, size[:]); err != nil {
+		return nil, fmt.Errorf("wait for the config from husk: %w", err)
+	}
+	n, err := strconv.ParseUint(string(size[:]), 16, 32)
+	if err != nil {
+		return nil, fmt.Errorf("husk sent %q, expected the seccomp filter's size", size[:])
+	}
+	var filter *seccomp.Filter
+	if n > 0 {
+		data := make([]byte, n)
+		if _, err := io.ReadFull(r, data); err != nil {
+			return nil, fmt.Errorf("read the seccomp filter from husk: %w", err)
+		}
+		filter = new(seccomp.Filter)
+		if err := filter.UnmarshalBinary(data); err != nil {
+			return nil, err
+		}
+	}
+	var m syncMsg
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("wait for %s from husk: %w", msgConfig, err)
+	}
+	if m.Type != msgConfig || m.Config == nil {
+		return nil, fmt.Errorf("husk sent %q, expected %q", m.Type, msgConfig)
+	}
+	m.Config.Seccomp = filter
+	return m.Config, nil
 }
 
 // sendSettings sends a preamble its settings: their length as 8 hex
