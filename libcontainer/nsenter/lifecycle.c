@@ -603,6 +603,36 @@ static int no_temp_dirs(const char *root)
 	return none;
 }
 
+// only_files tells whether the state dir dirfd holds nothing but files:
+// remove_state_dir unlinks entries, and a tree (what a restore killed
+// while CRIU ran leaves, criu-root) is Go's delete's to remove.
+static int only_files(int dirfd)
+{
+	struct dirent *ent;
+	struct stat sb;
+	int fd, ok = 1;
+	DIR *d;
+
+	fd = dup(dirfd);
+	d = fd < 0 ? NULL : fdopendir(fd);
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	while (ok && (ent = readdir(d)) != NULL) {
+		if (strcmp(ent->d_name, ".") == 0 || strcmp(ent->d_name, "..") == 0)
+			continue;
+		if (ent->d_type == DT_UNKNOWN)
+			ok = fstatat(dirfd, ent->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(sb.st_mode);
+		else
+			ok = ent->d_type != DT_DIR;
+	}
+	rewinddir(d); // the offset is dirfd's too, which remove_state_dir reads again
+	closedir(d);
+	return ok;
+}
+
 // remove_state_dir is removeStateDir: the dir goes out of the id's way at
 // once, under a temporary name that a later delete --force sweeps, then
 // its files and itself go. 0 if the dir is still in place.
@@ -659,7 +689,7 @@ static int do_delete(const struct cmdline *c, int dirfd, const char *dir, const 
 	if (st->version != STATE_VERSION || !st->spec || st->creating || st->poststop || st->systemd_unit ||
 	    st->shared || st->odd || st->cgroups == 0 || st->pid <= 0 || alive(st->pid, st->pid_start))
 		return 0;
-	if (c->force && !no_temp_dirs(c->root))
+	if ((c->force && !no_temp_dirs(c->root)) || !only_files(dirfd))
 		return 0;
 	// Nothing to kill: what runs in a cgroup is Go's delete's to end.
 	for (i = 0; i < st->cgroups; i++)

@@ -124,12 +124,20 @@ func TestStartErrorAfterRelease(t *testing.T) {
 // and id, is done without Go and removes the cgroups and the state dir.
 func TestDeleteWithoutGoRuntime(t *testing.T) {
 	t.Parallel()
-	for _, line := range []string{"delete ID", "delete --force ID", "delete -f ID", "delete ID --force"} {
+	for _, line := range []string{"delete ID", "delete --force ID", "delete -f ID", "delete ID --force", "delete ID, a stray file"} {
 		t.Run(line, func(t *testing.T) {
 			t.Parallel()
 			b := newBundle(t, "/bin/true")
 			b.startContainer()
 			b.waitStatus(specs.StateStopped)
+			line, stray := strings.CutSuffix(line, ", a stray file")
+			if stray {
+				// A state write killed before its rename leaves its
+				// temporary file, which the C delete removes too.
+				if err := os.WriteFile(filepath.Join(b.root, b.id, ".state-killed"), []byte("{"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
 			args := strings.Fields(strings.Replace(line, "ID", b.id, 1))
 			r := b.rtOpts(opts{env: inittrace}, args...)
 			if r.Code != 0 {
@@ -149,7 +157,7 @@ func TestDeleteWithoutGoRuntime(t *testing.T) {
 // remove). Go's delete does all of it.
 func TestDeleteInGo(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []string{"poststop", "created", "running", "temp dir", "child cgroup"} {
+	for _, tc := range []string{"poststop", "created", "running", "temp dir", "child cgroup", "subdirectory"} {
 		t.Run(tc, func(t *testing.T) {
 			t.Parallel()
 			b := newBundle(t, "/bin/sh", "-c", "exec /helper sleep 600")
@@ -185,6 +193,19 @@ func TestDeleteInGo(t *testing.T) {
 				b.startContainer()
 				b.waitStatus(specs.StateStopped)
 				if err := os.Mkdir(filepath.Join(b.cgroupDir(cgroupSubsystems[0]), "child"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			case "subdirectory":
+				// What a restore killed while CRIU ran leaves (criu-root):
+				// only Go's delete removes a tree.
+				b.spec.Process.Args = []string{"/bin/true"}
+				b.startContainer()
+				b.waitStatus(specs.StateStopped)
+				sub := filepath.Join(b.root, b.id, "criu-root", "dev")
+				if err := os.MkdirAll(sub, 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(sub, "null"), nil, 0o600); err != nil {
 					t.Fatal(err)
 				}
 			}
