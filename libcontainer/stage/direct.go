@@ -120,8 +120,14 @@ func directSettings(cfg *Config) ([]string, []string, error) {
 		set = append(set, envExecAppArmor+"="+p.ApparmorProfile)
 	}
 	if cfg.Seccomp != nil {
+		// Written straight into a string of its size: the program is
+		// some 10 KB, and every copy of it is fresh pages (sendSettings).
 		prog, flags := cfg.Seccomp.Program()
-		set = append(set, envExecSeccomp+"="+hex.EncodeToString(prog), envExecSecFlags+"="+strconv.FormatUint(uint64(flags), 10))
+		var b strings.Builder
+		b.Grow(len(envExecSeccomp) + 1 + hex.EncodedLen(len(prog)))
+		b.WriteString(envExecSeccomp + "=")
+		_, _ = hex.NewEncoder(&b).Write(prog)
+		set = append(set, b.String(), envExecSecFlags+"="+strconv.FormatUint(uint64(flags), 10))
 	}
 	return set, warnings, nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -100,12 +99,19 @@ func recvConfig(r io.Reader, dec *json.Decoder) (*Config, error) {
 // sendSettings sends a preamble its settings: their length as 8 hex
 // digits, then NUL-terminated KEY=VALUE strings (values may hold newlines).
 func sendSettings(w io.Writer, env []string) error {
-	var b strings.Builder
+	// One buffer of the right size: an exec's settings hold its seccomp
+	// program (some 20 KB of hex for podman's profile), and each copy of
+	// it, or each doubling of a buffer, is fresh pages to fault in.
+	n := 0
 	for _, e := range env {
-		b.WriteString(e)
-		b.WriteByte(0)
+		n += len(e) + 1
 	}
-	if _, err := fmt.Fprintf(w, "%08x%s", b.Len(), b.String()); err != nil {
+	b := make([]byte, 0, 8+n)
+	b = fmt.Appendf(b, "%08x", n)
+	for _, e := range env {
+		b = append(append(b, e...), 0)
+	}
+	if _, err := w.Write(b); err != nil {
 		return fmt.Errorf("send settings to the container process: %w", err)
 	}
 	return nil
