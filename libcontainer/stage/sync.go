@@ -6,8 +6,9 @@ import (
 	"io"
 	"strconv"
 
-	"github.com/husk-runtime/husk/libcontainer/seccomp"
 	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/husk-runtime/husk/libcontainer/seccomp"
 )
 
 // syncMsg is one line on the socket between husk and its init or exec stage.
@@ -70,8 +71,9 @@ func recvConfig(r io.Reader, dec *json.Decoder) (*Config, error) {
 	if _, err := io.ReadFull(r, size[:]); err != nil {
 		return nil, fmt.Errorf("wait for the config from husk: %w", err)
 	}
+	// A filter is at most 4096 instructions of 8 bytes, and its header.
 	n, err := strconv.ParseUint(string(size[:]), 16, 32)
-	if err != nil {
+	if err != nil || n > 64<<10 {
 		return nil, fmt.Errorf("husk sent %q, expected the seccomp filter's size", size[:])
 	}
 	var filter *seccomp.Filter

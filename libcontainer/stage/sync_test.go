@@ -40,12 +40,14 @@ func TestConfigFrame(t *testing.T) {
 			}
 		}
 	}
-	var buf bytes.Buffer
-	buf.WriteString("00000000")
-	if err := writeMsg(&buf, &syncMsg{Type: msgAck}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := recvConfig(&buf, json.NewDecoder(&buf)); err == nil {
-		t.Error("an ack made a config")
+	for _, size := range []string{"00000000", "ffffffff", "-0000001", "0000 001"} {
+		var buf bytes.Buffer
+		buf.WriteString(size)
+		if err := writeMsg(&buf, &syncMsg{Type: msgAck}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := recvConfig(&buf, json.NewDecoder(&buf)); err == nil {
+			t.Errorf("%s and an ack made a config", size)
+		}
 	}
 }
