@@ -121,7 +121,8 @@ func TestStartErrorAfterRelease(t *testing.T) {
 }
 
 // A stopped container's delete, forced or not, in either order of flag
-// and id, is done without Go and removes the cgroups and the state dir.
+// and id, is done without Go and removes the cgroups and the state dir,
+// with any file a killed write left in it.
 func TestDeleteWithoutGoRuntime(t *testing.T) {
 	t.Parallel()
 	for _, line := range []string{"delete ID", "delete --force ID", "delete -f ID", "delete ID --force", "delete ID, a stray file"} {
@@ -154,7 +155,7 @@ func TestDeleteWithoutGoRuntime(t *testing.T) {
 
 // What the C delete leaves to Go: poststop hooks, a live init, temporary
 // dirs to sweep, a cgroup with a child (which it may have begun to
-// remove). Go's delete does all of it.
+// remove), a state dir holding a directory. Go's delete does all of it.
 func TestDeleteInGo(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []string{"poststop", "created", "running", "temp dir", "child cgroup", "subdirectory"} {
