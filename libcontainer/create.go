@@ -182,9 +182,11 @@ func (r *Runtime) Create(o *CreateOpts) (c *Container, err error) {
 	}
 	if err := c.record(func(s *State) (err error) {
 		s.Pid = st.Pid()
-		if _, s.PidStart, err = procStat(st.Pid()); err != nil {
+		p, err := procStat(st.Pid())
+		if err != nil {
 			return fmt.Errorf("container init: %w", err)
 		}
+		s.PidStart = p.start
 		return nil
 	}); err != nil {
 		return c, err
@@ -250,9 +252,11 @@ func (r *Runtime) newStateDir(o *CreateOpts, sharedRootfs bool) (*Container, err
 	c.State.setSpec(s)
 	err = c.record(func(st *State) (err error) {
 		st.Creating, st.Creator = true, os.Getpid()
-		if _, st.CreatorStart, err = procStat(st.Creator); err != nil {
+		p, err := procStat(st.Creator)
+		if err != nil {
 			return fmt.Errorf("create: %w", err)
 		}
+		st.CreatorStart = p.start
 		if sharedRootfs {
 			st.SharedRootfs = true
 			st.RootfsMountID, err = mountID(s.Root.Path)

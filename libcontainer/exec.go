@@ -132,14 +132,15 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 
 // execError names the cause when the container stopped under a starting
 // exec (a delete or kill racing it): the stage's own error then is only
-// what it tripped on (a cgroup dir gone, a pipe broken, setns ESRCH). A
-// stage that died without a word may have gone first, killed by its PID
-// namespace's init as that exits: the init gets a moment to be gone.
+// what it tripped on (a cgroup dir gone, a pipe broken, setns ESRCH while
+// the init exits). A stage that died without a word may have gone first,
+// killed by its PID namespace's init as that exits: the init gets a moment
+// to be gone.
 func (c *Container) execError(err error) error {
 	if stage.IsExited(err) || errors.Is(err, unix.ECONNRESET) || errors.Is(err, unix.EPIPE) {
 		waitGone(c.State.Pid, c.State.PidStart, 500*time.Millisecond)
 	}
-	if !alive(c.State.Pid, c.State.PidStart) {
+	if exiting(c.State.Pid, c.State.PidStart) {
 		return fmt.Errorf("cannot exec: the container stopped while the process was starting (%w)", err)
 	}
 	return startError(err)

@@ -14,32 +14,46 @@ import (
 // its pid now belongs to another process).
 var errGone = errors.New("process is gone")
 
-// procStat returns the state letter and start time (clock ticks since boot)
-// of pid from /proc/PID/stat.
-func procStat(pid int) (byte, uint64, error) {
+// procInfo is what husk reads of a process in /proc/PID/stat.
+type procInfo struct {
+	state byte   // the state letter (field 3)
+	flags uint64 // the kernel's PF_* flags (field 9)
+	start uint64 // start time, clock ticks since boot (field 22)
+}
+
+// pfExiting is the kernel's PF_EXITING (include/linux/sched.h): the process
+// has begun to exit.
+const pfExiting = 0x4
+
+// procStat reads pid's state, flags and start time from /proc/PID/stat.
+func procStat(pid int) (procInfo, error) {
 	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return 0, 0, errGone
+			return procInfo{}, errGone
 		}
-		return 0, 0, err
+		return procInfo{}, err
 	}
 	// The command name may hold spaces and parentheses: fields start after
 	// the last ')'.
 	i := bytes.LastIndexByte(data, ')')
 	if i < 0 || i+2 >= len(data) {
-		return 0, 0, fmt.Errorf("parse /proc/%d/stat", pid)
+		return procInfo{}, fmt.Errorf("parse /proc/%d/stat", pid)
 	}
 	fields := bytes.Fields(data[i+2:])
-	// fields[0] is field 3 (state), so field 22 (starttime) is fields[19].
+	// fields[0] is field 3 (state), so field 9 (flags) is fields[6] and
+	// field 22 (starttime) is fields[19].
 	if len(fields) < 20 {
-		return 0, 0, fmt.Errorf("parse /proc/%d/stat: %d fields", pid, len(fields))
+		return procInfo{}, fmt.Errorf("parse /proc/%d/stat: %d fields", pid, len(fields))
 	}
-	start, err := strconv.ParseUint(string(fields[19]), 10, 64)
-	if err != nil {
-		return 0, 0, fmt.Errorf("parse /proc/%d/stat starttime: %w", pid, err)
+	p := procInfo{state: fields[0][0]}
+	if p.flags, err = strconv.ParseUint(string(fields[6]), 10, 64); err != nil {
+		return procInfo{}, fmt.Errorf("parse /proc/%d/stat flags: %w", pid, err)
 	}
-	return fields[0][0], start, nil
+	if p.start, err = strconv.ParseUint(string(fields[19]), 10, 64); err != nil {
+		return procInfo{}, fmt.Errorf("parse /proc/%d/stat starttime: %w", pid, err)
+	}
+	return p, nil
 }
 
 // alive reports whether pid is still the process started at start.
@@ -47,8 +61,26 @@ func alive(pid int, start uint64) bool {
 	if pid <= 0 {
 		return false
 	}
-	st, s, err := procStat(pid)
-	return err == nil && s == start && st != 'Z' && st != 'X'
+	p, err := procStat(pid)
+	return err == nil && p.runs(start)
+}
+
+// exiting reports whether pid, the process started at start, is gone or on
+// its way out. A PID namespace's init drops its namespaces early in its
+// exit, then waits there until the namespace's other processes are dead:
+// for that while /proc shows it sleeping, not a zombie, yet a setns
+// through its pidfd fails with ESRCH.
+func exiting(pid int, start uint64) bool {
+	if pid <= 0 {
+		return true
+	}
+	p, err := procStat(pid)
+	return err != nil || !p.runs(start) || p.flags&pfExiting != 0
+}
+
+// runs reports whether p is the process started at start and not a zombie.
+func (p procInfo) runs(start uint64) bool {
+	return p.start == start && p.state != 'Z' && p.state != 'X'
 }
 
 // openPidfd returns a pidfd for pid after checking that it is still the

@@ -9,13 +9,17 @@ import (
 )
 
 func TestProcStatSelf(t *testing.T) {
-	st, start, err := procStat(os.Getpid())
+	p, err := procStat(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st != 'R' && st != 'S' {
-		t.Errorf("own state %q, want R or S", st)
+	if p.state != 'R' && p.state != 'S' {
+		t.Errorf("own state %q, want R or S", p.state)
 	}
+	if p.flags&pfExiting != 0 || exiting(os.Getpid(), p.start) {
+		t.Errorf("flags %#x: a running process is not exiting", p.flags)
+	}
+	start := p.start
 	if start == 0 || !alive(os.Getpid(), start) {
 		t.Errorf("start time %d does not identify this process", start)
 	}
@@ -30,10 +34,11 @@ func TestAliveSeesExitAndZombie(t *testing.T) {
 		t.Fatal(err)
 	}
 	pid := cmd.Process.Pid
-	_, start, err := procStat(pid)
+	p, err := procStat(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
+	start := p.start
 	if !alive(pid, start) {
 		t.Fatal("running child not alive")
 	}

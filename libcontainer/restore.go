@@ -153,7 +153,8 @@ func (r *Runtime) Restore(o *RestoreOpts) (c *Container, err error) {
 	}
 	if err := c.record(func(st *State) (err error) {
 		st.Pid = pid
-		_, st.PidStart, err = procStat(pid)
+		p, err := procStat(pid)
+		st.PidStart = p.start
 		return err
 	}); err != nil {
 		return c, fmt.Errorf("restored init: %w", err)

@@ -401,3 +401,72 @@ func TestExecWhileContainerStops(t *testing.T) {
 	}
 	mustContain(t, out.String(), "the container stopped while the process was starting", "exec's error")
 }
+
+// An exec into a container whose init has begun to exit says that the
+// container stopped. Such an init has dropped its namespaces (a setns
+// through its pidfd fails with ESRCH) and waits in its exit for the PID
+// namespace's last process, while /proc shows it sleeping, not a zombie.
+// A child frozen in a v1 freezer cgroup holds it there: the kernel's
+// SIGKILL does not end a frozen task until it is thawed. The init is
+// busybox's single-threaded sleep: a threaded init's leader would show as
+// a zombie while another of its threads waits.
+func TestExecWhileInitExits(t *testing.T) {
+	t.Parallel()
+	if isRunc() {
+		t.Skip("runc reports what its stage tripped on")
+	}
+	requireCgroupV1(t, "freezer")
+	b := newBundle(t, "/bin/sh", "-c", "sleep 600 & exec sleep 600")
+	init := b.startContainer().Pid
+	dir := b.cgroupDir("freezer")
+	var child string
+	if !waitFor(outputTimeout, func() bool {
+		for _, pid := range lines(readTrim(t, filepath.Join(dir, "cgroup.procs"))) {
+			if pid != strconv.Itoa(init) {
+				child = pid
+			}
+		}
+		return child != ""
+	}) {
+		t.Fatalf("no child of init %d in %s", init, dir)
+	}
+	stuck := filepath.Join(dir, "stuck")
+	if err := os.Mkdir(stuck, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(stuck, "freezer.state")
+	t.Cleanup(func() {
+		_ = os.WriteFile(state, []byte("THAWED"), 0o644)
+		waitFor(outputTimeout, func() bool { return !pidAlive(init) })
+		_ = os.Remove(stuck)
+	})
+	writeFile(t, filepath.Join(stuck, "cgroup.procs"), child, 0o644)
+	writeFile(t, state, "FROZEN", 0o644)
+	if !waitFor(outputTimeout, func() bool { return readTrim(t, state) == "FROZEN" }) {
+		t.Fatalf("%s: %s", state, readTrim(t, state))
+	}
+	if err := syscall.Kill(init, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// Sleeping (not a zombie) with PF_EXITING, the ninth field's 0x4.
+	stat := func() string {
+		data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", init))
+		return string(data)
+	}
+	if !waitFor(outputTimeout, func() bool {
+		s := stat()
+		f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(f) < 7 {
+			return false
+		}
+		flags, _ := strconv.ParseUint(f[6], 10, 64)
+		return f[0] == "S" && flags&0x4 != 0
+	}) {
+		t.Fatalf("init %d is not held in its exit by its frozen child: %s", init, stat())
+	}
+	r := b.rt("exec", b.id, "true")
+	if r.Code == 0 {
+		t.Fatalf("exec into a container whose init exits succeeded: %s", r)
+	}
+	mustContain(t, r.Stderr, "the container stopped while the process was starting", "exec's error")
+}
