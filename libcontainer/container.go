@@ -598,14 +598,25 @@ func (c *Container) hasProcesses() bool {
 	return err == nil && len(pids) > 0
 }
 
-// waitGone waits until the process has exited (a zombie counts as gone: its
-// reaper is not us).
+// waitGone waits until the process and all its threads have exited (a
+// zombie counts as gone: its reaper is not us). A killed multi-threaded
+// process (a Go init, a JVM) shows its leader as a zombie while its other
+// threads are still exiting, and its tgid stays in cgroup.procs until the
+// last is gone: the pidfd polls readable only then. Unlike openPidfd's,
+// the check after opening takes a zombie for the process it names: only
+// a pid that was reaped and reused has another start time.
 func waitGone(pid int, start uint64, limit time.Duration) {
-	fd, err := openPidfd(pid, start)
+	if pid <= 0 {
+		return
+	}
+	fd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
 		return
 	}
 	defer unix.Close(fd)
+	if p, err := procStat(pid); err != nil || p.start != start {
+		return
+	}
 	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 	_, _ = unix.Poll(fds, int(limit.Milliseconds()))
 }
