@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/husk-runtime/husk/libcontainer"
+	"github.com/husk-runtime/husk/libcontainer/nsenter"
 	"github.com/husk-runtime/husk/spec"
 )
 
@@ -45,6 +46,10 @@ exits 255.`,
 		&cli.StringSliceFlag{Name: "cgroup", Usage: "join `[CONTROLLER[,CONTROLLER]:]PATH`, a cgroup below the container's, instead of the container's own"},
 	},
 	Action: func(ctx *cli.Context) error {
+		// The C exec ran the process, and only its pid file failed.
+		if msg, failed := nsenter.CommandFailed(); failed {
+			return &exitError{code: 255, err: errors.New(msg)}
+		}
 		err := execProcess(ctx)
 		var ec exitCoder
 		if err != nil && !errors.As(err, &ec) {

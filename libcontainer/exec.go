@@ -16,6 +16,7 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
 	"github.com/husk-runtime/husk/libcontainer/cgroups/systemd"
 	"github.com/husk-runtime/husk/libcontainer/procattr"
+	"github.com/husk-runtime/husk/libcontainer/seccomp"
 	"github.com/husk-runtime/husk/libcontainer/stage"
 	"github.com/husk-runtime/husk/spec/vocab"
 )
@@ -127,7 +128,50 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 		return 0, c.execError(err)
 	}
 	c.rt.debugf("exec %s: process %d runs %q", c.State.ID, st.Pid(), o.Process.Args)
+	c.saveExec(s, cfg.Seccomp)
 	return st.Pid(), nil
+}
+
+// execFile holds, once a first exec has run, what an exec of the
+// container's own process with another command needs, so that the next
+// `husk exec ID CMD...` runs in C before any Go starts (nsenter's
+// execcmd.c, docs/design.md). The first exec writes it rather than create,
+// so a container never exec'd into pays nothing for it.
+const execFile = "exec.env"
+
+// saveExec writes execFile where the C exec can serve the container: a
+// root husk, no user namespace (its cgroup is joined by husk, not by the
+// preamble), no seccomp agent, a process whose settings the preamble
+// applies without warnings. A failure only leaves the next exec to Go.
+func (c *Container) saveExec(s *specs.Spec, filter *seccomp.Filter) {
+	if os.Geteuid() != 0 || s.Process == nil || c.State.CgroupPaths == nil || c.State.SystemdUser ||
+		vocab.HasNamespace(s, specs.UserNamespace) || (s.Linux.Seccomp != nil && s.Linux.Seccomp.ListenerPath != "") {
+		return
+	}
+	if _, err := os.Lstat(filepath.Join(c.dir, execFile)); err == nil {
+		return
+	}
+	var set stage.Settings
+	for _, ns := range s.Linux.Namespaces {
+		set.JoinFlags |= vocab.CloneFlag(ns.Type)
+	}
+	set.JoinCgroups(c.State.CgroupPaths, true)
+	set.OOMScoreAdj = s.Process.OOMScoreAdj
+	p := *s.Process
+	p.Terminal = false // exec's own --tty, which takes Go
+	saved, ok, err := stage.SavedExec(set, &stage.Config{ID: c.State.ID, Spec: stageSpec(s), Process: &p, Seccomp: filter})
+	if err != nil || !ok {
+		return
+	}
+	// The cgroup whose freezer tells a paused container, as Paused reads it.
+	if dir := c.State.CgroupPaths["freezer"]; dir != "" {
+		saved = append(saved, stage.SavedFreezerV1+"="+dir)
+	} else if dir := c.State.CgroupPaths[""]; dir != "" {
+		saved = append(saved, stage.SavedFreezerV2+"="+dir)
+	}
+	if err := replaceFile(c.dir, execFile, []byte(strings.Join(saved, "\x00")+"\x00")); err != nil {
+		c.rt.debugf("exec %s: %v", c.State.ID, err)
+	}
 }
 
 // execError names the cause when the container stopped under a starting

@@ -198,6 +198,11 @@ func (s *State) write(dir, name string) error {
 	if err != nil {
 		return err
 	}
+	return replaceFile(dir, name, data)
+}
+
+// replaceFile replaces dir/name with data at once, by a rename.
+func replaceFile(dir, name string, data []byte) error {
 	tmp, err := os.CreateTemp(dir, ".state-")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", name, err)

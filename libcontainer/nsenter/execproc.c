@@ -44,18 +44,6 @@
 #ifndef AT_EACCESS
 #define AT_EACCESS 0x200
 #endif
-#ifndef SYS_fsopen
-#define SYS_fsopen 430
-#define SYS_fsconfig 431
-#define SYS_fsmount 432
-#endif
-#define HUSK_FSOPEN_CLOEXEC 1
-#define HUSK_FSCONFIG_SET_STRING 1
-#define HUSK_FSCONFIG_CMD_CREATE 6
-#define HUSK_FSMOUNT_CLOEXEC 1
-#define HUSK_MOUNT_ATTR_NOSUID 0x2
-#define HUSK_MOUNT_ATTR_NODEV 0x4
-#define HUSK_MOUNT_ATTR_NOEXEC 0x8
 #ifndef PROC_SUPER_MAGIC
 #define PROC_SUPER_MAGIC 0x9fa0
 #endif

@@ -17,7 +17,8 @@
 // command does it all, errors included. Past the point of no return (the
 // fifo opened, the state dir renamed away) fast_command finishes the job;
 // an error after it is left in command_error for Go's command to report
-// (nsenter.CommandFailed).
+// (nsenter.CommandFailed). It also reads the command line and the state
+// of an `exec`, which execcmd.c then runs.
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -31,21 +32,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "command.h"
 #include "nsenter.h"
 
-#define STATE_VERSION 2 // libcontainer's stateVersion
 #define FIFO "exec.fifo"
 #define ID_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_+-."
 
 char *command_error;
-
-enum command { START = 1, DELETE };
-
-struct cmdline {
-	enum command cmd;
-	const char *root, *id;
-	int force;
-};
+int command_exit;
 
 // flag_is tells whether the flag name s (n bytes, without dashes) is name.
 static int flag_is(const char *s, size_t n, const char *name)
@@ -62,45 +56,138 @@ static const char *dashes(const char *s)
 	return s + (s[1] == '-' ? 2 : 1);
 }
 
-// parse_cmdline finds a start or delete that fast_command can do.
+// flag_value splits the flag s (without dashes) of argv[*i] into its name
+// (n bytes) and value, from "name=value" or the next argument; NULL if it
+// has none.
+static const char *flag_value(const char *s, size_t *n, int argc, char **argv, int *i)
+{
+	const char *v = strchr(s, '=');
+
+	*n = v != NULL ? (size_t)(v - s) : strlen(s);
+	if (v != NULL)
+		return v + 1;
+	if (++*i < argc)
+		return argv[*i];
+	return NULL;
+}
+
+// parse_id checks an id as libcontainer.ValidateID does.
+static int parse_id(const char *id)
+{
+	return strlen(id) <= 1024 && strspn(id, ID_CHARS) == strlen(id) && strcmp(id, ".") != 0 && strcmp(id, "..") != 0;
+}
+
+// parse_uint32 reads a decimal id below 2^32-1 (-1 would keep root's id).
+static int parse_uint32(const char *s, size_t n, unsigned long *v)
+{
+	size_t i;
+
+	*v = 0;
+	if (n == 0 || n > 10)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		*v = *v * 10 + (unsigned long)(s[i] - '0');
+	}
+	return *v < 0xffffffffUL ? 0 : -1;
+}
+
+// parse_exec reads exec's flags from argv[i], the id and the command. Only
+// those that change nothing but the command line of the container's own
+// process are taken (and only as a valid process has them: an absolute
+// cwd, KEY=value); anything else is Go's exec's, errors included.
+static int parse_exec(int argc, char **argv, int i, struct cmdline *c)
+{
+	const char *s, *v, *colon;
+	size_t n;
+	// The forms of each flag with an alias that were used: urfave/cli
+	// refuses a flag given in both.
+	enum { D = 1, DETACH = 2, E = 4, ENV = 8, U = 16, USER = 32 };
+	int forms = 0;
+
+	c->env = calloc((size_t)argc, sizeof(*c->env));
+	if (c->env == NULL)
+		return -1;
+	for (; i < argc && (s = dashes(argv[i])) != NULL; i++) {
+		if (strcmp(s, "d") == 0 || strcmp(s, "detach") == 0) {
+			forms |= s[1] == '\0' ? D : DETACH;
+			c->detach = 1;
+			continue;
+		}
+		v = flag_value(s, &n, argc, argv, &i);
+		if (v == NULL)
+			return -1;
+		if (flag_is(s, n, "pid-file") && *v != '\0') {
+			c->pid_file = v;
+		} else if (flag_is(s, n, "cwd") && v[0] == '/') {
+			c->cwd = v;
+		} else if ((flag_is(s, n, "e") || flag_is(s, n, "env")) && v[0] != '=' && strchr(v, '=') != NULL) {
+			forms |= n == 1 ? E : ENV;
+			c->env[c->nenv++] = (char *)v;
+		} else if (flag_is(s, n, "u") || flag_is(s, n, "user")) {
+			forms |= n == 1 ? U : USER;
+			colon = strchr(v, ':');
+			c->user = 1;
+			c->group = colon != NULL;
+			if (parse_uint32(v, colon != NULL ? (size_t)(colon - v) : strlen(v), &c->uid) < 0 ||
+			    (colon != NULL && parse_uint32(colon + 1, strlen(colon + 1), &c->gid) < 0))
+				return -1;
+		} else {
+			return -1;
+		}
+	}
+	if (i >= argc || (forms & (D | DETACH)) == (D | DETACH) || (forms & (E | ENV)) == (E | ENV) ||
+	    (forms & (U | USER)) == (U | USER))
+		return -1;
+	c->id = argv[i++];
+	c->args = argv + i;
+	c->nargs = argc - i;
+	// A command that starts with a dash is Go's to take apart.
+	return c->nargs > 0 && argv[i][0] != '\0' && argv[i][0] != '-' ? 0 : -1;
+}
+
+// parse_cmdline finds a start, delete or exec that fast_command can do.
 static int parse_cmdline(int argc, char **argv, struct cmdline *c)
 {
-	const char *log = NULL, *format = "text", *v, *s;
+	const char *v, *s;
 	int i, fd;
 	size_t n;
 
 	memset(c, 0, sizeof(*c));
+	c->format = "text";
 	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "start") == 0 || strcmp(argv[i], "delete") == 0)
+		if (strcmp(argv[i], "start") == 0 || strcmp(argv[i], "delete") == 0 || strcmp(argv[i], "exec") == 0)
 			break;
 		s = dashes(argv[i]);
 		if (s == NULL)
 			return -1;
-		if (strcmp(s, "systemd-cgroup") == 0) // neither command uses it
+		if (strcmp(s, "systemd-cgroup") == 0) // no command here uses it
 			continue;
-		v = strchr(s, '=');
-		n = v != NULL ? (size_t)(v - s) : strlen(s);
-		if (!flag_is(s, n, "root") && !flag_is(s, n, "log") && !flag_is(s, n, "log-format"))
-			return -1;
-		if (v != NULL)
-			v++;
-		else if (++i < argc)
-			v = argv[i];
-		else
+		v = flag_value(s, &n, argc, argv, &i);
+		if (v == NULL)
 			return -1;
 		if (flag_is(s, n, "root"))
 			c->root = v;
 		else if (flag_is(s, n, "log"))
-			log = v;
+			c->log = v;
+		else if (flag_is(s, n, "log-format"))
+			c->format = v;
 		else
-			format = v;
+			return -1;
 	}
 	if (i >= argc)
 		return -1;
-	c->cmd = strcmp(argv[i], "start") == 0 ? START : DELETE;
+	if (strcmp(argv[i], "exec") == 0) {
+		c->cmd = EXEC;
+		if (parse_exec(argc, argv, i + 1, c) < 0)
+			return -1;
+	} else {
+		c->cmd = strcmp(argv[i], "start") == 0 ? START : DELETE;
+	}
 	// The command's arguments: the id, and delete's --force (before or
 	// after the id, as flagsFirst in main.go allows).
-	for (i++; i < argc; i++) {
+	for (i++; c->cmd != EXEC && i < argc; i++) {
 		s = dashes(argv[i]);
 		if (s == NULL && c->id == NULL)
 			c->id = argv[i];
@@ -109,10 +196,7 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *c)
 		else
 			return -1;
 	}
-	if (c->id == NULL || (strcmp(format, "text") != 0 && strcmp(format, "json") != 0))
-		return -1;
-	if (strlen(c->id) > 1024 || strspn(c->id, ID_CHARS) != strlen(c->id) || strcmp(c->id, ".") == 0 ||
-	    strcmp(c->id, "..") == 0)
+	if (c->id == NULL || (strcmp(c->format, "text") != 0 && strcmp(c->format, "json") != 0) || !parse_id(c->id))
 		return -1;
 	if (geteuid() != 0)
 		return -1;
@@ -127,8 +211,8 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *c)
 	if (c->root[0] == '\0')
 		return -1;
 	// husk opens --log, creating it, before any command runs.
-	if (log != NULL) {
-		fd = open(log, O_CREAT | O_WRONLY | O_APPEND | O_CLOEXEC, 0644);
+	if (c->log != NULL) {
+		fd = open(c->log, O_CREAT | O_WRONLY | O_APPEND | O_CLOEXEC, 0644);
 		if (fd < 0)
 			return -1;
 		close(fd);
@@ -141,18 +225,6 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *c)
 struct json {
 	const char *p, *end;
 	int depth; // of objects and arrays, bounded against a deep nest
-};
-
-#define MAX_CGROUPS 32
-
-struct state {
-	long long version, pid, pid_start;
-	int creating, spec, poststart, poststop;
-	// What only Go's delete handles.
-	int systemd_unit, shared;
-	// cgroup_paths' values; odd if more than MAX_CGROUPS or escaped.
-	int cgroups, odd;
-	char *cgroup[MAX_CGROUPS];
 };
 
 static void json_space(struct json *j)
@@ -434,7 +506,7 @@ static int read_state(int dirfd, struct state *st)
 }
 
 // alive is libcontainer's alive: pid runs, started at start, and is no zombie.
-static int alive(long long pid, long long start)
+int alive(long long pid, long long start)
 {
 	char path[64], buf[1024], *p;
 	long long v = 0;
@@ -638,7 +710,7 @@ static int only_files(int dirfd)
 // its files and itself go. 0 if the dir is still in place.
 static int remove_state_dir(int dirfd, const char *root, const char *dir)
 {
-	static const char *const files[] = {"state.json", "record.json", FIFO};
+	static const char *const files[] = {"state.json", "record.json", FIFO, "exec.env"};
 	char gone[4200], b36[16], e[128];
 	struct timespec now;
 	unsigned long long ns;
@@ -710,18 +782,31 @@ int fast_command(int argc, char **argv)
 	char dir[4096];
 	int dirfd, done;
 
-	if (argv == NULL || parse_cmdline(argc, argv, &c) < 0)
+	if (argv == NULL)
 		return 0;
-	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", c.root, c.id) >= sizeof(dir))
+	if (parse_cmdline(argc, argv, &c) < 0 || (size_t)snprintf(dir, sizeof(dir), "%s/%s", c.root, c.id) >= sizeof(dir) ||
+	    (dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		free(c.env);
 		return 0;
-	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0)
-		return 0;
-	done = flock(dirfd, LOCK_EX) == 0 && read_state(dirfd, &st) == 0;
+	}
+	// exec takes no lock, as Go's doesn't: a process in the foreground
+	// must not hold up the container's other commands.
+	done = (c.cmd == EXEC || flock(dirfd, LOCK_EX) == 0) && read_state(dirfd, &st) == 0;
 	if (done) {
-		done = c.cmd == START ? do_start(dirfd, dir, &st) : do_delete(&c, dirfd, dir, &st);
+		switch (c.cmd) {
+		case START:
+			done = do_start(dirfd, dir, &st);
+			break;
+		case DELETE:
+			done = do_delete(&c, dirfd, dir, &st);
+			break;
+		case EXEC:
+			done = exec_command(&c, dirfd, &st);
+			break;
+		}
 		free_cgroups(&st);
 	}
 	close(dirfd); // and with it the lock
+	free(c.env);
 	return done;
 }

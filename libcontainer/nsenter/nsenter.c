@@ -491,7 +491,7 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv)
 
 	if (fd == NULL) {
 		if (fast_command(argc, argv) && command_error == NULL)
-			_exit(0);
+			_exit(command_exit);
 		dl_iterate_phdr(map_segment, NULL);
 		one_cpu();
 		return;

@@ -1,8 +1,24 @@
-// What nsenter.c shares with execproc.c.
+// What nsenter.c shares with execproc.c and lifecycle.c.
 #ifndef HUSK_NSENTER_H
 #define HUSK_NSENTER_H
 
 #include <stddef.h>
+
+// The new mount API, spelled out so the preamble does not depend on the
+// installed kernel headers.
+#ifndef SYS_fsopen
+#define SYS_fsopen 430
+#define SYS_fsconfig 431
+#define SYS_fsmount 432
+#endif
+#define HUSK_FSOPEN_CLOEXEC 1
+#define HUSK_FSCONFIG_SET_STRING 1
+#define HUSK_FSCONFIG_CMD_CREATE 6
+#define HUSK_FSMOUNT_CLOEXEC 1
+#define HUSK_MOUNT_ATTR_RDONLY 0x1
+#define HUSK_MOUNT_ATTR_NOSUID 0x2
+#define HUSK_MOUNT_ATTR_NODEV 0x4
+#define HUSK_MOUNT_ATTR_NOEXEC 0x8
 
 // The stage's end of the sync socket.
 extern int syncfd;
@@ -28,5 +44,7 @@ void exec_process(void);
 // its point of no return.
 int fast_command(int argc, char **argv);
 extern char *command_error;
+// command_exit is the exit code of a command fast_command did.
+extern int command_exit;
 
 #endif

@@ -132,6 +132,33 @@ func directSettings(cfg *Config) ([]string, []string, error) {
 	return set, warnings, nil
 }
 
+// The settings of SavedExec's that the C exec command reads itself and
+// sends no stage: the cgroup whose freezer tells a paused container, v1's
+// or v2's.
+const (
+	SavedFreezerV1 = "_HUSK_CLI_FREEZER_V1"
+	SavedFreezerV2 = "_HUSK_CLI_FREEZER_V2"
+)
+
+// SavedExec spells an exec of cfg's process through set as the C exec
+// command reads it (nsenter's execcmd.c), without what each exec brings:
+// the init's pidfd and the command line, which it adds. ok is false where
+// such an exec would take the Go stage, or would warn (the C command
+// gives no warnings of its own).
+func SavedExec(set Settings, cfg *Config) (saved []string, ok bool, err error) {
+	cfg.Mode = ModeExec
+	set.JoinPidfd = nil
+	if !direct(cfg) {
+		return nil, false, nil
+	}
+	exec, warnings, err := directSettings(cfg)
+	if err != nil || len(warnings) > 0 {
+		return nil, false, err
+	}
+	set.Exec = slices.DeleteFunc(exec, func(kv string) bool { return strings.HasPrefix(kv, envExecArgs+"=") })
+	return set.encode(nil), true, nil
+}
+
 // capabilitySettings are dropBounding and applyCapabilities as masks:
 // bounding, effective, permitted, inheritable, then the ambient
 // capabilities by number and name, and the Go stage's warning for the

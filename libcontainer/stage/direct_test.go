@@ -2,6 +2,7 @@ package stage
 
 import (
 	"math"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -95,4 +96,35 @@ func compiled(t *testing.T, act specs.LinuxSeccompAction) *seccomp.Filter {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// What the C exec command reads from exec.env: the stage's settings
+// without the pidfd and the command line it adds, and nothing where the
+// exec would take Go or warn.
+func TestSavedExec(t *testing.T) {
+	set := Settings{JoinPidfd: os.Stdin, JoinFlags: 0x20000, CgroupV1: []string{"/a"}}
+	cfg := &Config{Spec: &specs.Spec{Linux: &specs.Linux{}}, Process: &specs.Process{Args: []string{"sh"}, Env: []string{"A=1"}, Cwd: "/"}}
+	saved, ok, err := SavedExec(set, cfg)
+	if err != nil || !ok {
+		t.Fatalf("SavedExec of a plain process: %v, %v", ok, err)
+	}
+	for _, want := range []string{envJoinFlags + "=131072", envCgroupV1 + "=/a", envExecEnv + "=3:A=1", envExecCwd + "=/"} {
+		if !slices.Contains(saved, want) {
+			t.Errorf("saved settings %q lack %q", saved, want)
+		}
+	}
+	for _, kv := range saved {
+		if strings.HasPrefix(kv, envJoinPidfd+"=") || strings.HasPrefix(kv, envExecArgs+"=") {
+			t.Errorf("saved settings hold %q, which each exec gives", kv)
+		}
+	}
+	cfg.Process.Terminal = true
+	if _, ok, _ := SavedExec(set, cfg); ok {
+		t.Errorf("SavedExec of a process with a terminal: ok")
+	}
+	cfg.Process.Terminal = false
+	cfg.Process.Capabilities = &specs.LinuxCapabilities{Bounding: []string{"CAP_NO_SUCH"}}
+	if _, ok, _ := SavedExec(set, cfg); ok {
+		t.Errorf("SavedExec of a process whose exec warns of an unknown capability: ok")
+	}
 }

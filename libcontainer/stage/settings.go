@@ -138,8 +138,10 @@ func (set *Settings) encode(fdOf func(*os.File) int) []string {
 		env = append(env, envTimeOffsets+"="+strings.Join(offsets, "\n"))
 	}
 	if set.JoinPidfd != nil {
-		env = append(env, envJoinPidfd+"="+strconv.Itoa(fdOf(set.JoinPidfd)),
-			envJoinFlags+"="+strconv.FormatUint(uint64(set.JoinFlags), 10))
+		env = append(env, envJoinPidfd+"="+strconv.Itoa(fdOf(set.JoinPidfd)))
+	}
+	if set.JoinPidfd != nil || set.JoinFlags != 0 {
+		env = append(env, envJoinFlags+"="+strconv.FormatUint(uint64(set.JoinFlags), 10))
 	}
 	env = append(env, envCgroupV1+"="+strings.Join(set.CgroupV1, "\n"))
 	if set.CgroupV2 != "" {

@@ -64,7 +64,7 @@ func TestJoinCgroups(t *testing.T) {
 	}
 }
 
-// The preamble (nsenter.c, execproc.c) and this package must name the same
+// The preamble (nsenter.c, execproc.c, execcmd.c) and this package must name the same
 // settings: a name spelt differently on one side is a setting silently
 // ignored.
 func TestSettingNamesMatchPreamble(t *testing.T) {
@@ -117,7 +117,7 @@ func TestSettingNamesMatchPreamble(t *testing.T) {
 	if set.Exec, _, err = directSettings(cfg); err != nil {
 		t.Fatal(err)
 	}
-	inGo := map[string]bool{envSyncFD: true, envNFDs: true}
+	inGo := map[string]bool{envSyncFD: true, envNFDs: true, SavedFreezerV1: true, SavedFreezerV2: true}
 	for _, kv := range encode(set) {
 		k, _, _ := strings.Cut(kv, "=")
 		inGo[k] = true

@@ -1,0 +1,183 @@
+package integration
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// After a first exec into a container, which Go does and which saves the
+// settings of an exec of the container's own process (exec.env), a plain
+// `husk exec` is done in C (libcontainer/nsenter/execcmd.c) without a Go
+// runtime: the same process, set up by the same stage, as Go's exec sets
+// up, flags included.
+func TestExecWithoutGoRuntime(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, "/helper", "sleep", "600")
+	b.spec.Process.Env = []string{"PATH=/bin", "A=1", "KEEP=yes"}
+	// exec's own --tty decides: a container made with a terminal is
+	// exec'd into without one all the same.
+	b.spec.Process.Terminal = true
+	cs := newConsoleSocket(t)
+	b.mustCreate("--console-socket", cs.path)
+	cs.wait(t)
+	b.mustRT("start", b.id)
+	saved := filepath.Join(b.root, b.id, "exec.env")
+	if _, err := os.Lstat(saved); !os.IsNotExist(err) {
+		t.Fatalf("exec.env before any exec: %v", err)
+	}
+	r := b.rtOpts(opts{env: inittrace}, "exec", b.id, "/bin/true")
+	if r.Code != 0 || !goRuntimeStarted(r) {
+		t.Fatalf("first exec: want Go's exec, and success: %s", r)
+	}
+	if fi, err := os.Lstat(saved); err != nil || fi.Mode() != 0o600 {
+		t.Fatalf("exec.env after the first exec: %v, %v; want a file of mode 0600", fi, err)
+	}
+
+	probe := []string{"/bin/sh", "-c", `echo "A=$A B=$B KEEP=$KEEP"; pwd; id -u; id -g; env | sort`}
+	flags := []string{"--env", "A=2", "--env=B=3", "--cwd", "/tmp", "-u", "1000:1001"}
+	r = b.rtOpts(opts{env: inittrace}, append(append([]string{"exec"}, flags...), append([]string{b.id}, probe...)...)...)
+	if r.Code != 0 || goRuntimeStarted(r) {
+		t.Fatalf("exec with flags: want it done without Go, and success: %s", r)
+	}
+	mustContain(t, r.Stdout, "A=2 B=3 KEEP=yes\n/tmp\n1000\n1001\n", "what the process saw")
+	if n := strings.Count(r.Stdout, "\nA="); n != 1 {
+		t.Errorf("A in the environment %d times, want once:\n%s", n, r.Stdout)
+	}
+	viaGo := b.rt(append(append([]string{"--debug", "--log", filepath.Join(t.TempDir(), "log"), "exec"}, flags...), append([]string{b.id}, probe...)...)...)
+	if viaGo.Code != 0 || viaGo.Stdout != r.Stdout {
+		t.Errorf("the process saw, exec'd in C:\n%s\nand by Go's exec:\n%s", r.Stdout, viaGo)
+	}
+
+	// The exit code, a signal's too.
+	if r = b.rtOpts(opts{env: inittrace}, "exec", b.id, "/bin/sh", "-c", "exit 7"); r.Code != 7 || goRuntimeStarted(r) {
+		t.Errorf("exec of exit 7: want code 7 without Go: %s", r)
+	}
+	if r = b.rtOpts(opts{env: inittrace}, "exec", b.id, "/bin/sh", "-c", "kill -KILL $$"); r.Code != 128+9 || goRuntimeStarted(r) {
+		t.Errorf("exec of a process killed by SIGKILL: want code 137 without Go: %s", r)
+	}
+
+	// Detached, with a pid file: the process runs on after husk.
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	if r = b.rtOpts(opts{env: inittrace}, "exec", "-d", "--pid-file", pidFile, b.id, "/helper", "sleep", "600"); r.Code != 0 || goRuntimeStarted(r) {
+		t.Fatalf("exec -d --pid-file: want it done without Go: %s", r)
+	}
+	data, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := atoi(t, string(data))
+	if cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline"); string(cmdline) != "/helper\x00sleep\x00600\x00" {
+		t.Errorf("pid file names %d, whose command line is %q", pid, cmdline)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(pidFile), ".pid.tmp")); !os.IsNotExist(err) {
+		t.Errorf("the pid file's temporary file is left: %v", err)
+	}
+
+	// What fails is Go's to report, as if C had never tried.
+	r = b.rtOpts(opts{env: inittrace}, "exec", b.id, "nosuch")
+	if r.Code != 255 || !goRuntimeStarted(r) {
+		t.Errorf("exec of a missing command: want Go's exec and code 255: %s", r)
+	}
+	mustContain(t, lastLine(r.Stderr), `exec: "nosuch": executable file not found in $PATH`, "the error")
+
+	// A pid file that can't be written fails the command once the process
+	// runs, as Go's exec does.
+	marker := "/tmp/ran-" + randHex(4)
+	r = b.rtOpts(opts{env: inittrace}, "exec", "-d", "--pid-file", "/nonexistent/pid", b.id, "/bin/sh", "-c", "echo yes > "+marker)
+	if r.Code != 255 {
+		t.Errorf("exec with a pid file in a missing dir: want code 255: %s", r)
+	}
+	mustContain(t, r.Stderr, "write pid file: open /nonexistent/.pid.tmp: no such file or directory", "the error")
+	if !waitFor(5*time.Second, func() bool { _, err := os.Stat(filepath.Join(b.rootfs, marker)); return err == nil }) {
+		t.Errorf("the process did not run")
+	}
+
+	// A paused container is Go's to refuse.
+	b.mustRT("pause", b.id)
+	r = b.rtOpts(opts{env: inittrace}, "exec", b.id, "/bin/true")
+	b.mustRT("resume", b.id)
+	if r.Code != 255 || !goRuntimeStarted(r) {
+		t.Errorf("exec into a paused container: want Go's refusal: %s", r)
+	}
+	mustContain(t, r.Stderr, "cannot exec in a paused container", "the error")
+
+	// Flags the C exec doesn't take go to Go.
+	for _, args := range [][]string{
+		{"exec", "--cap", "CAP_SYS_ADMIN", b.id, "/bin/true"},
+		{"exec", "-t=false", b.id, "/bin/true"},
+		{"exec", "--user", "nobody", b.id, "/bin/true"},
+		{"exec", "--env", "NOVALUE", b.id, "/bin/true"},
+		{"--debug", "exec", b.id, "/bin/true"},
+		{"exec", "-e", "A=1", "--env", "B=2", b.id, "/bin/true"}, // refused by Go: both forms of a flag
+	} {
+		r := b.rtOpts(opts{env: inittrace}, args...)
+		if !goRuntimeStarted(r) {
+			t.Errorf("%q: want Go's exec: %s", args, r)
+		}
+	}
+}
+
+// The C exec forwards the signals husk gets to the process, as Go's
+// foreground does, and exits with the process's code.
+func TestExecWithoutGoForwardsSignals(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, "/helper", "sleep", "600")
+	b.startContainer()
+	b.mustExec(nil, "/bin/true") // Go's exec saves exec.env
+
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, runtimeBin, "--root", b.root, "exec", b.id, "/bin/sh", "-c",
+		`trap "echo caught USR1; exit 9" USR1; echo ready; while :; do sleep 0.1; done`)
+	cmd.Env = append(os.Environ(), inittrace...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(out)
+	if !lines.Scan() || lines.Text() != "ready" {
+		t.Fatalf("the process never got ready: %q, %v", lines.Text(), lines.Err())
+	}
+	if err := cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	if !lines.Scan() || lines.Text() != "caught USR1" {
+		t.Errorf("after SIGUSR1 to husk the process said %q, want %q", lines.Text(), "caught USR1")
+	}
+	err = cmd.Wait()
+	if cmd.ProcessState.ExitCode() != 9 {
+		t.Errorf("husk exited with %v, want the process's code 9; stderr: %s", err, stderr.String())
+	}
+	if strings.Contains(stderr.String(), "init runtime @") {
+		t.Errorf("the exec started a Go runtime: %s", stderr.String())
+	}
+}
+
+// No exec.env where an exec needs Go each time: in a user namespace husk
+// moves the process into the cgroup itself.
+func TestExecSavesNothingForGoOnly(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, "/helper", "sleep", "600")
+	userns(t, b)
+	b.startContainer()
+	b.mustExec(nil, "/bin/true")
+	if _, err := os.Lstat(filepath.Join(b.root, b.id, "exec.env")); !os.IsNotExist(err) {
+		t.Errorf("exec.env for a container with a user namespace: %v", err)
+	}
+	if r := b.rtOpts(opts{env: inittrace}, "exec", b.id, "/bin/true"); r.Code != 0 || !goRuntimeStarted(r) {
+		t.Errorf("second exec into a container with a user namespace: want Go's exec: %s", r)
+	}
+}
