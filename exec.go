@@ -85,7 +85,7 @@ func execProcess(ctx *cli.Context) error {
 	if saved.Linux == nil {
 		return fmt.Errorf("exec: the saved spec of %s has no linux section", id)
 	}
-	p, err := execSpec(ctx, saved.Process)
+	p, file, err := execSpec(ctx, saved.Process)
 	if err != nil {
 		return err
 	}
@@ -108,6 +108,9 @@ func execProcess(ctx *cli.Context) error {
 		Stdio:        [3]*os.File{os.Stdin, os.Stdout, os.Stderr},
 		IgnorePaused: ctx.Bool("ignore-paused"),
 		SubCgroups:   ctx.StringSlice("cgroup"),
+	}
+	if ctx.String("apparmor") == "" && ctx.String("process-label") == "" {
+		opts.ProcessFile = file
 	}
 	var pidfdSock *os.File
 	if path := ctx.String("pidfd-socket"); path != "" {
@@ -167,20 +170,21 @@ func userName(u string) string {
 	return u
 }
 
-// execSpec builds the process to run: the --process file as given, or the
-// container's own process with the command line's changes.
-func execSpec(ctx *cli.Context, base *specs.Process) (*specs.Process, error) {
+// execSpec builds the process to run: the --process file as given (its
+// content the second result), or the container's own process with the
+// command line's changes.
+func execSpec(ctx *cli.Context, base *specs.Process) (*specs.Process, []byte, error) {
 	if path := ctx.String("process"); path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return nil, fmt.Errorf("exec: %w", err)
+			return nil, nil, fmt.Errorf("exec: %w", err)
 		}
 		var p specs.Process
 		if err := json.Unmarshal(data, &p); err != nil {
-			return nil, fmt.Errorf("exec: parse %s: %w", path, err)
+			return nil, nil, fmt.Errorf("exec: parse %s: %w", path, err)
 		}
 		if len(p.Args) == 0 {
-			return nil, fmt.Errorf("exec: %s: args must not be empty", path)
+			return nil, nil, fmt.Errorf("exec: %s: args must not be empty", path)
 		}
 		// A process file that names no profile or label runs under the
 		// container's: leaving the field out must not be a way out of the
@@ -192,13 +196,13 @@ func execSpec(ctx *cli.Context, base *specs.Process) (*specs.Process, error) {
 		if base != nil && p.SelinuxLabel == "" {
 			p.SelinuxLabel = base.SelinuxLabel
 		}
-		return &p, nil
+		return &p, data, nil
 	}
 	if ctx.NArg() < 2 {
-		return nil, errors.New("exec: missing command")
+		return nil, nil, errors.New("exec: missing command")
 	}
 	if base == nil {
-		return nil, errors.New("exec: the container's saved spec has no process to start from: give one with --process")
+		return nil, nil, errors.New("exec: the container's saved spec has no process to start from: give one with --process")
 	}
 	p := *base
 	p.Args = ctx.Args().Slice()[1:]
@@ -212,20 +216,20 @@ func execSpec(ctx *cli.Context, base *specs.Process) (*specs.Process, error) {
 		uidStr, gidStr, hasGid := strings.Cut(u, ":")
 		uid, err := strconv.ParseUint(uidStr, 10, 32)
 		if err != nil {
-			return nil, fmt.Errorf("exec: --user %q: invalid uid", u)
+			return nil, nil, fmt.Errorf("exec: --user %q: invalid uid", u)
 		}
 		p.User.UID = uint32(uid)
 		if hasGid {
 			gid, err := strconv.ParseUint(gidStr, 10, 32)
 			if err != nil {
-				return nil, fmt.Errorf("exec: --user %q: invalid gid", u)
+				return nil, nil, fmt.Errorf("exec: --user %q: invalid gid", u)
 			}
 			p.User.GID = uint32(gid)
 		}
 	}
 	for _, g := range ctx.Int64Slice("additional-gids") {
 		if g < 0 || g > 1<<32-1 {
-			return nil, fmt.Errorf("exec: --additional-gids %d: out of range", g)
+			return nil, nil, fmt.Errorf("exec: --additional-gids %d: out of range", g)
 		}
 		p.User.AdditionalGids = append(p.User.AdditionalGids, uint32(g))
 	}
@@ -249,5 +253,5 @@ func execSpec(ctx *cli.Context, base *specs.Process) (*specs.Process, error) {
 	if ctx.Bool("no-new-privs") {
 		p.NoNewPrivileges = true
 	}
-	return &p, nil
+	return &p, nil, nil
 }

@@ -59,7 +59,7 @@ func FuzzExecProcess(f *testing.F) {
 			t.Fatal(err)
 		}
 		ctx := cli.NewContext(newApp(), set, nil)
-		p, err := execSpec(ctx, base)
+		p, _, err := execSpec(ctx, base)
 		if after, _ := json.Marshal(base); !bytes.Equal(after, baseJSON) {
 			t.Fatalf("exec changed the container's process:\n%s\n%s", baseJSON, after)
 		}

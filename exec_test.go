@@ -39,7 +39,7 @@ func execContext(t *testing.T, root string, args ...string) *cli.Context {
 // A damaged state.json can hold a spec without a process: exec then needs
 // --process, and says so instead of panicking.
 func TestExecSpecWithoutSavedProcess(t *testing.T) {
-	_, err := execSpec(execContext(t, t.TempDir(), "c1", "true"), nil)
+	_, _, err := execSpec(execContext(t, t.TempDir(), "c1", "true"), nil)
 	if err == nil || !strings.Contains(err.Error(), "--process") {
 		t.Fatalf("err = %v, want one that points at --process", err)
 	}

@@ -1,8 +1,10 @@
 package libcontainer
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"maps"
 	"os"
 	"path/filepath"
@@ -34,6 +36,9 @@ type ExecOpts struct {
 	// SubCgroups (exec --cgroup): "PATH" or "CONTROLLER[,CONTROLLER]:PATH",
 	// a cgroup below the container's for the process to join instead.
 	SubCgroups []string
+	// ProcessFile is the --process file's content, where it alone made
+	// Process: the settings of its exec are saved for the C exec.
+	ProcessFile []byte
 }
 
 // Exec starts a new process in the container's namespaces and cgroup and
@@ -129,6 +134,9 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	}
 	c.rt.debugf("exec %s: process %d runs %q", c.State.ID, st.Pid(), o.Process.Args)
 	c.saveExec(s, cfg.Seccomp)
+	if o.ProcessFile != nil && len(o.SubCgroups) == 0 && so.Agent == nil && so.Setup == nil && len(cfg.ExtraEnv) == 0 {
+		c.saveProcessExec(s, so.Settings, cfg, o.ProcessFile)
+	}
 	return st.Pid(), nil
 }
 
@@ -139,13 +147,25 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 // so a container never exec'd into pays nothing for it.
 const execFile = "exec.env"
 
-// saveExec writes execFile where the C exec can serve the container: a
-// root husk, no user namespace (its cgroup is joined by husk, not by the
-// preamble), no seccomp agent, a process whose settings the preamble
-// applies without warnings. A failure only leaves the next exec to Go.
+// maxProcessFiles bounds the exec --process files a container keeps
+// settings for (processExecFile): one per probe or health check, which
+// repeat the same file, not one per command an engine ever exec'd.
+const maxProcessFiles = 8
+
+// processExecFile names the settings of an exec --process FILE whose
+// content is data, for the C exec to take the next exec of the same
+// content: containerd and podman write the same process for each run of
+// a probe or health check. FNV-1a picks the name; the content itself,
+// saved with the settings, decides.
+func processExecFile(data []byte) string {
+	h := fnv.New64a()
+	h.Write(data)
+	return fmt.Sprintf("exec-%016x.env", h.Sum64())
+}
+
+// saveExec writes execFile where the C exec can serve the container.
 func (c *Container) saveExec(s *specs.Spec, filter *seccomp.Filter) {
-	if os.Geteuid() != 0 || s.Process == nil || c.State.CgroupPaths == nil || c.State.SystemdUser ||
-		vocab.HasNamespace(s, specs.UserNamespace) || (s.Linux.Seccomp != nil && s.Linux.Seccomp.ListenerPath != "") {
+	if !c.cExec(s) {
 		return
 	}
 	if _, err := os.Lstat(filepath.Join(c.dir, execFile)); err == nil {
@@ -159,7 +179,39 @@ func (c *Container) saveExec(s *specs.Spec, filter *seccomp.Filter) {
 	set.OOMScoreAdj = s.Process.OOMScoreAdj
 	p := *s.Process
 	p.Terminal = false // exec's own --tty, which takes Go
-	saved, ok, err := stage.SavedExec(set, &stage.Config{ID: c.State.ID, Spec: stageSpec(s), Process: &p, Seccomp: filter})
+	c.saveSettings(execFile, set, &stage.Config{ID: c.State.ID, Spec: stageSpec(s), Process: &p, Seccomp: filter})
+}
+
+// saveProcessExec writes the settings of the exec just made, of the
+// --process file data, for the C exec to take the next exec of the same
+// content.
+func (c *Container) saveProcessExec(s *specs.Spec, set stage.Settings, cfg *stage.Config, data []byte) {
+	name := processExecFile(data)
+	if !c.cExec(s) || bytes.IndexByte(data, 0) >= 0 {
+		return
+	}
+	if _, err := os.Lstat(filepath.Join(c.dir, name)); err == nil {
+		return
+	}
+	if saved, _ := filepath.Glob(filepath.Join(c.dir, "exec-*.env")); len(saved) >= maxProcessFiles {
+		return
+	}
+	c.saveSettings(name, set, cfg, stage.SavedProcess+"="+string(data))
+}
+
+// cExec tells whether the C exec can serve the container: a root husk, no
+// user namespace (husk moves the process into the cgroup itself there), no
+// seccomp agent.
+func (c *Container) cExec(s *specs.Spec) bool {
+	return os.Geteuid() == 0 && s.Process != nil && c.State.CgroupPaths != nil && !c.State.SystemdUser &&
+		!vocab.HasNamespace(s, specs.UserNamespace) && (s.Linux.Seccomp == nil || s.Linux.Seccomp.ListenerPath == "")
+}
+
+// saveSettings writes the settings of an exec of cfg's process through set
+// as name, with extra, where the preamble applies them without warnings.
+// A failure only leaves the next such exec to Go.
+func (c *Container) saveSettings(name string, set stage.Settings, cfg *stage.Config, extra ...string) {
+	saved, ok, err := stage.SavedExec(set, cfg)
 	if err != nil || !ok {
 		return
 	}
@@ -169,7 +221,8 @@ func (c *Container) saveExec(s *specs.Spec, filter *seccomp.Filter) {
 	} else if dir := c.State.CgroupPaths[""]; dir != "" {
 		saved = append(saved, stage.SavedFreezerV2+"="+dir)
 	}
-	if err := replaceFile(c.dir, execFile, []byte(strings.Join(saved, "\x00")+"\x00")); err != nil {
+	saved = append(saved, extra...)
+	if err := replaceFile(c.dir, name, []byte(strings.Join(saved, "\x00")+"\x00")); err != nil {
 		c.rt.debugf("exec %s: %v", c.State.ID, err)
 	}
 }

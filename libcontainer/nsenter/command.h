@@ -16,7 +16,7 @@ struct cmdline {
 	const char *log, *format;
 	// exec's flags and command.
 	int detach;
-	const char *pid_file, *cwd;
+	const char *pid_file, *cwd, *process;
 	int user, group; // --user UID[:GID]: 1 if given
 	unsigned long uid, gid;
 	char **env; // --env, nenv of them

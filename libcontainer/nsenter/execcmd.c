@@ -44,9 +44,11 @@
 #define SAVED "exec.env"
 #define MAX_SAVED (1 << 20)     // nsenter.c's MAX_SETTINGS
 #define MAX_REPLY (64 << 10)    // the stage's messages: a pid, a few warnings
-// What exec.env tells this file, not the stage (stage.SavedFreezerV1, V2).
+// What exec.env tells this file, not the stage (stage.SavedFreezerV1,
+// V2, SavedProcess).
 #define FREEZER_V1 "_HUSK_CLI_FREEZER_V1"
 #define FREEZER_V2 "_HUSK_CLI_FREEZER_V2"
+#define PROCESS "_HUSK_CLI_PROCESS"
 
 // The stage's fds: stdio, the sync socket, the init's pidfd, then the
 // binary it is exec'd from (_HUSK_NFDS: the preamble closes it and all
@@ -104,32 +106,71 @@ static void put_item(struct buf *b, const char *s, size_t n)
 	put(b, s, n);
 }
 
-// read_saved reads exec.env: NUL-terminated KEY=VALUE settings, husk's own
-// file, a regular one of this user that no one else can write.
-static char *read_saved(int dirfd, size_t *len)
+static const char *saved_value(const char *saved, size_t len, const char *key);
+
+// read_all reads the regular file fd of at most MAX_SAVED bytes, of this
+// user and that no one else can write if own, and closes it.
+static char *read_all(int fd, int own, size_t *len)
 {
 	struct stat st;
 	char *buf = NULL;
 	size_t n = 0;
 	ssize_t r = 0;
-	int fd;
 
-	fd = openat(dirfd, SAVED, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() && (st.st_mode & 022) == 0 &&
-	    st.st_size > 0 && st.st_size <= MAX_SAVED)
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && st.st_size <= MAX_SAVED &&
+	    (!own || (st.st_uid == geteuid() && (st.st_mode & 022) == 0)))
 		buf = malloc((size_t)st.st_size + 1);
 	while (buf != NULL && n < (size_t)st.st_size && (r = read(fd, buf + n, (size_t)st.st_size - n)) > 0)
 		n += (size_t)r;
 	close(fd);
-	if (buf == NULL || r < 0 || n != (size_t)st.st_size || buf[n - 1] != '\0') {
+	if (buf == NULL || r < 0 || n != (size_t)st.st_size) {
 		free(buf);
 		return NULL;
 	}
 	buf[n] = '\0';
 	*len = n;
 	return buf;
+}
+
+// read_saved reads the saved settings of an exec: NUL-terminated
+// KEY=VALUE strings in husk's own file. For exec --process FILE they are
+// those of the file's content, named by its FNV-1a hash
+// (libcontainer.processExecFile), and only if saved for the very same
+// content.
+static char *read_saved(const struct cmdline *c, int dirfd, size_t *len)
+{
+	unsigned long long h = 14695981039346656037ULL;
+	char name[64], *saved, *process = NULL;
+	const char *was;
+	size_t plen = 0, i;
+
+	if (c->process != NULL) {
+		process = read_all(open(c->process, O_RDONLY | O_CLOEXEC), 0, &plen);
+		if (process == NULL)
+			return NULL;
+		for (i = 0; i < plen; i++)
+			h = (h ^ (unsigned char)process[i]) * 1099511628211ULL;
+	}
+	if (c->process != NULL)
+		snprintf(name, sizeof(name), "exec-%016llx.env", h);
+	else
+		snprintf(name, sizeof(name), "%s", SAVED);
+	saved = read_all(openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), 1, len);
+	if (saved != NULL && saved[*len - 1] != '\0') {
+		free(saved);
+		saved = NULL;
+	}
+	if (saved != NULL && process != NULL) {
+		was = saved_value(saved, *len, PROCESS);
+		if (was == NULL || strlen(was) != plen || memcmp(was, process, plen) != 0) {
+			free(saved);
+			saved = NULL;
+		}
+	}
+	free(process);
+	return saved;
 }
 
 // saved_value is the value of key in the settings saved, or NULL.
@@ -244,14 +285,17 @@ static int build_settings(struct buf *b, const struct cmdline *c, const char *sa
 
 	put_str(b, "00000000"); // the length, filled in last
 	for (p = saved; p < saved + len; p += strlen(p) + 1)
-		if (strncmp(p, FREEZER_V1 "=", sizeof(FREEZER_V1)) != 0 && strncmp(p, FREEZER_V2 "=", sizeof(FREEZER_V2)) != 0)
+		if (strncmp(p, FREEZER_V1 "=", sizeof(FREEZER_V1)) != 0 && strncmp(p, FREEZER_V2 "=", sizeof(FREEZER_V2)) != 0 &&
+		    strncmp(p, PROCESS "=", sizeof(PROCESS)) != 0)
 			put(b, p, strlen(p) + 1);
 	snprintf(num, sizeof(num), "%d", STAGE_PIDFD);
 	put_setting(b, "_HUSK_JOIN_PIDFD", num);
-	put_str(b, "_HUSK_EXEC_ARGS=");
-	for (i = 0; i < c->nargs; i++)
-		put_item(b, c->args[i], strlen(c->args[i]));
-	put(b, "", 1);
+	if (c->nargs > 0) {
+		put_str(b, "_HUSK_EXEC_ARGS=");
+		for (i = 0; i < c->nargs; i++)
+			put_item(b, c->args[i], strlen(c->args[i]));
+		put(b, "", 1);
+	}
 	if (c->cwd != NULL)
 		put_setting(b, "_HUSK_EXEC_CWD", c->cwd);
 	if (c->user) {
@@ -604,7 +648,7 @@ int exec_command(const struct cmdline *c, int dirfd, const struct state *st)
 	for (fd = 0; fd < 3; fd++)
 		if (fcntl(fd, F_GETFD) < 0)
 			return 0;
-	saved = read_saved(dirfd, &len);
+	saved = read_saved(c, dirfd, &len);
 	if (saved == NULL)
 		return 0;
 	if (!thawed(saved, len) || build_settings(&set, c, saved, len) < 0)

@@ -103,7 +103,7 @@ static int parse_exec(int argc, char **argv, int i, struct cmdline *c)
 	size_t n;
 	// The forms of each flag with an alias that were used: urfave/cli
 	// refuses a flag given in both.
-	enum { D = 1, DETACH = 2, E = 4, ENV = 8, U = 16, USER = 32 };
+	enum { D = 1, DETACH = 2, E = 4, ENV = 8, U = 16, USER = 32, P = 64, PROCESS = 128 };
 	int forms = 0;
 
 	c->env = calloc((size_t)argc, sizeof(*c->env));
@@ -120,6 +120,9 @@ static int parse_exec(int argc, char **argv, int i, struct cmdline *c)
 			return -1;
 		if (flag_is(s, n, "pid-file") && *v != '\0') {
 			c->pid_file = v;
+		} else if ((flag_is(s, n, "p") || flag_is(s, n, "process")) && *v != '\0') {
+			forms |= n == 1 ? P : PROCESS;
+			c->process = v;
 		} else if (flag_is(s, n, "cwd") && v[0] == '/') {
 			c->cwd = v;
 		} else if ((flag_is(s, n, "e") || flag_is(s, n, "env")) && v[0] != '=' && strchr(v, '=') != NULL) {
@@ -138,11 +141,15 @@ static int parse_exec(int argc, char **argv, int i, struct cmdline *c)
 		}
 	}
 	if (i >= argc || (forms & (D | DETACH)) == (D | DETACH) || (forms & (E | ENV)) == (E | ENV) ||
-	    (forms & (U | USER)) == (U | USER))
+	    (forms & (U | USER)) == (U | USER) || (forms & (P | PROCESS)) == (P | PROCESS))
 		return -1;
 	c->id = argv[i++];
 	c->args = argv + i;
 	c->nargs = argc - i;
+	// A --process file is the whole process: Go's exec ignores what other
+	// flags and arguments would change, and takes such a command line.
+	if (c->process != NULL)
+		return c->nargs == 0 && c->nenv == 0 && c->cwd == NULL && !c->user ? 0 : -1;
 	// A command that starts with a dash is Go's to take apart.
 	return c->nargs > 0 && argv[i][0] != '\0' && argv[i][0] != '-' ? 0 : -1;
 }

@@ -132,19 +132,20 @@ func directSettings(cfg *Config) ([]string, []string, error) {
 	return set, warnings, nil
 }
 
-// The settings of SavedExec's that the C exec command reads itself and
-// sends no stage: the cgroup whose freezer tells a paused container, v1's
-// or v2's.
+// The settings saved beside SavedExec's that the C exec command reads
+// itself and sends no stage: the cgroup whose freezer tells a paused
+// container, v1's or v2's, and the exec --process file the settings are
+// of.
 const (
 	SavedFreezerV1 = "_HUSK_CLI_FREEZER_V1"
 	SavedFreezerV2 = "_HUSK_CLI_FREEZER_V2"
+	SavedProcess   = "_HUSK_CLI_PROCESS"
 )
 
 // SavedExec spells an exec of cfg's process through set as the C exec
-// command reads it (nsenter's execcmd.c), without what each exec brings:
-// the init's pidfd and the command line, which it adds. ok is false where
-// such an exec would take the Go stage, or would warn (the C command
-// gives no warnings of its own).
+// command reads it (nsenter's execcmd.c), without the init's pidfd, which
+// each exec opens. ok is false where such an exec would take the Go
+// stage, or would warn (the C command gives no warnings of its own).
 func SavedExec(set Settings, cfg *Config) (saved []string, ok bool, err error) {
 	cfg.Mode = ModeExec
 	set.JoinPidfd = nil
@@ -155,7 +156,7 @@ func SavedExec(set Settings, cfg *Config) (saved []string, ok bool, err error) {
 	if err != nil || len(warnings) > 0 {
 		return nil, false, err
 	}
-	set.Exec = slices.DeleteFunc(exec, func(kv string) bool { return strings.HasPrefix(kv, envExecArgs+"=") })
+	set.Exec = exec
 	return set.encode(nil), true, nil
 }
 

@@ -99,8 +99,8 @@ func compiled(t *testing.T, act specs.LinuxSeccompAction) *seccomp.Filter {
 }
 
 // What the C exec command reads from exec.env: the stage's settings
-// without the pidfd and the command line it adds, and nothing where the
-// exec would take Go or warn.
+// without the pidfd it adds, and nothing where the exec would take Go or
+// warn.
 func TestSavedExec(t *testing.T) {
 	set := Settings{JoinPidfd: os.Stdin, JoinFlags: 0x20000, CgroupV1: []string{"/a"}}
 	cfg := &Config{Spec: &specs.Spec{Linux: &specs.Linux{}}, Process: &specs.Process{Args: []string{"sh"}, Env: []string{"A=1"}, Cwd: "/"}}
@@ -108,14 +108,14 @@ func TestSavedExec(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("SavedExec of a plain process: %v, %v", ok, err)
 	}
-	for _, want := range []string{envJoinFlags + "=131072", envCgroupV1 + "=/a", envExecEnv + "=3:A=1", envExecCwd + "=/"} {
+	for _, want := range []string{envJoinFlags + "=131072", envCgroupV1 + "=/a", envExecArgs + "=2:sh", envExecEnv + "=3:A=1", envExecCwd + "=/"} {
 		if !slices.Contains(saved, want) {
 			t.Errorf("saved settings %q lack %q", saved, want)
 		}
 	}
 	for _, kv := range saved {
-		if strings.HasPrefix(kv, envJoinPidfd+"=") || strings.HasPrefix(kv, envExecArgs+"=") {
-			t.Errorf("saved settings hold %q, which each exec gives", kv)
+		if strings.HasPrefix(kv, envJoinPidfd+"=") {
+			t.Errorf("saved settings hold %q, which each exec opens", kv)
 		}
 	}
 	cfg.Process.Terminal = true

@@ -3,6 +3,7 @@ package integration
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // After a first exec into a container, which Go does and which saves the
@@ -179,5 +182,59 @@ func TestExecSavesNothingForGoOnly(t *testing.T) {
 	}
 	if r := b.rtOpts(opts{env: inittrace}, "exec", b.id, "/bin/true"); r.Code != 0 || !goRuntimeStarted(r) {
 		t.Errorf("second exec into a container with a user namespace: want Go's exec: %s", r)
+	}
+}
+
+// containerd and podman exec with --process FILE --detach --pid-file, the
+// same file content for each run of a probe: the settings of the first
+// such exec are saved by its content, and the next exec of the same
+// content is done in C. Another content is Go's, and saved up to a bound.
+func TestExecProcessFileWithoutGoRuntime(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, "/helper", "sleep", "600")
+	b.startContainer()
+	process := func(args ...string) string {
+		data, err := json.Marshal(&specs.Process{Args: args, Env: []string{"PATH=/bin", "P=<&>"}, Cwd: "/tmp", User: specs.User{UID: 1000, GID: 1000}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "process.json")
+		writeFile(t, path, string(data), 0o644)
+		return path
+	}
+	logPath := filepath.Join(t.TempDir(), "log.json")
+	global := []string{"--log", logPath, "--log-format=json"}
+	probe := []string{"/bin/sh", "-c", `echo "P=$P $(id -u) $(pwd)" > /tmp/probe-$1`, "sh"}
+	for i, wantGo := range []bool{true, false, false} {
+		pidFile := filepath.Join(t.TempDir(), "pid")
+		// A new file each time, as the shim writes one per exec.
+		path := process(append(probe, "out")...)
+		r := b.rtOpts(opts{env: inittrace, global: global}, "exec", "--process", path, "--detach", "--pid-file", pidFile, b.id)
+		if r.Code != 0 || goRuntimeStarted(r) != wantGo {
+			t.Fatalf("exec %d of the same process: want success, Go's exec %v: %s", i, wantGo, r)
+		}
+		if _, err := os.Stat(pidFile); err != nil {
+			t.Errorf("exec %d: no pid file: %v", i, err)
+		}
+		out := filepath.Join(b.rootfs, "tmp", "probe-out")
+		if !waitFor(5*time.Second, func() bool { data, _ := os.ReadFile(out); return string(data) == "P=<&> 1000 /tmp\n" }) {
+			data, _ := os.ReadFile(out)
+			t.Fatalf("exec %d: the process wrote %q", i, data)
+		}
+		os.Remove(out)
+	}
+	if data, _ := os.ReadFile(logPath); len(data) != 0 {
+		t.Errorf("log lines after execs that worked: %s", data)
+	}
+	// Another content: Go's, the first time.
+	if r := b.rtOpts(opts{env: inittrace}, "exec", "--process", process(append(probe, "other")...), "-d", b.id); r.Code != 0 || !goRuntimeStarted(r) {
+		t.Errorf("exec of another process: want Go's exec: %s", r)
+	}
+	// No more than maxProcessFiles contents are kept.
+	for i := range 10 {
+		b.mustExec([]string{"--process", process("/bin/true", strconv.Itoa(i))})
+	}
+	if saved, _ := filepath.Glob(filepath.Join(b.root, b.id, "exec-*.env")); len(saved) != 8 {
+		t.Errorf("%d saved process files, want 8", len(saved))
 	}
 }
