@@ -242,23 +242,34 @@ func checkNoTempDirs(t *testing.T, b *bundle) {
 
 // An exec killed at any step leaves the container running as it was: no
 // stage of the exec lives on, inside the container or out, and the next
-// exec works.
+// exec works. Both Go's exec and the C exec (which every exec after the
+// first is, with exec.env saved) are killed.
 func TestCrashExecEveryStep(t *testing.T) {
 	t.Parallel()
-	// The stage (clone3), the settings and messages it is sent (write),
-	// the init's pidfd (pidfd_open).
-	for _, sc := range []string{"clone3", "write", "pidfd_open"} {
-		t.Run(sc, func(t *testing.T) {
+	// The stage (clone3; the C exec's fork is a clone), the settings and
+	// messages it is sent (write; sendto from the C exec), the init's
+	// pidfd (pidfd_open), the stage's preamble reaped (wait4).
+	for _, c := range []struct {
+		sc  string
+		inC bool
+	}{{"clone3", false}, {"write", false}, {"pidfd_open", false}, {"clone", true}, {"sendto", true}, {"pidfd_open", true}, {"wait4", true}} {
+		name := c.sc + map[bool]string{false: "-go", true: "-c"}[c.inC]
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			b := newBundle(t)
 			init := b.startContainer().Pid
+			saved := filepath.Join(b.root, b.id, "exec.env")
+			b.mustRT("exec", b.id, "true")
 			kills := 0
 			for n := 1; n <= 40; n++ {
-				code, pids := killAtTraced(t, b, sc, n, "exec", b.id, "/bin/sh", "-c", "echo ran >>/tmp/execs")
-				if code != 137 && code != 0 {
-					t.Fatalf("exec killed at %s #%d exited %d", sc, n, code)
+				if !c.inC {
+					os.Remove(saved)
 				}
-				what := fmt.Sprintf("exec killed at %s #%d", sc, n)
+				code, pids := killAtTraced(t, b, c.sc, n, "exec", b.id, "/bin/sh", "-c", "echo ran >>/tmp/execs")
+				if code != 137 && code != 0 {
+					t.Fatalf("exec killed at %s #%d exited %d", name, n, code)
+				}
+				what := fmt.Sprintf("exec killed at %s #%d", name, n)
 				checkGone(t, what, pids)
 				if !waitFor(5*time.Second, func() bool { return onlyPid(b, init) }) {
 					t.Errorf("%s: the container holds more than its init: %s", what, b.mustRT("ps", "--format", "json", b.id).Stdout)
@@ -275,9 +286,9 @@ func TestCrashExecEveryStep(t *testing.T) {
 				kills++
 			}
 			if kills == 0 {
-				t.Fatalf("exec was never killed at a %s: the test proved nothing", sc)
+				t.Fatalf("exec was never killed at a %s: the test proved nothing", c.sc)
 			}
-			t.Logf("exec killed at %d points (each thread's n-th %s)", kills, sc)
+			t.Logf("exec killed at %d points (each thread's n-th %s)", kills, c.sc)
 		})
 	}
 }
