@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -165,10 +166,8 @@ func processExecFile(data []byte) string {
 
 // saveExec writes execFile where the C exec can serve the container.
 func (c *Container) saveExec(s *specs.Spec, filter *seccomp.Filter) {
-	if !c.cExec(s) {
-		return
-	}
-	if _, err := os.Lstat(filepath.Join(c.dir, execFile)); err == nil {
+	self, ok := c.cExec(s, execFile)
+	if !ok {
 		return
 	}
 	var set stage.Settings
@@ -179,7 +178,7 @@ func (c *Container) saveExec(s *specs.Spec, filter *seccomp.Filter) {
 	set.OOMScoreAdj = s.Process.OOMScoreAdj
 	p := *s.Process
 	p.Terminal = false // exec's own --tty, which takes Go
-	c.saveSettings(execFile, set, &stage.Config{ID: c.State.ID, Spec: stageSpec(s), Process: &p, Seccomp: filter})
+	c.saveSettings(execFile, set, &stage.Config{ID: c.State.ID, Spec: stageSpec(s), Process: &p, Seccomp: filter}, self)
 }
 
 // saveProcessExec writes the settings of the exec just made, of the
@@ -187,34 +186,52 @@ func (c *Container) saveExec(s *specs.Spec, filter *seccomp.Filter) {
 // content.
 func (c *Container) saveProcessExec(s *specs.Spec, set stage.Settings, cfg *stage.Config, data []byte) {
 	name := processExecFile(data)
-	if !c.cExec(s) || bytes.IndexByte(data, 0) >= 0 {
-		return
-	}
-	if _, err := os.Lstat(filepath.Join(c.dir, name)); err == nil {
+	self, ok := c.cExec(s, name)
+	if !ok || bytes.IndexByte(data, 0) >= 0 {
 		return
 	}
 	if saved, _ := filepath.Glob(filepath.Join(c.dir, "exec-*.env")); len(saved) >= maxProcessFiles {
 		return
 	}
-	c.saveSettings(name, set, cfg, stage.SavedProcess+"="+string(data))
+	c.saveSettings(name, set, cfg, self, stage.SavedProcess+"="+string(data))
 }
 
-// cExec tells whether the C exec can serve the container: a root husk, no
-// user namespace (husk moves the process into the cgroup itself there), no
-// seccomp agent.
-func (c *Container) cExec(s *specs.Spec) bool {
-	return os.Geteuid() == 0 && s.Process != nil && c.State.CgroupPaths != nil && !c.State.SystemdUser &&
-		!vocab.HasNamespace(s, specs.UserNamespace) && (s.Linux.Seccomp == nil || s.Linux.Seccomp.ListenerPath == "")
+// cExec tells whether the C exec can serve the container and name is not
+// saved yet by this husk binary: a root husk, no user namespace (husk
+// moves the process into the cgroup itself there), no seccomp agent. self
+// is the binary's SavedBinary setting.
+func (c *Container) cExec(s *specs.Spec, name string) (self string, ok bool) {
+	if os.Geteuid() != 0 || s.Process == nil || c.State.CgroupPaths == nil || c.State.SystemdUser ||
+		vocab.HasNamespace(s, specs.UserNamespace) || (s.Linux.Seccomp != nil && s.Linux.Seccomp.ListenerPath != "") {
+		return "", false
+	}
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/self/exe", &st); err != nil {
+		return "", false
+	}
+	self = fmt.Sprintf("%s=%d:%d:%d.%09d", stage.SavedBinary, st.Ino, st.Size, st.Mtim.Sec, st.Mtim.Nsec)
+	f, err := os.Open(filepath.Join(c.dir, name))
+	if err != nil {
+		return self, true
+	}
+	defer f.Close()
+	head := make([]byte, len(self)+1)
+	_, err = io.ReadFull(f, head)
+	return self, err != nil || string(head) != self+"\x00"
 }
 
 // saveSettings writes the settings of an exec of cfg's process through set
-// as name, with extra, where the preamble applies them without warnings.
-// A failure only leaves the next such exec to Go.
-func (c *Container) saveSettings(name string, set stage.Settings, cfg *stage.Config, extra ...string) {
+// as name, with the binary's SavedBinary setting and extra, where the
+// preamble applies them without warnings. A failure only leaves the next
+// such exec to Go.
+func (c *Container) saveSettings(name string, set stage.Settings, cfg *stage.Config, self string, extra ...string) {
 	saved, ok, err := stage.SavedExec(set, cfg)
 	if err != nil || !ok {
 		return
 	}
+	// Saved by this binary, for this binary: what it sends its stage is
+	// no other version's business.
+	saved = append([]string{self}, saved...)
 	// The cgroup whose freezer tells a paused container, as Paused reads it.
 	if dir := c.State.CgroupPaths["freezer"]; dir != "" {
 		saved = append(saved, stage.SavedFreezerV1+"="+dir)

@@ -44,8 +44,9 @@
 #define SAVED "exec.env"
 #define MAX_SAVED (1 << 20)     // nsenter.c's MAX_SETTINGS
 #define MAX_REPLY (64 << 10)    // the stage's messages: a pid, a few warnings
-// What exec.env tells this file, not the stage (stage.SavedFreezerV1,
-// V2, SavedProcess).
+// What exec.env tells this file, not the stage (stage.SavedBinary,
+// SavedFreezerV1, V2, SavedProcess).
+#define BINARY "_HUSK_CLI_BINARY"
 #define FREEZER_V1 "_HUSK_CLI_FREEZER_V1"
 #define FREEZER_V2 "_HUSK_CLI_FREEZER_V2"
 #define PROCESS "_HUSK_CLI_PROCESS"
@@ -135,14 +136,15 @@ static char *read_all(int fd, int own, size_t *len)
 }
 
 // read_saved reads the saved settings of an exec: NUL-terminated
-// KEY=VALUE strings in husk's own file. For exec --process FILE they are
+// KEY=VALUE strings in husk's own file, saved by this binary. For exec --process FILE they are
 // those of the file's content, named by its FNV-1a hash
 // (libcontainer.processExecFile), and only if saved for the very same
 // content.
 static char *read_saved(const struct cmdline *c, int dirfd, size_t *len)
 {
 	unsigned long long h = 14695981039346656037ULL;
-	char name[64], *saved, *process = NULL;
+	char name[64], want[128], *saved, *process = NULL;
+	struct stat self;
 	const char *was;
 	size_t plen = 0, i;
 
@@ -158,7 +160,11 @@ static char *read_saved(const struct cmdline *c, int dirfd, size_t *len)
 	else
 		snprintf(name, sizeof(name), "%s", SAVED);
 	saved = read_all(openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), 1, len);
-	if (saved != NULL && saved[*len - 1] != '\0') {
+	// Saved by this very binary (first), for the stage it execs.
+	if (saved != NULL && (saved[*len - 1] != '\0' || stat("/proc/self/exe", &self) < 0 ||
+			      snprintf(want, sizeof(want), BINARY "=%llu:%lld:%lld.%09ld", (unsigned long long)self.st_ino,
+				       (long long)self.st_size, (long long)self.st_mtim.tv_sec, self.st_mtim.tv_nsec) >= (int)sizeof(want) ||
+			      strcmp(saved, want) != 0)) {
 		free(saved);
 		saved = NULL;
 	}
@@ -285,8 +291,8 @@ static int build_settings(struct buf *b, const struct cmdline *c, const char *sa
 
 	put_str(b, "00000000"); // the length, filled in last
 	for (p = saved; p < saved + len; p += strlen(p) + 1)
-		if (strncmp(p, FREEZER_V1 "=", sizeof(FREEZER_V1)) != 0 && strncmp(p, FREEZER_V2 "=", sizeof(FREEZER_V2)) != 0 &&
-		    strncmp(p, PROCESS "=", sizeof(PROCESS)) != 0)
+		if (strncmp(p, BINARY "=", sizeof(BINARY)) != 0 && strncmp(p, FREEZER_V1 "=", sizeof(FREEZER_V1)) != 0 &&
+		    strncmp(p, FREEZER_V2 "=", sizeof(FREEZER_V2)) != 0 && strncmp(p, PROCESS "=", sizeof(PROCESS)) != 0)
 			put(b, p, strlen(p) + 1);
 	snprintf(num, sizeof(num), "%d", STAGE_PIDFD);
 	put_setting(b, "_HUSK_JOIN_PIDFD", num);

@@ -133,10 +133,12 @@ func directSettings(cfg *Config) ([]string, []string, error) {
 }
 
 // The settings saved beside SavedExec's that the C exec command reads
-// itself and sends no stage: the cgroup whose freezer tells a paused
+// itself and sends no stage: the husk binary that saved them (its inode,
+// size and mtime, first), the cgroup whose freezer tells a paused
 // container, v1's or v2's, and the exec --process file the settings are
 // of.
 const (
+	SavedBinary    = "_HUSK_CLI_BINARY"
 	SavedFreezerV1 = "_HUSK_CLI_FREEZER_V1"
 	SavedFreezerV2 = "_HUSK_CLI_FREEZER_V2"
 	SavedProcess   = "_HUSK_CLI_PROCESS"

@@ -112,6 +112,16 @@ func TestExecWithoutGoRuntime(t *testing.T) {
 	}
 	mustContain(t, r.Stderr, "cannot exec in a paused container", "the error")
 
+	// Settings saved by another husk binary (the one before an upgrade)
+	// are that binary's: this one's first exec takes Go and saves its own.
+	other := newBinCopy(t)
+	for i, wantGo := range []bool{true, false, false} {
+		r := b.rtOpts(opts{env: inittrace, binary: other.path}, "exec", b.id, "/bin/true")
+		if r.Code != 0 || goRuntimeStarted(r) != wantGo {
+			t.Errorf("exec %d by another binary: want success, Go's exec %v: %s", i, wantGo, r)
+		}
+	}
+
 	// Flags the C exec doesn't take go to Go.
 	for _, args := range [][]string{
 		{"exec", "--cap", "CAP_SYS_ADMIN", b.id, "/bin/true"},
