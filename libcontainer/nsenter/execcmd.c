@@ -7,7 +7,10 @@
 // stage's settings for an exec of the container's own process (exec.env in
 // its state dir, libcontainer/exec.go). For `husk [--root R] [--log F]
 // [--log-format F] exec [-d] [--pid-file F] [-e KEY=VALUE]... [--cwd DIR]
-// [-u UID[:GID]] ID CMD [ARG...]` this file then does what
+// [-u UID[:GID]] ID CMD [ARG...]`, and for `... exec --process FILE [-d]
+// [--pid-file F] ID` whose file's content an exec saved the settings of
+// (libcontainer.processExecFile: a probe's file, repeated), this file
+// then does what
 // libcontainer.Exec and exec.go do: the init checked by its pidfd and
 // start time and its freezer read, the stage started from the binary's
 // read-only view (stage.sealedSelf), its settings sent on the sync socket
@@ -579,17 +582,14 @@ static int write_pid_file(const char *path, pid_t pid)
 	else
 		n = snprintf(tmp, sizeof(tmp), ".%s.tmp", base);
 	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		snprintf(msg, sizeof(msg), "write pid file: %s: %s", path, errstr(errno, e, sizeof(e)));
-		command_error = strdup(msg);
-		return -1;
+		snprintf(msg, sizeof(msg), "write pid file: %s: %s", path, errstr(ENAMETOOLONG, e, sizeof(e)));
+		goto failed;
 	}
 	n = snprintf(num, sizeof(num), "%d", (int)pid);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		snprintf(msg, sizeof(msg), "write pid file: open %s: %s", tmp, errstr(errno, e, sizeof(e)));
-		command_error = strdup(msg);
-		return -1;
+		goto failed;
 	}
 	ok = write(fd, num, (size_t)n) == n;
 	if (!ok)
@@ -599,12 +599,14 @@ static int write_pid_file(const char *path, pid_t pid)
 		snprintf(msg, sizeof(msg), "write pid file: rename %s %s: %s", tmp, path, errstr(errno, e, sizeof(e)));
 		ok = 0;
 	}
-	if (!ok) {
-		unlink(tmp);
-		command_error = strdup(msg);
-		return -1;
-	}
-	return 0;
+	if (ok)
+		return 0;
+	unlink(tmp);
+failed:
+	command_error = strdup(msg);
+	if (command_error == NULL)
+		_exit(255); // the error can't even be kept for Go to report
+	return -1;
 }
 
 // wait_process is foreground.wait without a terminal: every signal goes
