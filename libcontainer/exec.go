@@ -135,7 +135,7 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	}
 	c.rt.debugf("exec %s: process %d runs %q", c.State.ID, st.Pid(), o.Process.Args)
 	c.saveExec(s, cfg.Seccomp)
-	if o.ProcessFile != nil && len(o.SubCgroups) == 0 && so.Agent == nil && so.Setup == nil && len(cfg.ExtraEnv) == 0 {
+	if o.ProcessFile != nil && len(o.SubCgroups) == 0 && so.Agent == nil && len(cfg.ExtraEnv) == 0 {
 		c.saveProcessExec(s, so.Settings, cfg, o.ProcessFile)
 	}
 	return st.Pid(), nil
@@ -174,11 +174,11 @@ func (c *Container) saveExec(s *specs.Spec, filter *seccomp.Filter) {
 	for _, ns := range s.Linux.Namespaces {
 		set.JoinFlags |= vocab.CloneFlag(ns.Type)
 	}
-	set.JoinCgroups(c.State.CgroupPaths, true)
+	set.JoinCgroups(c.State.CgroupPaths, !vocab.HasNamespace(s, specs.UserNamespace))
 	set.OOMScoreAdj = s.Process.OOMScoreAdj
 	p := *s.Process
 	p.Terminal = false // exec's own --tty, which takes Go
-	c.saveSettings(execFile, set, &stage.Config{ID: c.State.ID, Spec: stageSpec(s), Process: &p, Seccomp: filter}, self)
+	c.saveSettings(execFile, s, set, &stage.Config{ID: c.State.ID, Spec: stageSpec(s), Process: &p, Seccomp: filter}, self)
 }
 
 // saveProcessExec writes the settings of the exec just made, of the
@@ -193,16 +193,16 @@ func (c *Container) saveProcessExec(s *specs.Spec, set stage.Settings, cfg *stag
 	if saved, _ := filepath.Glob(filepath.Join(c.dir, "exec-*.env")); len(saved) >= maxProcessFiles {
 		return
 	}
-	c.saveSettings(name, set, cfg, self, stage.SavedProcess+"="+string(data))
+	c.saveSettings(name, s, set, cfg, self, stage.SavedProcess+"="+string(data))
 }
 
 // cExec tells whether the C exec can serve the container and name is not
-// saved yet by this husk binary: a root husk, no user namespace (husk
-// moves the process into the cgroup itself there), no seccomp agent. self
-// is the binary's SavedBinary setting.
+// saved yet by this husk binary: a root husk, no user's systemd to move
+// the process (Exec's Setup), no seccomp agent. self is the binary's
+// SavedBinary setting.
 func (c *Container) cExec(s *specs.Spec, name string) (self string, ok bool) {
-	if os.Geteuid() != 0 || s.Process == nil || c.State.CgroupPaths == nil || c.State.SystemdUser ||
-		vocab.HasNamespace(s, specs.UserNamespace) || (s.Linux.Seccomp != nil && s.Linux.Seccomp.ListenerPath != "") {
+	if os.Geteuid() != 0 || s.Process == nil || len(c.State.CgroupPaths) == 0 || c.State.SystemdUser ||
+		(s.Linux.Seccomp != nil && s.Linux.Seccomp.ListenerPath != "") {
 		return "", false
 	}
 	var st unix.Stat_t
@@ -224,7 +224,13 @@ func (c *Container) cExec(s *specs.Spec, name string) (self string, ok bool) {
 // as name, with the binary's SavedBinary setting and extra, where the
 // preamble applies them without warnings. A failure only leaves the next
 // such exec to Go.
-func (c *Container) saveSettings(name string, set stage.Settings, cfg *stage.Config, self string, extra ...string) {
+func (c *Container) saveSettings(name string, s *specs.Spec, set stage.Settings, cfg *stage.Config, self string, extra ...string) {
+	if vocab.HasNamespace(s, specs.UserNamespace) {
+		// From inside a user namespace clone3 may not enter the cgroup:
+		// husk moves the stage there when it asks (Exec's Setup).
+		set.Setup = true
+		extra = append(extra, stage.SavedJoin+"="+strings.Join(cgroups.Dirs(c.State.CgroupPaths), "\n"))
+	}
 	saved, ok, err := stage.SavedExec(set, cfg)
 	if err != nil || !ok {
 		return

@@ -23,9 +23,13 @@ func (m *v1Manager) dir(subsystem string) cgroupDir {
 
 // dirs lists each directory once; co-mounted controllers such as
 // "cpu,cpuacct" share one.
-func (m *v1Manager) dirs() []string {
+func (m *v1Manager) dirs() []string { return Dirs(m.paths) }
+
+// Dirs are the distinct directories of a container's cgroup paths,
+// sorted: those Apply joins.
+func Dirs(paths map[string]string) []string {
 	var out []string
-	for _, d := range m.paths {
+	for _, d := range paths {
 		if d != "" && !slices.Contains(out, d) {
 			out = append(out, d)
 		}

@@ -48,11 +48,12 @@
 #define MAX_SAVED (1 << 20)     // nsenter.c's MAX_SETTINGS
 #define MAX_REPLY (64 << 10)    // the stage's messages: a pid, a few warnings
 // What exec.env tells this file, not the stage (stage.SavedBinary,
-// SavedFreezerV1, V2, SavedProcess).
+// SavedFreezerV1, V2, SavedProcess, SavedJoin).
 #define BINARY "_HUSK_CLI_BINARY"
 #define FREEZER_V1 "_HUSK_CLI_FREEZER_V1"
 #define FREEZER_V2 "_HUSK_CLI_FREEZER_V2"
 #define PROCESS "_HUSK_CLI_PROCESS"
+#define JOIN "_HUSK_CLI_JOIN"
 
 // The stage's fds: stdio, the sync socket, the init's pidfd, then the
 // binary it is exec'd from (_HUSK_NFDS: the preamble closes it and all
@@ -295,7 +296,8 @@ static int build_settings(struct buf *b, const struct cmdline *c, const char *sa
 	put_str(b, "00000000"); // the length, filled in last
 	for (p = saved; p < saved + len; p += strlen(p) + 1)
 		if (strncmp(p, BINARY "=", sizeof(BINARY)) != 0 && strncmp(p, FREEZER_V1 "=", sizeof(FREEZER_V1)) != 0 &&
-		    strncmp(p, FREEZER_V2 "=", sizeof(FREEZER_V2)) != 0 && strncmp(p, PROCESS "=", sizeof(PROCESS)) != 0)
+		    strncmp(p, FREEZER_V2 "=", sizeof(FREEZER_V2)) != 0 && strncmp(p, PROCESS "=", sizeof(PROCESS)) != 0 &&
+		    strncmp(p, JOIN "=", sizeof(JOIN)) != 0)
 			put(b, p, strlen(p) + 1);
 	snprintf(num, sizeof(num), "%d", STAGE_PIDFD);
 	put_setting(b, "_HUSK_JOIN_PIDFD", num);
@@ -508,50 +510,86 @@ static int unescape(char *s)
 	return 0;
 }
 
-// await_stage reads the stage's messages until its process has exec'd
-// (the socket's EOF) and reaps the preamble: the process's pid, or -1
-// with the stage killed and reaped.
-static pid_t await_stage(const struct cmdline *c, int sock, pid_t stage)
+// join_cgroups is the setup of an exec in a user namespace
+// (cgroups.Manager.Apply): from inside it clone3 may not enter the
+// cgroup, so husk moves the stage there once it asks, then acks.
+static int join_cgroups(int sock, pid_t stage, const char *dirs)
+{
+	char path[4200], num[24];
+	const char *dir, *end;
+	int fd, n, ok = 1;
+
+	n = snprintf(num, sizeof(num), "%d", (int)stage);
+	for (dir = dirs; ok && dir != NULL && *dir != '\0'; dir = *end != '\0' ? end + 1 : end) {
+		end = strchr(dir, '\n');
+		if (end == NULL)
+			end = dir + strlen(dir);
+		if ((size_t)snprintf(path, sizeof(path), "%.*s/cgroup.procs", (int)(end - dir), dir) >= sizeof(path))
+			return -1;
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		ok = fd >= 0 && write(fd, num, (size_t)n) == n;
+		if (fd >= 0)
+			close(fd);
+	}
+	return ok && send(sock, "{\"type\":\"ack\"}\n", 15, MSG_NOSIGNAL) == 15 ? 0 : -1;
+}
+
+// message takes one line of the stage's: its pid, the setup it asks for,
+// or a warning, in that order. 0 if it is one of those, else -1: an
+// error, or a message no stage sends, which Go's exec tells.
+static int message(const struct cmdline *c, char *line, int sock, pid_t stage, const char *join, pid_t *pid)
 {
 	static const char pid_msg[] = "{\"type\":\"pid\",\"pid\":", warn_msg[] = "{\"type\":\"warn\",\"msg\":\"";
+	size_t n = strlen(line);
+	char *end;
+
+	if (strcmp(line, "{\"type\":\"setup\"}") == 0 && join != NULL && *pid < 0)
+		return join_cgroups(sock, stage, join);
+	if (strncmp(line, pid_msg, sizeof(pid_msg) - 1) == 0 && *pid < 0) {
+		*pid = (pid_t)strtol(line + sizeof(pid_msg) - 1, &end, 10);
+		return *pid > 0 && strcmp(end, "}") == 0 ? 0 : -1;
+	}
+	if (strncmp(line, warn_msg, sizeof(warn_msg) - 1) == 0 && *pid > 0 && n >= sizeof(warn_msg) + 1 &&
+	    strcmp(line + n - 2, "\"}") == 0) {
+		line[n - 2] = '\0';
+		if (unescape(line + sizeof(warn_msg) - 1) < 0)
+			return -1;
+		log_warning(c, line + sizeof(warn_msg) - 1);
+		return 0;
+	}
+	return -1;
+}
+
+// await_stage reads the stage's messages until its process has exec'd
+// (the socket's EOF), moving it into its cgroups first where join names
+// them, and reaps the preamble: the process's pid, or -1 with the stage
+// killed and reaped.
+static pid_t await_stage(const struct cmdline *c, int sock, pid_t stage, const char *join)
+{
 	struct buf in = {0};
-	char chunk[4096], *line, *nl, *end;
+	char chunk[4096], *nl;
+	size_t done = 0;
 	pid_t pid = -1;
 	ssize_t r;
 	int status, ok = 1;
 
-	for (;;) {
+	while (ok) {
 		r = read(sock, chunk, sizeof(chunk));
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0)
+		if (r <= 0) {
+			// EOF at the execve, every message whole; or a broken socket.
+			ok = r == 0 && done == in.len && pid > 0;
 			break;
+		}
 		put(&in, chunk, (size_t)r);
-		if (in.failed || in.len > MAX_REPLY) {
-			ok = 0;
-			break;
-		}
-	}
-	ok = ok && r == 0 && in.len > 0 && in.p[in.len - 1] == '\n';
-	for (line = in.p; ok && line < in.p + in.len; line = nl + 1) {
-		nl = memchr(line, '\n', (size_t)(in.p + in.len - line));
-		*nl = '\0';
-		if (strlen(line) != (size_t)(nl - line)) {
-			ok = 0; // a NUL: no message of the stage's
-			break;
-		}
-		if (strncmp(line, pid_msg, sizeof(pid_msg) - 1) == 0 && pid < 0) {
-			pid = (pid_t)strtol(line + sizeof(pid_msg) - 1, &end, 10);
-			ok = pid > 0 && strcmp(end, "}") == 0;
-		} else if (strncmp(line, warn_msg, sizeof(warn_msg) - 1) == 0 && pid > 0 && nl - line >= 2 &&
-			   strcmp(nl - 2, "\"}") == 0) {
-			nl[-2] = '\0';
-			ok = unescape(line + sizeof(warn_msg) - 1) == 0;
-			if (ok)
-				log_warning(c, line + sizeof(warn_msg) - 1);
-			nl[-2] = '"';
-		} else {
-			ok = 0; // an error, or a message no stage sends: Go's exec tells
+		ok = !in.failed && in.len <= MAX_REPLY;
+		// Each whole line in turn; a NUL makes it no message of the stage's.
+		while (ok && (nl = memchr(in.p + done, '\n', in.len - done)) != NULL) {
+			*nl = '\0';
+			ok = strlen(in.p + done) == (size_t)(nl - in.p - done) &&
+			     message(c, in.p + done, sock, stage, join, &pid) == 0;
+			done = (size_t)(nl - in.p) + 1;
 		}
 	}
 	free(in.p);
@@ -559,7 +597,7 @@ static pid_t await_stage(const struct cmdline *c, int sock, pid_t stage)
 		kill(stage, SIGKILL);
 	while (waitpid(stage, &status, 0) < 0 && errno == EINTR)
 		;
-	if (ok && pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	if (ok && WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return pid;
 	if (pid > 0) {
 		kill(pid, SIGKILL);
@@ -682,7 +720,7 @@ int exec_command(const struct cmdline *c, int dirfd, const struct state *st)
 		while (off < set.len && ((w = send(sv[0], set.p + off, set.len - off, MSG_NOSIGNAL)) > 0 || errno == EINTR))
 			off += w > 0 ? (size_t)w : 0;
 		// A stage that died early reads as an error in await_stage.
-		pid = await_stage(c, sv[0], stage);
+		pid = await_stage(c, sv[0], stage, saved_value(saved, len, JOIN));
 	}
 	if (pid < 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);

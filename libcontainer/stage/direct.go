@@ -135,13 +135,14 @@ func directSettings(cfg *Config) ([]string, []string, error) {
 // The settings saved beside SavedExec's that the C exec command reads
 // itself and sends no stage: the husk binary that saved them (its inode,
 // size and mtime, first), the cgroup whose freezer tells a paused
-// container, v1's or v2's, and the exec --process file the settings are
-// of.
+// container, v1's or v2's, the exec --process file the settings are of,
+// and the cgroup dirs to move the stage into at its setup.
 const (
 	SavedBinary    = "_HUSK_CLI_BINARY"
 	SavedFreezerV1 = "_HUSK_CLI_FREEZER_V1"
 	SavedFreezerV2 = "_HUSK_CLI_FREEZER_V2"
 	SavedProcess   = "_HUSK_CLI_PROCESS"
+	SavedJoin      = "_HUSK_CLI_JOIN"
 )
 
 // SavedExec spells an exec of cfg's process through set as the C exec

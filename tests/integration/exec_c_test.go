@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -179,19 +180,41 @@ func TestExecWithoutGoForwardsSignals(t *testing.T) {
 	}
 }
 
-// No exec.env where an exec needs Go each time: in a user namespace husk
-// moves the process into the cgroup itself.
-func TestExecSavesNothingForGoOnly(t *testing.T) {
+// In a user namespace clone3 may not put the stage into the container's
+// cgroup from inside: the C exec moves it there when its preamble asks,
+// as Go's exec does.
+func TestExecUsernsWithoutGoRuntime(t *testing.T) {
 	t.Parallel()
 	b := newBundle(t, "/helper", "sleep", "600")
 	userns(t, b)
-	b.startContainer()
+	st := b.startContainer()
 	b.mustExec(nil, "/bin/true")
-	if _, err := os.Lstat(filepath.Join(b.root, b.id, "exec.env")); !os.IsNotExist(err) {
-		t.Errorf("exec.env for a container with a user namespace: %v", err)
+	probe := []string{"/bin/sh", "-c", "cat /proc/self/uid_map /proc/self/cgroup; id -u"}
+	r := b.rtOpts(opts{env: inittrace}, append([]string{"exec", b.id}, probe...)...)
+	if r.Code != 0 || goRuntimeStarted(r) {
+		t.Fatalf("second exec into a container with a user namespace: want it done without Go: %s", r)
 	}
-	if r := b.rtOpts(opts{env: inittrace}, "exec", b.id, "/bin/true"); r.Code != 0 || !goRuntimeStarted(r) {
-		t.Errorf("second exec into a container with a user namespace: want Go's exec: %s", r)
+	viaGo := b.rt(append([]string{"--debug", "--log", filepath.Join(t.TempDir(), "log"), "exec", b.id}, probe...)...)
+	if viaGo.Code != 0 || viaGo.Stdout != r.Stdout {
+		t.Errorf("the process saw, exec'd in C:\n%s\nand by Go's exec:\n%s", r.Stdout, viaGo)
+	}
+	mustContain(t, r.Stdout, "100000", "the process's uid map")
+	initCgroup, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", st.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// From the host: the process is in every cgroup of the init's.
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	if r := b.rtOpts(opts{env: inittrace}, "exec", "-d", "--pid-file", pidFile, b.id, "/helper", "sleep", "600"); r.Code != 0 || goRuntimeStarted(r) {
+		t.Fatalf("exec -d: want it done without Go: %s", r)
+	}
+	data, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cgroup, err := os.ReadFile("/proc/" + strings.TrimSpace(string(data)) + "/cgroup")
+	if err != nil || string(cgroup) != string(initCgroup) {
+		t.Errorf("the exec'd process's cgroups:\n%s(%v)\nthe init's:\n%s", cgroup, err, initCgroup)
 	}
 }
 
