@@ -6,8 +6,9 @@
 // Its namespace work is done only where the parent husk set _HUSK_SYNCFD;
 // its other settings come over that socket (read_settings). In every other
 // husk process it does a plain `husk start` or `husk delete` itself
-// (lifecycle.c), or readies the Go runtime's start-up (map_segment,
-// one_cpu) and returns.
+// (lifecycle.c), or an `exec` whose settings a first exec saved
+// (execcmd.c), or readies the Go runtime's start-up (map_segment, one_cpu)
+// and returns.
 //
 // Protocol on the sync socket (newline-delimited JSON, shared with the Go
 // side): if asked to (_HUSK_SETUP), the preamble sends {"type":"setup"} once
