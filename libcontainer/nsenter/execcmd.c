@@ -441,7 +441,7 @@ static void log_warning(const struct cmdline *c, const char *msg)
 	struct tm tm;
 	char t[64], ns[16], esc[8];
 	const char *p;
-	int fd = 2, i;
+	int fd = 2, i, json = strcmp(c->format, "json") == 0;
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
@@ -454,7 +454,7 @@ static void log_warning(const struct cmdline *c, const char *msg)
 		strcat(t, ns);
 	}
 	strcat(t, "Z");
-	if (strcmp(c->format, "json") == 0)
+	if (json)
 		put_str(&line, "{\"level\":\"warning\",\"msg\":\"");
 	else
 		put_str(&line, "time=\""), put_str(&line, t), put_str(&line, "\" level=warning msg=\"");
@@ -464,14 +464,15 @@ static void log_warning(const struct cmdline *c, const char *msg)
 			esc[0] = '\\', esc[1] = (char)ch, esc[2] = '\0';
 		} else if (ch == '\n') {
 			strcpy(esc, "\\n");
-		} else if (ch < 0x20 || ch == 0x7f) {
-			snprintf(esc, sizeof(esc), strcmp(c->format, "json") == 0 ? "\\u%04x" : "\\x%02x", ch);
+		} else if (ch < 0x20 || ch == 0x7f || (json && (ch == '<' || ch == '>' || ch == '&'))) {
+			// encoding/json escapes HTML's three too.
+			snprintf(esc, sizeof(esc), json ? "\\u%04x" : "\\x%02x", ch);
 		} else {
 			esc[0] = (char)ch, esc[1] = '\0';
 		}
 		put_str(&line, esc);
 	}
-	if (strcmp(c->format, "json") == 0)
+	if (json)
 		put_str(&line, "\",\"time\":\""), put_str(&line, t), put_str(&line, "\"}\n");
 	else
 		put_str(&line, "\"\n");

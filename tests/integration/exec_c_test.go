@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -269,5 +270,45 @@ func TestExecProcessFileWithoutGoRuntime(t *testing.T) {
 	}
 	if saved, _ := filepath.Glob(filepath.Join(b.root, b.id, "exec-*.env")); len(saved) != 8 {
 		t.Errorf("%d saved process files, want 8", len(saved))
+	}
+}
+
+// The stage's warnings reach husk's log from the C exec as from Go's: an
+// ambient capability that isn't inheritable can't be raised, and the
+// process runs without it.
+func TestExecWithoutGoWarns(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, "/helper", "sleep", "600")
+	caps := []string{"CAP_NET_BIND_SERVICE", "CAP_KILL"}
+	b.spec.Process.Capabilities = &specs.LinuxCapabilities{Bounding: caps, Effective: caps, Permitted: caps, Ambient: caps[:1]}
+	b.spec.Process.User = specs.User{UID: 1000, GID: 1000}
+	b.startContainer()
+	b.mustExec(nil, "/bin/true")
+	want := "can't raise ambient capability CAP_NET_BIND_SERVICE: operation not permitted"
+	for _, format := range []string{"text", "json"} {
+		logs := map[bool]string{}
+		for _, viaGo := range []bool{false, true} {
+			logPath := filepath.Join(t.TempDir(), "log")
+			global := []string{"--log", logPath, "--log-format", format}
+			if viaGo {
+				global = append(global, "--debug")
+			}
+			r := b.rtOpts(opts{env: inittrace, global: global}, "exec", b.id, "/bin/true")
+			if r.Code != 0 || goRuntimeStarted(r) != viaGo {
+				t.Fatalf("exec (Go: %v): %s", viaGo, r)
+			}
+			data, _ := os.ReadFile(logPath)
+			for _, l := range lines(string(data)) {
+				if strings.Contains(l, "level") && strings.Contains(l, "warning") {
+					logs[viaGo] = l
+				}
+			}
+		}
+		mustContain(t, logs[false], want, format+" warning of the C exec")
+		// The same line but for its time.
+		stamp := regexp.MustCompile(`time="[^"]*"|"time":"[^"]*"`)
+		if c, g := stamp.ReplaceAllString(logs[false], "T"), stamp.ReplaceAllString(logs[true], "T"); c != g {
+			t.Errorf("%s warning of the C exec:\n%s\nof Go's:\n%s", format, c, g)
+		}
 	}
 }
