@@ -146,8 +146,8 @@ static int parse_exec(int argc, char **argv, int i, struct cmdline *c)
 	c->id = argv[i++];
 	c->args = argv + i;
 	c->nargs = argc - i;
-	// A --process file is the whole process: Go's exec ignores what other
-	// flags and arguments would change, and takes such a command line.
+	// A --process file is the whole process: with flags that would change
+	// it, or arguments, beside it, the command line is Go's exec's.
 	if (c->process != NULL)
 		return c->nargs == 0 && c->nenv == 0 && c->cwd == NULL && !c->user ? 0 : -1;
 	// A command that starts with a dash is Go's to take apart.
