@@ -535,9 +535,11 @@ static int join_cgroups(int sock, pid_t stage, const char *dirs)
 	return ok && send(sock, "{\"type\":\"ack\"}\n", 15, MSG_NOSIGNAL) == 15 ? 0 : -1;
 }
 
-// message takes one line of the stage's: its pid, the setup it asks for,
-// or a warning, in that order. 0 if it is one of those, else -1: an
-// error, or a message no stage sends, which Go's exec tells.
+// message takes one line of the stage's: the setup it asks for, its pid,
+// or a warning, which may come before the pid (the final process sends it,
+// the preamble the pid, and either may run first). 0 if it is one of
+// those, else -1: an error, or a message no stage sends, which Go's exec
+// tells.
 static int message(const struct cmdline *c, char *line, int sock, pid_t stage, const char *join, pid_t *pid)
 {
 	static const char pid_msg[] = "{\"type\":\"pid\",\"pid\":", warn_msg[] = "{\"type\":\"warn\",\"msg\":\"";
@@ -550,7 +552,7 @@ static int message(const struct cmdline *c, char *line, int sock, pid_t stage, c
 		*pid = (pid_t)strtol(line + sizeof(pid_msg) - 1, &end, 10);
 		return *pid > 0 && strcmp(end, "}") == 0 ? 0 : -1;
 	}
-	if (strncmp(line, warn_msg, sizeof(warn_msg) - 1) == 0 && *pid > 0 && n >= sizeof(warn_msg) + 1 &&
+	if (strncmp(line, warn_msg, sizeof(warn_msg) - 1) == 0 && n >= sizeof(warn_msg) + 1 &&
 	    strcmp(line + n - 2, "\"}") == 0) {
 		line[n - 2] = '\0';
 		if (unescape(line + sizeof(warn_msg) - 1) < 0)
