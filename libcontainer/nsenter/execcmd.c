@@ -111,7 +111,17 @@ static void put_item(struct buf *b, const char *s, size_t n)
 	put(b, s, n);
 }
 
-static const char *saved_value(const char *saved, size_t len, const char *key);
+// saved_value is the value of key in the settings saved, or NULL.
+static const char *saved_value(const char *saved, size_t len, const char *key)
+{
+	size_t k = strlen(key);
+	const char *p;
+
+	for (p = saved; p < saved + len; p += strlen(p) + 1)
+		if (strncmp(p, key, k) == 0 && p[k] == '=')
+			return p + k + 1;
+	return NULL;
+}
 
 // read_all reads the regular file fd of at most MAX_SAVED bytes, of this
 // user and that no one else can write if own, and closes it.
@@ -140,10 +150,10 @@ static char *read_all(int fd, int own, size_t *len)
 }
 
 // read_saved reads the saved settings of an exec: NUL-terminated
-// KEY=VALUE strings in husk's own file, saved by this binary. For exec --process FILE they are
-// those of the file's content, named by its FNV-1a hash
-// (libcontainer.processExecFile), and only if saved for the very same
-// content.
+// KEY=VALUE strings in husk's own file, saved by this binary. For exec
+// --process FILE they are those of the file's content, named by its
+// FNV-1a hash (libcontainer.processExecFile), and only if saved for the
+// very same content.
 static char *read_saved(const struct cmdline *c, int dirfd, size_t *len)
 {
 	unsigned long long h = 14695981039346656037ULL;
@@ -181,18 +191,6 @@ static char *read_saved(const struct cmdline *c, int dirfd, size_t *len)
 	}
 	free(process);
 	return saved;
-}
-
-// saved_value is the value of key in the settings saved, or NULL.
-static const char *saved_value(const char *saved, size_t len, const char *key)
-{
-	size_t k = strlen(key);
-	const char *p;
-
-	for (p = saved; p < saved + len; p += strlen(p) + 1)
-		if (strncmp(p, key, k) == 0 && p[k] == '=')
-			return p + k + 1;
-	return NULL;
 }
 
 static int read_cgroup_file(const char *dir, const char *name, char *out, size_t size)
