@@ -79,7 +79,13 @@ func TestExecWithoutGoRuntime(t *testing.T) {
 		t.Fatal(err)
 	}
 	pid := atoi(t, string(data))
-	if cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline"); string(cmdline) != "/helper\x00sleep\x00600\x00" {
+	// exec returns at the process's execve, which sets the new command
+	// line a moment later.
+	var cmdline []byte
+	if !waitFor(5*time.Second, func() bool {
+		cmdline, _ = os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+		return string(cmdline) == "/helper\x00sleep\x00600\x00"
+	}) {
 		t.Errorf("pid file names %d, whose command line is %q", pid, cmdline)
 	}
 	if _, err := os.Stat(filepath.Join(filepath.Dir(pidFile), ".pid.tmp")); !os.IsNotExist(err) {
