@@ -728,6 +728,13 @@ int exec_command(const struct cmdline *c, int dirfd, const struct state *st)
 		goto out;
 	}
 	done = 1;
+	// What started the stage goes before the wait, as in Go's exec: the
+	// binary's handle holds its detached overlay mount, the pidfd the
+	// init's struct pid, for as long as a foreground process runs.
+	close(sv[0]);
+	close(self);
+	close(pidfd);
+	sv[0] = self = pidfd = -1;
 	if (c->pid_file != NULL && write_pid_file(c->pid_file, pid) < 0) {
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		goto out; // Go's exec reports it, the process left running
