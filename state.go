@@ -2,9 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/husk-runtime/husk/libcontainer/nsenter"
 )
 
 var stateCommand = &cli.Command{
@@ -13,6 +16,9 @@ var stateCommand = &cli.Command{
 	ArgsUsage:   "<container-id>",
 	Description: `State prints the OCI state of a container; its status is read from the live process.`,
 	Action: func(ctx *cli.Context) error {
+		if msg, failed := nsenter.CommandFailed(); failed {
+			return errors.New(msg)
+		}
 		id, err := requireID(ctx, 0)
 		if err != nil {
 			return err

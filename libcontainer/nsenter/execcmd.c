@@ -40,10 +40,6 @@
 #include "command.h"
 #include "nsenter.h"
 
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
-
 #define SAVED "exec.env"
 #define MAX_SAVED (1 << 20)     // nsenter.c's MAX_SETTINGS
 #define MAX_REPLY (64 << 10)    // the stage's messages: a pid, a few warnings
@@ -212,12 +208,8 @@ static int read_cgroup_file(const char *dir, const char *name, char *out, size_t
 	return 0;
 }
 
-// thawed tells whether the container is surely not paused, its freezer
-// read as Manager.Paused reads it. Go's exec tells a paused container
-// (and takes --ignore-paused).
-static int thawed(const char *saved, size_t len)
+int thawed(const char *v1, const char *v2)
 {
-	const char *v1 = saved_value(saved, len, FREEZER_V1), *v2 = saved_value(saved, len, FREEZER_V2);
 	char s[512];
 
 	if (v1 != NULL)
@@ -698,7 +690,9 @@ int exec_command(const struct cmdline *c, int dirfd, const struct state *st)
 	saved = read_saved(c, dirfd, &len);
 	if (saved == NULL)
 		return 0;
-	if (!thawed(saved, len) || build_settings(&set, c, saved, len) < 0)
+	// Go's exec tells a paused container (and takes --ignore-paused).
+	if (!thawed(saved_value(saved, len, FREEZER_V1), saved_value(saved, len, FREEZER_V2)) ||
+	    build_settings(&set, c, saved, len) < 0)
 		goto out;
 	// The pidfd pins the pid; checked after it is open, the start time
 	// says it is still the container's init.

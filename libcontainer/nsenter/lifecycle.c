@@ -18,12 +18,14 @@
 // fifo opened, the state dir renamed away) fast_command finishes the job;
 // an error after it is left in command_error for Go's command to report
 // (nsenter.CommandFailed). It also reads the command line and the state
-// of an `exec`, which execcmd.c then runs.
+// of an `exec`, which execcmd.c then runs, and of a `kill` or a `state`,
+// which querycmd.c does.
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,17 +156,19 @@ static int parse_exec(int argc, char **argv, int i, struct cmdline *c)
 	return c->nargs > 0 && argv[i][0] != '\0' && argv[i][0] != '-' ? 0 : -1;
 }
 
-// parse_cmdline finds a start, delete or exec that fast_command can do.
+// parse_cmdline finds a start, delete, exec, kill or state that
+// fast_command can do.
 static int parse_cmdline(int argc, char **argv, struct cmdline *c)
 {
 	const char *v, *s;
-	int i, fd;
+	int i, fd, got_signal = 0;
 	size_t n;
 
 	memset(c, 0, sizeof(*c));
 	c->format = "text";
 	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "start") == 0 || strcmp(argv[i], "delete") == 0 || strcmp(argv[i], "exec") == 0)
+		if (strcmp(argv[i], "start") == 0 || strcmp(argv[i], "delete") == 0 || strcmp(argv[i], "exec") == 0 ||
+		    strcmp(argv[i], "kill") == 0 || strcmp(argv[i], "state") == 0)
 			break;
 		s = dashes(argv[i]);
 		if (s == NULL)
@@ -189,15 +193,21 @@ static int parse_cmdline(int argc, char **argv, struct cmdline *c)
 		c->cmd = EXEC;
 		if (parse_exec(argc, argv, i + 1, c) < 0)
 			return -1;
+	} else if (strcmp(argv[i], "kill") == 0) {
+		c->cmd = KILL;
+		c->signal = SIGTERM;
 	} else {
-		c->cmd = strcmp(argv[i], "start") == 0 ? START : DELETE;
+		c->cmd = strcmp(argv[i], "start") == 0 ? START : strcmp(argv[i], "delete") == 0 ? DELETE : STATE;
 	}
-	// The command's arguments: the id, and delete's --force (before or
-	// after the id, as flagsFirst in main.go allows).
+	// The command's arguments: the id, delete's --force (before or after
+	// the id, as flagsFirst in main.go allows) and kill's signal (kill
+	// --all is Go's).
 	for (i++; c->cmd != EXEC && i < argc; i++) {
 		s = dashes(argv[i]);
 		if (s == NULL && c->id == NULL)
 			c->id = argv[i];
+		else if (s == NULL && c->cmd == KILL && !got_signal && (c->signal = parse_signal(argv[i])) >= 0)
+			got_signal = 1;
 		else if (s != NULL && c->cmd == DELETE && (strcmp(s, "force") == 0 || strcmp(s, "f") == 0))
 			c->force = 1;
 		else
@@ -278,8 +288,7 @@ static int json_key(const char *s, size_t n, const char *key)
 static int json_skip(struct json *j);
 
 // json_object calls field for each member of an object.
-static int json_object(struct json *j, int (*field)(struct json *, const char *, size_t, struct state *),
-		       struct state *st)
+static int json_object(struct json *j, int (*field)(struct json *, const char *, size_t, void *), void *arg)
 {
 	const char *k;
 	size_t n;
@@ -290,7 +299,7 @@ static int json_object(struct json *j, int (*field)(struct json *, const char *,
 	j->depth++;
 	if (!json_lit(j, '}')) {
 		do {
-			ok = json_string(j, &k, &n) == 0 && json_lit(j, ':') && field(j, k, n, st) == 0;
+			ok = json_string(j, &k, &n) == 0 && json_lit(j, ':') && field(j, k, n, arg) == 0;
 		} while (ok && json_lit(j, ','));
 		ok = ok && json_lit(j, '}');
 	} else {
@@ -300,9 +309,34 @@ static int json_object(struct json *j, int (*field)(struct json *, const char *,
 	return ok ? 0 : -1;
 }
 
-static int skip_field(struct json *j, const char *k, size_t n, struct state *st)
+// json_array calls elem for each element of an array.
+static int json_array(struct json *j, int (*elem)(struct json *, void *), void *arg)
 {
-	(void)k, (void)n, (void)st;
+	int ok;
+
+	if (j->depth >= 64 || !json_lit(j, '['))
+		return -1;
+	j->depth++;
+	ok = json_lit(j, ']');
+	if (!ok) {
+		do {
+			ok = elem(j, arg) == 0;
+		} while (ok && json_lit(j, ','));
+		ok = ok && json_lit(j, ']');
+	}
+	j->depth--;
+	return ok ? 0 : -1;
+}
+
+static int skip_field(struct json *j, const char *k, size_t n, void *arg)
+{
+	(void)k, (void)n, (void)arg;
+	return json_skip(j);
+}
+
+static int skip_elem(struct json *j, void *arg)
+{
+	(void)arg;
 	return json_skip(j);
 }
 
@@ -310,7 +344,6 @@ static int json_skip(struct json *j)
 {
 	const char *s;
 	size_t n;
-	int ok;
 
 	json_space(j);
 	if (j->p >= j->end)
@@ -321,19 +354,7 @@ static int json_skip(struct json *j)
 	case '{':
 		return json_object(j, skip_field, NULL);
 	case '[':
-		if (j->depth >= 64)
-			return -1;
-		j->depth++;
-		j->p++;
-		ok = json_lit(j, ']');
-		if (!ok) {
-			do {
-				ok = json_skip(j) == 0;
-			} while (ok && json_lit(j, ','));
-			ok = ok && json_lit(j, ']');
-		}
-		j->depth--;
-		return ok ? 0 : -1;
+		return json_array(j, skip_elem, NULL);
 	}
 	// A number, true, false or null.
 	s = j->p;
@@ -389,8 +410,76 @@ static int json_list_nonempty(struct json *j)
 	return !json_lit(&ahead, ']');
 }
 
-static int hooks_field(struct json *j, const char *k, size_t n, struct state *st)
+static int annotation_field(struct json *j, const char *k, size_t n, void *arg)
 {
+	struct state *st = arg;
+	struct span *a;
+
+	a = realloc(st->annotations, (size_t)(st->nannotations + 1) * 2 * sizeof(*a));
+	if (a == NULL)
+		return -1;
+	st->annotations = a;
+	a += st->nannotations * 2;
+	a[0].s = k;
+	a[0].n = n;
+	if (json_string(j, &a[1].s, &a[1].n) < 0)
+		return -1;
+	st->nannotations++;
+	return 0;
+}
+
+// The namespace being read: its type is "pid", it has a path.
+struct ns_entry {
+	int pid, path;
+};
+
+static int namespace_field(struct json *j, const char *k, size_t n, void *arg)
+{
+	struct ns_entry *ns = arg;
+	const char *v;
+	size_t len;
+
+	if (json_key(k, n, "type") || json_key(k, n, "path")) {
+		if (json_string(j, &v, &len) < 0)
+			return -1;
+		if (json_key(k, n, "type"))
+			ns->pid = flag_is(v, len, "pid");
+		else
+			ns->path = len > 0;
+		return 0;
+	}
+	return json_skip(j);
+}
+
+static int namespace_elem(struct json *j, void *arg)
+{
+	struct state *st = arg;
+	struct ns_entry ns = {0, 0};
+
+	if (json_object(j, namespace_field, &ns) < 0)
+		return -1;
+	if (ns.pid)
+		st->pidns = !ns.path;
+	return 0;
+}
+
+static int linux_field(struct json *j, const char *k, size_t n, void *arg)
+{
+	struct state *st = arg;
+
+	if (json_key(k, n, "namespaces")) {
+		st->pidns = 0;
+		json_space(j);
+		if (j->p < j->end && *j->p == '[')
+			return json_array(j, namespace_elem, st);
+	}
+	return json_skip(j);
+}
+
+static int hooks_field(struct json *j, const char *k, size_t n, void *arg)
+{
+	struct state *st = arg;
+
 	if (json_key(k, n, "poststart"))
 		st->poststart = json_list_nonempty(j);
 	else if (json_key(k, n, "poststop"))
@@ -398,23 +487,33 @@ static int hooks_field(struct json *j, const char *k, size_t n, struct state *st
 	return json_skip(j);
 }
 
-static int spec_field(struct json *j, const char *k, size_t n, struct state *st)
+static int spec_field(struct json *j, const char *k, size_t n, void *arg)
 {
+	struct state *st = arg;
+
+	json_space(j);
 	if (json_key(k, n, "hooks")) {
 		st->poststart = st->poststop = 0;
-		json_space(j);
 		if (j->p < j->end && *j->p == '{')
 			return json_object(j, hooks_field, st);
+	} else if (json_key(k, n, "annotations")) {
+		st->nannotations = 0;
+		if (j->p < j->end && *j->p == '{')
+			return json_object(j, annotation_field, st);
+	} else if (json_key(k, n, "linux")) {
+		st->pidns = 0;
+		if (j->p < j->end && *j->p == '{')
+			return json_object(j, linux_field, st);
 	}
 	return json_skip(j);
 }
 
-static int cgroup_field(struct json *j, const char *k, size_t n, struct state *st)
+static int cgroup_field(struct json *j, const char *k, size_t n, void *arg)
 {
+	struct state *st = arg;
 	const char *v;
 	size_t len;
 
-	(void)k, (void)n;
 	if (json_string(j, &v, &len) < 0)
 		return -1;
 	if (len == 0)
@@ -426,6 +525,10 @@ static int cgroup_field(struct json *j, const char *k, size_t n, struct state *s
 	st->cgroup[st->cgroups] = strndup(v, len);
 	if (st->cgroup[st->cgroups] == NULL)
 		return -1;
+	if (json_key(k, n, "freezer"))
+		st->freezer_v1 = st->cgroups;
+	else if (n == 0)
+		st->freezer_v2 = st->cgroups;
 	st->cgroups++;
 	return 0;
 }
@@ -434,10 +537,21 @@ static void free_cgroups(struct state *st)
 {
 	while (st->cgroups > 0)
 		free(st->cgroup[--st->cgroups]);
+	st->freezer_v1 = st->freezer_v2 = -1;
 }
 
-static int state_field(struct json *j, const char *k, size_t n, struct state *st)
+void free_state(struct state *st)
 {
+	free_cgroups(st);
+	free(st->annotations);
+	free(st->buf);
+	st->annotations = NULL;
+	st->buf = NULL;
+}
+
+static int state_field(struct json *j, const char *k, size_t n, void *arg)
+{
+	struct state *st = arg;
 	const char *v;
 	size_t len;
 	int b;
@@ -473,13 +587,24 @@ static int state_field(struct json *j, const char *k, size_t n, struct state *st
 		json_space(j);
 		st->spec = j->p < j->end && *j->p == '{';
 		st->poststart = st->poststop = 0;
+		st->nannotations = st->pidns = 0;
 		if (st->spec)
 			return json_object(j, spec_field, st);
 	}
+	if (json_key(k, n, "id"))
+		return json_string(j, &st->id.s, &st->id.n);
+	if (json_key(k, n, "bundle"))
+		return json_string(j, &st->bundle.s, &st->bundle.n);
+	if (json_key(k, n, "rootfs"))
+		return json_string(j, &st->rootfs.s, &st->rootfs.n);
+	if (json_key(k, n, "created"))
+		return json_string(j, &st->created.s, &st->created.n);
+	if (json_key(k, n, "owner"))
+		return json_string(j, &st->owner.s, &st->owner.n);
 	return json_skip(j);
 }
 
-static int read_state(int dirfd, struct state *st)
+int read_state(int dirfd, struct state *st)
 {
 	struct json j;
 	struct stat fi;
@@ -500,15 +625,16 @@ static int read_state(int dirfd, struct state *st)
 		return -1;
 	}
 	memset(st, 0, sizeof(*st));
+	st->freezer_v1 = st->freezer_v2 = -1;
+	st->buf = buf;
 	j.p = buf;
 	j.end = buf + len;
 	j.depth = 0;
 	ok = json_object(&j, state_field, st) == 0;
 	json_space(&j);
 	ok = ok && j.p == j.end;
-	free(buf);
 	if (!ok)
-		free_cgroups(st);
+		free_state(st);
 	return ok ? 0 : -1;
 }
 
@@ -545,8 +671,7 @@ int alive(long long pid, long long start)
 	return v == start;
 }
 
-// init_holds is Container.initHolds: whether pid has the fifo open.
-static int init_holds(long long pid, const struct stat *fifo)
+int init_holds(long long pid, const struct stat *fifo)
 {
 	char dir[64];
 	struct dirent *e;
@@ -566,9 +691,7 @@ static int init_holds(long long pid, const struct stat *fifo)
 	return held;
 }
 
-// fail keeps the error of a command past its point of no return for Go's
-// command to report.
-static void fail(const char *fmt, const char *arg)
+void fail(const char *fmt, const char *arg)
 {
 	size_t n = strlen(fmt) + strlen(arg) + 1;
 
@@ -796,9 +919,11 @@ int fast_command(int argc, char **argv)
 		free(c.env);
 		return 0;
 	}
-	// exec takes no lock, as Go's doesn't: a process in the foreground
-	// must not hold up the container's other commands.
-	done = (c.cmd == EXEC || flock(dirfd, LOCK_EX) == 0) && read_state(dirfd, &st) == 0;
+	// exec, kill and state take no lock, as Go's don't: a process in the
+	// foreground must not hold up the container's other commands, nor a
+	// command stuck on the lock keep a container from being stopped.
+	done = (c.cmd == EXEC || c.cmd == KILL || c.cmd == STATE || flock(dirfd, LOCK_EX) == 0) &&
+	       read_state(dirfd, &st) == 0;
 	if (done) {
 		switch (c.cmd) {
 		case START:
@@ -810,8 +935,14 @@ int fast_command(int argc, char **argv)
 		case EXEC:
 			done = exec_command(&c, dirfd, &st);
 			break;
+		case KILL:
+			done = kill_command(&c, dirfd, &st);
+			break;
+		case STATE:
+			done = state_command(&c, dirfd, &st);
+			break;
 		}
-		free_cgroups(&st);
+		free_state(&st);
 	}
 	close(dirfd); // and with it the lock
 	free(c.env);
