@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/husk-runtime/husk/libcontainer"
+	"github.com/husk-runtime/husk/libcontainer/nsenter"
 )
 
 // foreground serves a container process that husk waits for (run and exec
@@ -87,7 +88,14 @@ func releaseAndWait(ctx *cli.Context, c *libcontainer.Container, fg *foreground,
 	}
 	code := fg.wait(c.State.Pid)
 	if !keep {
-		if err := runtimeOf(ctx).Delete(c.State.ID, true); err != nil {
+		// What is left of a container that stopped is mostly a few
+		// rmdirs, which the C delete does without decoding the state.
+		rt := runtimeOf(ctx)
+		done, err := nsenter.DeleteStopped(rt.Root, c.State.ID)
+		if !done {
+			err = rt.Delete(c.State.ID, true)
+		}
+		if err != nil {
 			return err
 		}
 	}

@@ -905,46 +905,68 @@ static int do_delete(const struct cmdline *c, int dirfd, const char *dir, const 
 	return remove_state_dir(dirfd, c->root, dir);
 }
 
-int fast_command(int argc, char **argv)
+// with_state does the command c on its container, the state read, under
+// the container's lock where Go's command takes it.
+static int with_state(const struct cmdline *c)
 {
-	struct cmdline c;
 	struct state st;
 	char dir[4096];
 	int dirfd, done;
 
-	if (argv == NULL)
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", c->root, c->id) >= sizeof(dir) ||
+	    (dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return 0;
-	if (parse_cmdline(argc, argv, &c) < 0 || (size_t)snprintf(dir, sizeof(dir), "%s/%s", c.root, c.id) >= sizeof(dir) ||
-	    (dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		free(c.env);
-		return 0;
-	}
 	// exec, kill and state take no lock, as Go's don't: a process in the
 	// foreground must not hold up the container's other commands, nor a
 	// command stuck on the lock keep a container from being stopped.
-	done = (c.cmd == EXEC || c.cmd == KILL || c.cmd == STATE || flock(dirfd, LOCK_EX) == 0) &&
+	done = (c->cmd == EXEC || c->cmd == KILL || c->cmd == STATE || flock(dirfd, LOCK_EX) == 0) &&
 	       read_state(dirfd, &st) == 0;
 	if (done) {
-		switch (c.cmd) {
+		switch (c->cmd) {
 		case START:
 			done = do_start(dirfd, dir, &st);
 			break;
 		case DELETE:
-			done = do_delete(&c, dirfd, dir, &st);
+			done = do_delete(c, dirfd, dir, &st);
 			break;
 		case EXEC:
-			done = exec_command(&c, dirfd, &st);
+			done = exec_command(c, dirfd, &st);
 			break;
 		case KILL:
-			done = kill_command(&c, dirfd, &st);
+			done = kill_command(c, dirfd, &st);
 			break;
 		case STATE:
-			done = state_command(&c, dirfd, &st);
+			done = state_command(c, dirfd, &st);
 			break;
 		}
 		free_state(&st);
 	}
 	close(dirfd); // and with it the lock
+	return done;
+}
+
+int fast_command(int argc, char **argv)
+{
+	struct cmdline c;
+	int done;
+
+	if (argv == NULL)
+		return 0;
+	done = parse_cmdline(argc, argv, &c) == 0 && with_state(&c);
 	free(c.env);
 	return done;
+}
+
+int delete_stopped(const char *root, const char *id)
+{
+	struct cmdline c;
+
+	if (geteuid() != 0) // as parse_cmdline: a rootless delete is Go's
+		return 0;
+	memset(&c, 0, sizeof(c));
+	c.cmd = DELETE;
+	c.root = root;
+	c.id = id;
+	c.force = 1;
+	return with_state(&c);
 }

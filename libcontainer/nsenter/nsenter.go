@@ -8,9 +8,16 @@
 package nsenter
 
 // #cgo CFLAGS: -Wall -Wextra -Wno-unused-parameter -O2
+// #include <stdlib.h>
 // void husk_unpin(void);
+// int delete_stopped(const char *root, const char *id);
 // extern char *command_error;
 import "C"
+
+import (
+	"errors"
+	"unsafe"
+)
 
 // CommandFailed returns why a `husk start`, `husk delete`, `husk exec` or
 // `husk state` that the preamble did (lifecycle.c, execcmd.c, querycmd.c)
@@ -27,3 +34,21 @@ func CommandFailed() (msg string, ok bool) {
 // one_cpu in nsenter.c); this package's init runs before main, on the main
 // thread, and gives the CPUs back.
 func init() { C.husk_unpin() }
+
+// DeleteStopped deletes the container id under root as `husk delete
+// --force` does in C, when it can: for a foreground run, once its
+// container's process has exited, without decoding the state in Go. It
+// returns false if it left the container to Go's delete, and an error
+// that happened past its point of no return (see CommandFailed).
+func DeleteStopped(root, id string) (bool, error) {
+	croot, cid := C.CString(root), C.CString(id)
+	defer C.free(unsafe.Pointer(croot))
+	defer C.free(unsafe.Pointer(cid))
+	if C.delete_stopped(croot, cid) == 0 {
+		return false, nil
+	}
+	if msg, failed := CommandFailed(); failed {
+		return true, errors.New(msg)
+	}
+	return true, nil
+}

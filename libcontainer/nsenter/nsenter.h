@@ -38,11 +38,14 @@ void nondumpable(void);
 // it; it returns only if no _HUSK_EXEC_* settings ask it to.
 void exec_process(void);
 
-// fast_command does a plain `husk start` or `husk delete` of the command
-// line argc, argv when it can (lifecycle.c): 0 if it left everything to
-// Go, 1 if it did the command, with command_error set if it failed past
-// its point of no return.
+// fast_command does a plain `husk start`, `delete`, `exec`, `kill` or
+// `state` of the command line argc, argv when it can (lifecycle.c): 0 if
+// it left everything to Go, 1 if it did the command, with command_error
+// set if it failed past its point of no return.
 int fast_command(int argc, char **argv);
+// delete_stopped is fast_command's `husk --root root delete --force id`,
+// for a foreground run whose container has stopped (nsenter.DeleteStopped).
+int delete_stopped(const char *root, const char *id);
 extern char *command_error;
 // command_exit is the exit code of a command fast_command did.
 extern int command_exit;

@@ -225,3 +225,42 @@ func TestDeleteInGo(t *testing.T) {
 		})
 	}
 }
+
+// A foreground run deletes its container once the process has exited, as
+// delete --force would: in C where that delete is (nsenter.DeleteStopped),
+// else in Go, which runs the poststop hooks and sweeps a killed create's
+// temporary dir. Nothing of the container is left either way.
+func TestRunDeletesStopped(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []string{"plain", "poststop", "temp dir"} {
+		t.Run(tc, func(t *testing.T) {
+			t.Parallel()
+			b := newBundle(t, "/bin/sh", "-c", "echo ran; exit 3")
+			ran := filepath.Join(t.TempDir(), "poststop")
+			tmp := filepath.Join(b.root, "~new-killed")
+			switch tc {
+			case "poststop":
+				b.spec.Hooks = &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "echo ran > " + ran}}}}
+			case "temp dir":
+				if err := os.MkdirAll(tmp, 0o700); err != nil {
+					t.Fatal(err)
+				}
+				old := time.Now().Add(-time.Minute)
+				if err := os.Chtimes(tmp, old, old); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := b.run()
+			if r.Code != 3 || !strings.Contains(r.Stdout, "ran") {
+				t.Fatalf("run: want the process's output and exit code 3: %s", r)
+			}
+			checkNothingLeft(t, b)
+			if _, err := os.Stat(ran); (tc == "poststop") != (err == nil) {
+				t.Errorf("poststop hook ran: %v, want %v", err == nil, tc == "poststop")
+			}
+			if _, err := os.Lstat(tmp); tc == "temp dir" && err == nil {
+				t.Errorf("run's delete left a killed create's temporary dir %s", tmp)
+			}
+		})
+	}
+}
