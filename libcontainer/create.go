@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -133,9 +134,15 @@ func (r *Runtime) Create(o *CreateOpts) (c *Container, err error) {
 		cfg.State = c.hookState("creating")
 	}
 	// The stage's binary is exec'd while husk makes the cgroup; its
-	// preamble waits for the settings that name it.
+	// preamble waits for the settings that name it. A husk command runs on
+	// one P (one_cpu in nsenter.c), and the spawn's vfork holds it until
+	// the stage's execve (1-3 ms): a second P for that while lets the
+	// cgroup's goroutine run meanwhile.
 	r.debugf("create %s: state in %s; starting the init stage (bundle %s)", o.ID, dir, o.Bundle)
-	if st, err = stage.Spawn(so, cfg); err != nil {
+	procs := runtime.GOMAXPROCS(2)
+	st, err = stage.Spawn(so, cfg)
+	runtime.GOMAXPROCS(procs)
+	if err != nil {
 		return c, startError(err)
 	}
 
