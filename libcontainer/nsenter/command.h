@@ -76,9 +76,10 @@ int alive(long long pid, long long start);
 // as a created container's init has the exec fifo.
 int init_holds(long long pid, const struct stat *fifo);
 
-// thawed tells whether a container is surely not paused, its freezer (the
-// v1 or the v2 cgroup dir, or neither) read as Manager.Paused reads it.
-int thawed(const char *v1, const char *v2);
+// paused tells whether a container is paused, its freezer (the v1 or the
+// v2 cgroup dir, or neither) read as Manager.Paused reads it: 1 if it is,
+// 0 if it surely is not, -1 if what it read leaves it to Go to tell.
+int paused(const char *v1, const char *v2);
 
 // exec_command is `husk exec` of a running container (execcmd.c): 0 if it
 // left everything to Go, 1 if it ran the process.

@@ -208,16 +208,27 @@ static int read_cgroup_file(const char *dir, const char *name, char *out, size_t
 	return 0;
 }
 
-int thawed(const char *v1, const char *v2)
+int paused(const char *v1, const char *v2)
 {
-	char s[512];
+	char s[512] = "", events[512];
 
-	if (v1 != NULL)
-		return read_cgroup_file(v1, "freezer.state", s, sizeof(s)) == 0 && strcmp(s, "THAWED\n") == 0;
-	if (v2 != NULL)
-		return read_cgroup_file(v2, "cgroup.freeze", s, sizeof(s)) == 0 && strcmp(s, "0\n") == 0 &&
-		       read_cgroup_file(v2, "cgroup.events", s, sizeof(s)) == 0 && strstr(s, "frozen 1") == NULL;
-	return 1; // no freezer: nothing can have been frozen
+	if (v1 != NULL) {
+		if (read_cgroup_file(v1, "freezer.state", s, sizeof(s)) < 0)
+			return -1;
+		if (strcmp(s, "THAWED\n") == 0)
+			return 0;
+		return strcmp(s, "FROZEN\n") == 0 || strcmp(s, "FREEZING\n") == 0 ? 1 : -1;
+	}
+	if (v2 != NULL) {
+		if (read_cgroup_file(v2, "cgroup.freeze", s, sizeof(s)) == 0 && strcmp(s, "1\n") == 0)
+			return 1;
+		if (read_cgroup_file(v2, "cgroup.events", events, sizeof(events)) < 0)
+			return -1;
+		if (strstr(events, "frozen 1\n") != NULL)
+			return 1;
+		return strcmp(s, "0\n") == 0 && strstr(events, "frozen 0\n") != NULL ? 0 : -1;
+	}
+	return 0; // no freezer: nothing can have been frozen
 }
 
 // merge_env is the container's environment with exec's --env, deduplicated
@@ -691,7 +702,7 @@ int exec_command(const struct cmdline *c, int dirfd, const struct state *st)
 	if (saved == NULL)
 		return 0;
 	// Go's exec tells a paused container (and takes --ignore-paused).
-	if (!thawed(saved_value(saved, len, FREEZER_V1), saved_value(saved, len, FREEZER_V2)) ||
+	if (paused(saved_value(saved, len, FREEZER_V1), saved_value(saved, len, FREEZER_V2)) != 0 ||
 	    build_settings(&set, c, saved, len) < 0)
 		goto out;
 	// The pidfd pins the pid; checked after it is open, the start time

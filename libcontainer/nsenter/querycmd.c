@@ -10,11 +10,11 @@
 // signal; state tells the status as Container.Status does and prints it as
 // state.go's printJSON would.
 //
-// It reports no error of its own. kill --all, a container without a PID
-// namespace of its own, a SIGKILL to a container that may be paused, a
-// creating container, an init that is gone; a status that takes Go to tell
-// (paused, creating), a string Go would print otherwise: all of these go
-// to Go's command, which does it all and names any error. Only a state that
+// It reports no error of its own. kill --all, a SIGKILL to a container
+// without a PID namespace of its own or one that may be paused, a creating
+// container, an init that is gone; a status that takes Go to tell
+// (creating, a freezer it can't read), a string Go would print otherwise:
+// all of these go to Go's command, which does it all and names any error. Only a state that
 // can't be written to stdout is an error here (command_error).
 #define _GNU_SOURCE
 #include <errno.h>
@@ -91,8 +91,9 @@ int kill_command(const struct cmdline *c, int dirfd, const struct state *st)
 	(void)dirfd;
 	// Without a PID namespace of its own a SIGKILL goes to the whole
 	// cgroup; a frozen init acts on SIGKILL only once thawed.
-	if (st->version != STATE_VERSION || !st->spec || st->creating || st->pid <= 0 || !st->pidns ||
-	    (c->signal == SIGKILL && !thawed(cgroup_of(st, st->freezer_v1), cgroup_of(st, st->freezer_v2))))
+	if (st->version != STATE_VERSION || !st->spec || st->creating || st->pid <= 0 ||
+	    (c->signal == SIGKILL &&
+	     (!st->pidns || paused(cgroup_of(st, st->freezer_v1), cgroup_of(st, st->freezer_v2)) != 0)))
 		return 0;
 	// The pidfd pins the pid; checked after it is open, the start time
 	// says it is still the container's init (signalProcess).
@@ -165,7 +166,7 @@ static int span_cmp(const void *a, const void *b)
 }
 
 // status is Container.Status's word for the container, or NULL for one
-// that takes Go to tell (creating, paused, or what can't be read).
+// that takes Go to tell (creating, or what can't be read).
 static const char *status(int dirfd, const struct state *st)
 {
 	struct stat fifo;
@@ -178,7 +179,13 @@ static const char *status(int dirfd, const struct state *st)
 		return init_holds(st->pid, &fifo) ? "created" : "running";
 	if (errno != ENOENT)
 		return NULL;
-	return thawed(cgroup_of(st, st->freezer_v1), cgroup_of(st, st->freezer_v2)) ? "running" : NULL;
+	switch (paused(cgroup_of(st, st->freezer_v1), cgroup_of(st, st->freezer_v2))) {
+	case 0:
+		return "running";
+	case 1:
+		return "paused";
+	}
+	return NULL;
 }
 
 int state_command(const struct cmdline *c, int dirfd, const struct state *st)

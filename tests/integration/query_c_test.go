@@ -27,9 +27,9 @@ func stateBoth(t *testing.T, b *bundle) (r *result, goOut string) {
 	return r, viaGo.Stdout
 }
 
-// `husk state` of a created, running or stopped container is printed
-// without a Go runtime, byte for byte as Go's state prints it, annotations
-// sorted; a paused one is Go's to tell.
+// `husk state` of a created, running, paused or stopped container is
+// printed without a Go runtime, byte for byte as Go's state prints it,
+// annotations sorted.
 func TestStateWithoutGoRuntime(t *testing.T) {
 	t.Parallel()
 	for _, annotated := range []bool{false, true} {
@@ -51,7 +51,7 @@ func TestStateWithoutGoRuntime(t *testing.T) {
 			}{
 				{nil, specs.StateCreated, true},
 				{[]string{"start", b.id}, specs.StateRunning, true},
-				{[]string{"pause", b.id}, "paused", false},
+				{[]string{"pause", b.id}, "paused", true},
 				{[]string{"resume", b.id}, specs.StateRunning, true},
 				{[]string{"kill", b.id, "KILL"}, specs.StateStopped, true},
 			} {
@@ -140,32 +140,33 @@ func TestStateInGo(t *testing.T) {
 	}
 }
 
-// `husk kill ID [SIGNAL]` of a running or created container with its own
-// PID namespace sends the signal without a Go runtime, in each form of the
-// signal Go's kill takes.
+// `husk kill ID [SIGNAL]` of a running or created container sends the
+// signal without a Go runtime, in each form of the signal Go's kill takes.
 func TestKillWithoutGoRuntime(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct{ sig, got string }{
-		{"", "SIGTERM 15"}, {"TERM", "SIGTERM 15"}, {"sigusr1", "SIGUSR1 10"}, {"Hup", "SIGHUP 1"},
-		{"12", "SIGUSR2 12"}, {"SIGPWR", "SIGPWR 30"}, {"KILL", ""}, {"created", ""},
+	for _, tc := range []struct{ name, sig, got string }{
+		{"default", "", "SIGTERM 15"}, {"TERM", "TERM", "SIGTERM 15"}, {"sigusr1", "sigusr1", "SIGUSR1 10"},
+		{"Hup", "Hup", "SIGHUP 1"}, {"12", "12", "SIGUSR2 12"}, {"SIGPWR", "SIGPWR", "SIGPWR 30"},
+		{"KILL", "KILL", ""}, {"created", "KILL", ""},
+		// Only a SIGKILL of a container without a PID namespace of its
+		// own is Go's (it goes to all of its cgroup).
+		{"host pidns", "", "SIGTERM 15"},
 	} {
-		name := tc.sig
-		if name == "" {
-			name = "default"
-		}
-		t.Run(name, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			b := newBundle(t, "/helper", "sigwait")
-			args := []string{"kill", b.id}
-			if tc.sig == "created" {
+			if tc.name == "host pidns" {
+				removeNamespace(b, specs.PIDNamespace)
+			}
+			if tc.name == "created" {
 				b.mustCreate()
-				args = append(args, "KILL")
 			} else {
 				b.startContainer()
 				b.waitOutput("ready")
-				if tc.sig != "" {
-					args = append(args, tc.sig)
-				}
+			}
+			args := []string{"kill", b.id}
+			if tc.sig != "" {
+				args = append(args, tc.sig)
 			}
 			r := b.rtOpts(opts{env: inittrace}, args...)
 			if r.Code != 0 || goRuntimeStarted(r) {
@@ -179,9 +180,10 @@ func TestKillWithoutGoRuntime(t *testing.T) {
 	}
 }
 
-// What the C kill leaves to Go: --all, a container without a PID namespace
-// of its own, a SIGKILL to a paused container (which Go thaws), a stopped
-// container and a signal Go refuses (Go's errors).
+// What the C kill leaves to Go: --all, a SIGKILL to a container without a
+// PID namespace of its own (which kills its whole cgroup) or to a paused
+// container (which Go thaws), a stopped container and a signal Go refuses
+// (Go's errors).
 func TestKillInGo(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []string{"all", "host pidns", "paused", "stopped", "unknown signal", "long number"} {
