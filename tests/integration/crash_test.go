@@ -96,10 +96,10 @@ func statusOf(b *bundle) string {
 // mounts), and its id can be used again at once.
 func TestCrashCreateEveryStep(t *testing.T) {
 	t.Parallel()
-	// State records (renameat), the state dir and cgroups (mkdirat), the
-	// stage (clone3: its preamble's fork), cgroup files and the sync socket
-	// (write).
-	for _, sc := range []string{"mkdirat", "renameat", "clone3", "write"} {
+	// State records (renameat for a new file, renameat2 exchanging one),
+	// the state dir and cgroups (mkdirat), the stage (clone3: its
+	// preamble's fork), cgroup files and the sync socket (write).
+	for _, sc := range []string{"mkdirat", "renameat", "renameat2", "clone3", "write"} {
 		t.Run(sc, func(t *testing.T) {
 			t.Parallel()
 			b := newBundle(t)
@@ -315,9 +315,10 @@ func TestCrashKillUpdatePauseEveryStep(t *testing.T) {
 		// cgroup, as does --all.
 		{"kill", "kill", []string{"kill", "KILL"}},
 		{"kill-all", "kill", []string{"kill", "--all", "KILL"}},
-		// cgroup files, then the state with the new resources (renameat).
+		// cgroup files, then the state with the new resources, exchanged
+		// with the old one (renameat2).
 		{"update", "write", []string{"update", "--pids-limit", "77", "--memory", "100M"}},
-		{"update", "renameat", []string{"update", "--pids-limit", "77"}},
+		{"update", "renameat2", []string{"update", "--pids-limit", "77"}},
 		// freezer.state (v1) or cgroup.freeze (v2) written and read back.
 		{"pause", "write", []string{"pause"}},
 		{"pause", "read", []string{"pause"}},
