@@ -9,6 +9,8 @@
 //	                  it: the filter's cost is the median of the pairs'
 //	                  differences
 //	exec:             exec /bin/true into a running container
+//	state:            state of that running container (what podman asks
+//	                  each time it syncs a container)
 //	parallel creates: -parallel creates at once (wall, peak memory)
 //	... (busy):       lifecycle and run again while a spinning process
 //	                  per CPU keeps the machine busy (-busy)
@@ -175,6 +177,7 @@ func main() {
 		targets[rt.name] = id
 	}
 	measure(res, rts, scenario{"exec", *n, func(rt *runtime) (sample, error) { return execOnce(rt, targets[rt.name]) }}, *warmup)
+	measure(res, rts, scenario{"state", *n, func(rt *runtime) (sample, error) { return stateOnce(rt, targets[rt.name]) }}, *warmup)
 
 	if *parallel > 0 {
 		measure(res, rts, scenario{"parallel creates", *parallelRounds, func(rt *runtime) (sample, error) {

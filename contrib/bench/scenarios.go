@@ -160,6 +160,17 @@ func execTarget(rt *runtime, bundle string) (id string, stop func(), err error) 
 	}, nil
 }
 
+// stateOnce: `state ID` of the running container id, which podman runs
+// each time it syncs a container.
+func stateOnce(rt *runtime, id string) (sample, error) {
+	t0 := time.Now()
+	ru, err := rt.cmd("state", id)
+	if err != nil {
+		return sample{}, err
+	}
+	return sample{total: time.Since(t0), cliRSS: ru.Maxrss}, nil
+}
+
 // execOnce: `exec ID /bin/true` into the running container id.
 func execOnce(rt *runtime, id string) (sample, error) {
 	t0 := time.Now()
