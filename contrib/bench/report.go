@@ -183,8 +183,8 @@ func (r *results) print() {
 		for _, p := range r.husk {
 			fmt.Printf("  %-13s @%.2fms  inits %.2fms\n", p.Process, p.AtMain, p.Inits)
 		}
-		fmt.Println("  (not listed: processes without a Go runtime. start, the delete of a stopped container, a plain exec's stage, and")
-		fmt.Println("  a plain exec after a container's first are done in C: the exec (cli) line is the first exec's)")
+		fmt.Println("  (not listed: processes without a Go runtime. start, state, the delete of a stopped container, a plain exec's")
+		fmt.Println("  stage, and a plain exec after a container's first are done in C: the exec (cli) line is the first exec's)")
 	}
 
 	fmt.Println()
