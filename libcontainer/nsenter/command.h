@@ -4,6 +4,8 @@
 #define HUSK_COMMAND_H
 
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #define STATE_VERSION 2 // libcontainer's stateVersion
@@ -28,6 +30,38 @@ struct cmdline {
 	char **args; // the command, nargs of them
 	int nargs;
 };
+
+// A growing buffer, NUL-terminated; failed once an allocation failed.
+struct buf {
+	char *p;
+	size_t len, cap;
+	int failed;
+};
+
+static inline void put(struct buf *b, const char *s, size_t n)
+{
+	char *p;
+	size_t cap = b->cap ? b->cap : 4096;
+
+	if (b->failed)
+		return;
+	while (cap < b->len + n + 1)
+		cap *= 2;
+	if (cap != b->cap) {
+		p = realloc(b->p, cap);
+		if (p == NULL) {
+			b->failed = 1;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static inline void put_str(struct buf *b, const char *s) { put(b, s, strlen(s)); }
 
 // A string of state.json as written: its bytes between the quotes.
 struct span {

@@ -58,37 +58,6 @@
 #define STAGE_PIDFD 4
 #define STAGE_SELF 5
 
-struct buf {
-	char *p;
-	size_t len, cap;
-	int failed;
-};
-
-static void put(struct buf *b, const char *s, size_t n)
-{
-	char *p;
-	size_t cap = b->cap ? b->cap : 4096;
-
-	if (b->failed)
-		return;
-	while (cap < b->len + n + 1)
-		cap *= 2;
-	if (cap != b->cap) {
-		p = realloc(b->p, cap);
-		if (p == NULL) {
-			b->failed = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void put_str(struct buf *b, const char *s) { put(b, s, strlen(s)); }
-
 // put_setting adds KEY=VALUE and its NUL.
 static void put_setting(struct buf *b, const char *key, const char *value)
 {

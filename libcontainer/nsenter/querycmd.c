@@ -105,33 +105,6 @@ int kill_command(const struct cmdline *c, int dirfd, const struct state *st)
 	return done;
 }
 
-struct out {
-	char *p;
-	size_t len, cap;
-	int failed;
-};
-
-static void put(struct out *o, const char *s, size_t n)
-{
-	char *p;
-
-	if (o->failed)
-		return;
-	if (o->len + n > o->cap) {
-		o->cap = (o->len + n) * 2 + 256;
-		p = realloc(o->p, o->cap);
-		if (p == NULL) {
-			o->failed = 1;
-			return;
-		}
-		o->p = p;
-	}
-	memcpy(o->p + o->len, s, n);
-	o->len += n;
-}
-
-static void put_str(struct out *o, const char *s) { put(o, s, strlen(s)); }
-
 // plain tells whether Go prints s as it is written in state.json: no
 // escape, no control or non-ASCII byte, none that encoding/json escapes
 // for HTML.
@@ -146,7 +119,7 @@ static int plain(struct span s)
 }
 
 // put_field is one line of the indented object: `  "key": "value",`.
-static void put_field(struct out *o, const char *indent, struct span key, struct span value, const char *end)
+static void put_field(struct buf *o, const char *indent, struct span key, struct span value, const char *end)
 {
 	put_str(o, indent);
 	put_str(o, "\"");
@@ -190,7 +163,7 @@ static const char *status(int dirfd, const struct state *st)
 
 int state_command(const struct cmdline *c, int dirfd, const struct state *st)
 {
-	struct out o = {0};
+	struct buf o = {0};
 	struct span *a = st->annotations, version = {OCI_VERSION, sizeof(OCI_VERSION) - 1};
 	const char *word;
 	char num[32], e[128];
