@@ -563,7 +563,7 @@ static void reset_affinity(void)
 	send_msg("warn", msg);
 }
 
-void exec_process(void)
+void exec_process(void (*before_exec)(void))
 {
 	char **args, **env, *v;
 	size_t nenv, nrl;
@@ -643,6 +643,8 @@ void exec_process(void)
 	path = look_path(args[0], env);
 	if (nnp)
 		load_seccomp();
+	if (before_exec != NULL)
+		before_exec();
 	set_rlimits(rl, nrl, 1);
 	execve(path, args, env);
 	bail("exec %s", path);

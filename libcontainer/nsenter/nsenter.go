@@ -9,7 +9,9 @@ package nsenter
 
 // #cgo CFLAGS: -Wall -Wextra -Wno-unused-parameter -O2
 // #include <stdlib.h>
+// #include <sys/resource.h>
 // void husk_unpin(void);
+// extern struct rlimit start_nofile;
 // int delete_stopped(const char *root, const char *id);
 // extern char *command_error;
 import "C"
@@ -51,4 +53,12 @@ func DeleteStopped(root, id string) (bool, error) {
 		return true, errors.New(msg)
 	}
 	return true, nil
+}
+
+// StartNofile is RLIMIT_NOFILE as a stage was started with: Go's runtime
+// raises its soft limit at start-up and lowers it again only for a process
+// it execs through the syscall package, which an init exec'ing its waiter
+// does not use (stage.execWaiter).
+func StartNofile() (cur, max uint64) {
+	return uint64(C.start_nofile.rlim_cur), uint64(C.start_nofile.rlim_max)
 }

@@ -68,11 +68,17 @@ func (c *conn) initStage(cfg *Config) error {
 		}
 	}
 	c.debugf("init: hostname, keyring and console set; preparing process %q", cfg.Process.Args)
+	rc.Procfs.Close()
+	if waitInC(cfg) {
+		if err := c.execWaiter(cfg); !errors.Is(err, unix.E2BIG) {
+			return err
+		}
+	}
+	unix.Close(selfFD())
 	p, err := c.prepareProcess(cfg)
 	if err != nil {
 		return err
 	}
-	rc.Procfs.Close()
 	c.debugf("init: process %s ready; waiting on the exec fifo for start", p.path)
 	// husk stops reading the sync socket once the init is ready.
 	c.debug = false
