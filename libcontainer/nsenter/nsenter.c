@@ -504,7 +504,7 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv)
 	int n;
 
 	if (fd == NULL) {
-		if (getenv("_HUSK_WAIT") != NULL)
+		if (getenv("_HUSK_WAIT") != NULL && argc > 1 && strcmp(argv[1], "wait") == 0)
 			await_process();
 		if (fast_command(argc, argv) && command_error == NULL)
 			_exit(command_exit);

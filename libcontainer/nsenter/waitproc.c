@@ -30,11 +30,13 @@
 // namespace's init gets only the signals it has a handler for, and Go's
 // runtime has one for nearly all: it dies of SIGHUP, SIGINT and SIGTERM (as
 // pid 1 the default action it raises is ignored, and it exits 2), exits 2
-// on those it would print a traceback for, and ignores the rest.
-static void on_signal(int sig)
+// on those it would print a traceback for and on a fault of its own, and
+// ignores the rest, a fault's signal sent by another process among them.
+static void on_signal(int sig, siginfo_t *info, void *ctx)
 {
 	sigset_t one;
 
+	(void)ctx;
 	switch (sig) {
 	case SIGHUP:
 	case SIGINT:
@@ -52,6 +54,13 @@ static void on_signal(int sig)
 	case SIGSTKFLT:
 	case SIGSYS:
 		_exit(2);
+	case SIGSEGV:
+	case SIGBUS:
+	case SIGFPE:
+		// Returning from the kernel's would run the faulting
+		// instruction again, for ever.
+		if (info->si_code > 0)
+			_exit(2);
 	}
 }
 
@@ -63,7 +72,7 @@ static void on_signal(int sig)
 // SIG_IGN of SIGHUP or SIGINT (nohup).
 static void handle_signals(void)
 {
-	struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART}, old;
+	struct sigaction sa = {.sa_sigaction = on_signal, .sa_flags = SA_SIGINFO | SA_RESTART}, old;
 
 	sigfillset(&sa.sa_mask);
 	for (int sig = 1; sig <= SIGRTMAX; sig++) {
@@ -98,36 +107,41 @@ static void await_start(void)
 	char path[64];
 	int fd;
 
-	if (write(syncfd, "{\"type\":\"ready\"}\n", 17) != 17)
-		_exit(1); // husk is gone, and with it the create
+	ssize_t n = write(syncfd, "{\"type\":\"ready\"}\n", 17);
+	int e = errno;
+
 	close(syncfd);
 	syncfd = -1;
+	if (n != 17) {
+		errno = n < 0 ? e : EIO;
+		bail("send ready to husk"); // husk is gone, and with it the create
+	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fifofd);
 	for (;;) {
 		do
 			fd = open(path, O_WRONLY | O_CLOEXEC);
 		while (fd < 0 && errno == EINTR);
 		if (fd < 0)
-			bail("open exec fifo");
+			bail("open exec fifo: open %s", path);
 		if (write(fd, "0", 1) == 1)
 			break;
 		// start was killed between its open and its read: the
 		// container stays created, for the next start.
 		if (errno != EPIPE && errno != EINTR)
-			bail("write exec fifo");
+			bail("write exec fifo: write %s", path);
 		close(fd);
 	}
 }
 
 void await_process(void)
 {
-	nondumpable();
 	syncfd = atoi(getenv("_HUSK_WAIT"));
 	fifofd = atoi(getenv("_HUSK_WAIT_FIFO") ? getenv("_HUSK_WAIT_FIFO") : "-1");
 	if (syncfd < 3 || fifofd <= syncfd) {
 		errno = EINVAL;
 		bail("malformed settings _HUSK_WAIT, _HUSK_WAIT_FIFO");
 	}
+	nondumpable();
 	handle_signals();
 	exec_process(await_start);
 	errno = EINVAL;

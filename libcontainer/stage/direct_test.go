@@ -53,6 +53,8 @@ func TestDirect(t *testing.T) {
 // set up, without startContainer hooks (run after the wait) or a user
 // namespace.
 func TestWaitInC(t *testing.T) {
+	notify := compiled(t, specs.ActNotify)
+	defer func(f func() bool) { staticBinary = f }(staticBinary)
 	for _, c := range []struct {
 		name string
 		edit func(*Config)
@@ -60,8 +62,12 @@ func TestWaitInC(t *testing.T) {
 	}{
 		{"a plain init", func(*Config) {}, true},
 		{"an exec", func(c *Config) { c.Mode = ModeExec }, false},
-		{"a terminal", func(c *Config) { c.Process.Terminal = true; c.ConsoleFD = 5 }, false},
+		{"a terminal", func(c *Config) { c.Process.Terminal = true }, false},
+		{"a console socket", func(c *Config) { c.ConsoleFD = 5 }, false},
 		{"--debug", func(c *Config) { c.Debug = true }, false},
+		{"a filter that notifies", func(c *Config) { c.Seccomp = notify }, false},
+		{"a filter", func(c *Config) { c.Seccomp = compiled(t, specs.ActErrno) }, true},
+		{"a dynamically linked husk", func(*Config) { staticBinary = func() bool { return false } }, false},
 		{"an SELinux label", func(c *Config) { c.Process.SelinuxLabel = "l" }, false},
 		{"an AppArmor profile", func(c *Config) { c.Process.ApparmorProfile = "p" }, true},
 		{"a startContainer hook", func(c *Config) { c.Spec.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/x"}}} }, false},
@@ -76,6 +82,7 @@ func TestWaitInC(t *testing.T) {
 			c.Spec.Linux.Namespaces = []specs.LinuxNamespace{{Type: specs.PIDNamespace}}
 		}, true},
 	} {
+		staticBinary = func() bool { return true }
 		cfg := &Config{Mode: ModeInit, Spec: &specs.Spec{Linux: &specs.Linux{}}, Process: &specs.Process{Args: []string{"true"}}}
 		c.edit(cfg)
 		if got := waitInC(cfg); got != c.want {

@@ -70,7 +70,7 @@ func (c *conn) initStage(cfg *Config) error {
 	c.debugf("init: hostname, keyring and console set; preparing process %q", cfg.Process.Args)
 	rc.Procfs.Close()
 	if waitInC(cfg) {
-		if err := c.execWaiter(cfg); !errors.Is(err, unix.E2BIG) {
+		if err := c.execWaiter(cfg); err != nil {
 			return err
 		}
 	}

@@ -3,6 +3,7 @@ package stage
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"syscall"
 	"unsafe"
@@ -25,18 +26,31 @@ func selfFD() int {
 // through selfFD with cfg's process spelled as for a direct exec, the sync
 // socket and the exec fifo left open for it. The waiter sets the process
 // up, reports ready, waits for start and execs the process, as the rest of
-// initStage would have. It returns only if the exec failed, with E2BIG for
-// settings past what execve takes (MAX_ARG_STRLEN, 128 KiB a string on
-// Linux), which the Go init can still wait with.
-func (c *conn) execWaiter(cfg *Config) (err error) {
+// initStage would have. It returns an error the Go init would have met
+// too, or nil, having changed nothing, when the settings don't fit in an
+// execve or the execve failed: the Go init then waits itself.
+func (c *conn) execWaiter(cfg *Config) error {
 	set, warnings, err := directSettings(cfg)
 	if err != nil {
 		return err
 	}
+	sync := int(c.f.Fd())
+	env := append(set, envWait+"="+strconv.Itoa(sync), envWaitFifo+"="+strconv.Itoa(cfg.FifoFD),
+		envNFDs+"="+strconv.Itoa(cfg.FifoFD+1))
+	if !fitsExecve(env) {
+		return nil
+	}
+	envp, err := syscall.SlicePtrFromStrings(env)
+	if err != nil {
+		return nil // a NUL, which plainProcess refuses already
+	}
+	argv, _ := syscall.SlicePtrFromStrings([]string{"husk", "wait"})
+	empty, _ := syscall.BytePtrFromString("")
+	// The warnings are the Go init's: sent once the exec is all but
+	// certain, since the Go init sends them again if it waits after all.
 	for _, w := range warnings {
 		c.warnf("%s", w)
 	}
-	sync := int(c.f.Fd())
 	pass := []int{sync, cfg.FifoFD}
 	defer func() {
 		for _, fd := range pass {
@@ -48,30 +62,36 @@ func (c *conn) execWaiter(cfg *Config) (err error) {
 			return fmt.Errorf("pass fd %d to the waiter: %w", fd, err)
 		}
 	}
-	env := append(set, envWait+"="+strconv.Itoa(sync), envWaitFifo+"="+strconv.Itoa(cfg.FifoFD),
-		envNFDs+"="+strconv.Itoa(cfg.FifoFD+1))
 	// The process gets the open-files limit husk gave the init, as it
 	// does from a Go init, whose exec lowers it again.
 	cur, hard := nsenter.StartNofile()
 	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: cur, Max: hard}); err != nil {
 		return fmt.Errorf("restore RLIMIT_NOFILE: %w", err)
 	}
-	empty, err := syscall.BytePtrFromString("")
-	if err != nil {
-		return err
-	}
-	argv, err := syscall.SlicePtrFromStrings([]string{"husk", "wait"})
-	if err != nil {
-		return err
-	}
-	envp, err := syscall.SlicePtrFromStrings(env)
-	if err != nil {
-		return err
-	}
 	_, _, e := unix.Syscall6(unix.SYS_EXECVEAT, uintptr(selfFD()), uintptr(unsafe.Pointer(empty)),
 		uintptr(unsafe.Pointer(&argv[0])), uintptr(unsafe.Pointer(&envp[0])), unix.AT_EMPTY_PATH, 0)
-	if e == unix.E2BIG {
-		return e
+	runtime.KeepAlive(empty)
+	runtime.KeepAlive(argv)
+	runtime.KeepAlive(envp)
+	c.warnf("exec husk's binary to wait for start: %v; the init waits in Go", e)
+	return nil
+}
+
+// fitsExecve tells whether execve takes env: no string over
+// MAX_ARG_STRLEN (32 pages, its NUL included), and all of them, with
+// their pointers, within a quarter of the stack limit (at most 6 MiB).
+func fitsExecve(env []string) bool {
+	var stack unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_STACK, &stack); err != nil {
+		return false
 	}
-	return fmt.Errorf("exec husk's binary to wait for start: %w", e)
+	limit := min(stack.Cur/4, 6<<20)
+	total := uint64(0)
+	for _, kv := range env {
+		if len(kv)+1 > 32*4096 {
+			return false
+		}
+		total += uint64(len(kv)) + 1 + 8
+	}
+	return total <= limit
 }
