@@ -11,7 +11,6 @@ import (
 	"github.com/moby/sys/capability"
 	"github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/husk-runtime/husk/libcontainer/nsenter"
 	"github.com/husk-runtime/husk/spec/vocab"
 )
 
@@ -50,17 +49,15 @@ func direct(cfg *Config) bool {
 // memory would belong to the container's namespace from its execve on, a
 // tracer there being enough to reach it before it is non-dumpable again.
 // husk's binary must be static: the waiter is exec'd inside the
-// container's root, where the kernel would look for its interpreter.
-func waitInC(cfg *Config) bool {
+// container's root, where the kernel would look for its interpreter;
+// static is nsenter.Static().
+func waitInC(cfg *Config, static bool) bool {
 	s := cfg.Spec
-	if cfg.Mode != ModeInit || !staticBinary() || !plainProcess(cfg) || vocab.HasNamespace(s, specs.UserNamespace) {
+	if cfg.Mode != ModeInit || !static || !plainProcess(cfg) || vocab.HasNamespace(s, specs.UserNamespace) {
 		return false
 	}
 	return s.Hooks == nil || len(s.Hooks.StartContainer) == 0
 }
-
-// staticBinary is nsenter.Static, a variable for the tests.
-var staticBinary = nsenter.Static
 
 // plainProcess tells whether cfg's process needs nothing of the Go stage's
 // to be set up.

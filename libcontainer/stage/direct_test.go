@@ -54,7 +54,6 @@ func TestDirect(t *testing.T) {
 // namespace.
 func TestWaitInC(t *testing.T) {
 	notify := compiled(t, specs.ActNotify)
-	defer func(f func() bool) { staticBinary = f }(staticBinary)
 	for _, c := range []struct {
 		name string
 		edit func(*Config)
@@ -67,7 +66,6 @@ func TestWaitInC(t *testing.T) {
 		{"--debug", func(c *Config) { c.Debug = true }, false},
 		{"a filter that notifies", func(c *Config) { c.Seccomp = notify }, false},
 		{"a filter", func(c *Config) { c.Seccomp = compiled(t, specs.ActErrno) }, true},
-		{"a dynamically linked husk", func(*Config) { staticBinary = func() bool { return false } }, false},
 		{"an SELinux label", func(c *Config) { c.Process.SelinuxLabel = "l" }, false},
 		{"an AppArmor profile", func(c *Config) { c.Process.ApparmorProfile = "p" }, true},
 		{"a startContainer hook", func(c *Config) { c.Spec.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/x"}}} }, false},
@@ -82,12 +80,15 @@ func TestWaitInC(t *testing.T) {
 			c.Spec.Linux.Namespaces = []specs.LinuxNamespace{{Type: specs.PIDNamespace}}
 		}, true},
 	} {
-		staticBinary = func() bool { return true }
 		cfg := &Config{Mode: ModeInit, Spec: &specs.Spec{Linux: &specs.Linux{}}, Process: &specs.Process{Args: []string{"true"}}}
 		c.edit(cfg)
-		if got := waitInC(cfg); got != c.want {
+		if got := waitInC(cfg, true); got != c.want {
 			t.Errorf("%s: waits in C %v, want %v", c.name, got, c.want)
 		}
+	}
+	cfg := &Config{Mode: ModeInit, Spec: &specs.Spec{Linux: &specs.Linux{}}, Process: &specs.Process{Args: []string{"true"}}}
+	if waitInC(cfg, false) {
+		t.Error("a dynamically linked husk waits in C")
 	}
 }
 

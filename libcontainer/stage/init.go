@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/husk-runtime/husk/hooks"
+	"github.com/husk-runtime/husk/libcontainer/nsenter"
 	"github.com/husk-runtime/husk/libcontainer/rootfs"
 	"github.com/husk-runtime/husk/spec/vocab"
 )
@@ -69,7 +70,7 @@ func (c *conn) initStage(cfg *Config) error {
 	}
 	c.debugf("init: hostname, keyring and console set; preparing process %q", cfg.Process.Args)
 	rc.Procfs.Close()
-	if waitInC(cfg) {
+	if waitInC(cfg, nsenter.Static()) {
 		if err := c.execWaiter(cfg); err != nil {
 			return err
 		}
