@@ -17,7 +17,10 @@ import (
 // started from (spawn passes it last, and the preamble keeps it for an
 // init, close-on-exec).
 func selfFD() int {
-	n, _ := strconv.Atoi(os.Getenv(envNFDs))
+	n, err := strconv.Atoi(os.Getenv(envNFDs))
+	if err != nil || n < 3 {
+		return -1 // never stdio, whatever the environment says
+	}
 	return n
 }
 
@@ -27,8 +30,8 @@ func selfFD() int {
 // socket and the exec fifo left open for it. The waiter sets the process
 // up, reports ready, waits for start and execs the process, as the rest of
 // initStage would have. It returns an error the Go init would have met
-// too, or nil, having changed nothing, when the settings don't fit in an
-// execve or the execve failed: the Go init then waits itself.
+// too, or nil when the settings don't fit in an execve or the execve
+// failed: the Go init then waits itself, its fds close-on-exec again.
 func (c *conn) execWaiter(cfg *Config) error {
 	set, warnings, err := directSettings(cfg)
 	if err != nil {
