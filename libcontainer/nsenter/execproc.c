@@ -492,9 +492,49 @@ static void switch_user(uid_t uid, gid_t gid)
 		bail("clear keepcaps");
 }
 
+// in_group tells whether gid is the effective or a supplementary group.
+static int in_group(gid_t gid)
+{
+	gid_t groups[256];
+	int n;
+
+	if (getegid() == gid)
+		return 1;
+	n = getgroups(256, groups);
+	for (int i = 0; i < n; i++) {
+		if (groups[i] == gid)
+			return 1;
+	}
+	return 0;
+}
+
+// may_execute judges X_OK from st's mode bits as x/sys's Faccessat does
+// where faccessat2 is missing or refused (a seccomp filter loaded before
+// the lookup that doesn't list it): with CAP_DAC_OVERRIDE, or as root, any
+// execute bit will do; otherwise the owner's, the group's or the others'.
+static int may_execute(const struct stat *st)
+{
+	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct data[2];
+	uid_t uid = geteuid();
+	mode_t bits;
+
+	if (uid != 0 && syscall(SYS_capget, &hdr, data) == 0 && (data[0].effective & (1U << CAP_DAC_OVERRIDE)))
+		uid = 0;
+	if (uid == 0)
+		return (st->st_mode & 0111) != 0;
+	if (st->st_uid == uid)
+		bits = st->st_mode >> 6;
+	else if (in_group(st->st_gid))
+		bits = st->st_mode >> 3;
+	else
+		bits = st->st_mode;
+	return (bits & 1) != 0;
+}
+
 // check_executable is process.go's checkExecutable: it judges as execve(2)
-// will, with the effective ids and capabilities (faccessat2 AT_EACCESS).
-// Without faccessat2 (before Linux 5.8) execve judges alone.
+// will, with the effective ids and capabilities (faccessat2 AT_EACCESS,
+// or may_execute where the kernel has none or a filter refuses it).
 static int check_executable(const char *path)
 {
 	struct stat st;
@@ -505,8 +545,14 @@ static int check_executable(const char *path)
 		errno = EACCES;
 		return -2;
 	}
-	if (syscall(SYS_faccessat2, AT_FDCWD, path, X_OK, AT_EACCESS) < 0 && errno != ENOSYS)
+	if (syscall(SYS_faccessat2, AT_FDCWD, path, X_OK, AT_EACCESS) == 0)
+		return 0;
+	if (errno != ENOSYS && errno != EPERM)
 		return -2;
+	if (!may_execute(&st)) {
+		errno = EACCES;
+		return -2;
+	}
 	return 0;
 }
 

@@ -194,3 +194,42 @@ func TestCreatedWaiterMissingExecutable(t *testing.T) {
 		t.Errorf("create's error is not one line: %q", r.Stderr)
 	}
 }
+
+// A filter loaded before the executable's lookup (no no_new_privs) that
+// refuses faccessat2, as runtime-tools' default profile does by not
+// listing it: the lookup judges from the mode bits, as Go's x/sys does,
+// in the waiter and in a C exec alike.
+func TestLookupWithoutFaccessat2(t *testing.T) {
+	t.Parallel()
+	refuse := func(b *bundle) {
+		b.spec.Process.NoNewPrivileges = false
+		b.spec.Linux.Seccomp = &specs.LinuxSeccomp{
+			DefaultAction: specs.ActAllow,
+			Syscalls:      []specs.LinuxSyscall{{Names: []string{"faccessat2"}, Action: specs.ActErrno}},
+		}
+	}
+	b := newBundle(t, "sh", "-c", "echo ran; exec /helper sleep 600")
+	refuse(b)
+	b.spec.Process.Env = []string{"PATH=/usr/bin:/bin"}
+	b.mustCreate()
+	if got := (initProc{t, b.state().Pid}).cmdline(); got != "husk wait" {
+		t.Errorf("the created container's init runs %q, want husk's waiter", got)
+	}
+	b.mustRT("start", b.id)
+	b.waitOutput("ran")
+	for i, inGo := range []bool{true, false} {
+		r := b.rtOpts(opts{env: inittrace}, "exec", b.id, "sh", "-c", "echo exec")
+		if r.Code != 0 || r.Stdout != "exec\n" || goRuntimeStarted(r) != inGo {
+			t.Errorf("exec %d: want output exec, in Go %v: %s", i+1, inGo, r)
+		}
+	}
+
+	nox := newBundle(t, "/noexec")
+	refuse(nox)
+	writeFile(t, nox.rootfs+"/noexec", "#!/bin/sh\n", 0o644)
+	r := nox.create()
+	if r.Code == 0 {
+		t.Fatalf("create of a file without execute bits succeeded: %s", r)
+	}
+	mustContain(t, r.Stderr, `exec: "/noexec": permission denied`, "create's error")
+}
