@@ -116,7 +116,7 @@ help:
 # host is hybrid): see tests/v2vm/README.md. The binaries are built here and
 # run in the guest. V2VM_FLAGS=--systemd boots systemd as the guest's PID 1.
 V2VM_BUILD := $(CURDIR)/tests/v2vm/.build
-V2VM_RUN ?= Cgroup|Lifecycle|Run[^c]|Systemd|AppArmor|Checkpoint|Fallback|ExecWithoutGo|ExecProcessFile|StateWithoutGo|StateInGo|KillWithoutGo|KillInGo|CreatedWait
+V2VM_RUN ?= Cgroup|Lifecycle|Run[^c]|Systemd|AppArmor|Checkpoint|Fallback|ExecWithoutGo|ExecProcessFile|StateWithoutGo|StateInGo|KillWithoutGo|KillInGo
 V2VM_PARALLEL ?=
 V2VM_FLAGS ?=
 V2VM_CRIU ?=

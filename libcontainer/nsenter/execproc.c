@@ -609,7 +609,7 @@ static void reset_affinity(void)
 	send_msg("warn", msg);
 }
 
-void exec_process(void (*before_exec)(void))
+void exec_process(void)
 {
 	char **args, **env, *v;
 	size_t nenv, nrl;
@@ -689,8 +689,6 @@ void exec_process(void (*before_exec)(void))
 	path = look_path(args[0], env);
 	if (nnp)
 		load_seccomp();
-	if (before_exec != NULL)
-		before_exec();
 	set_rlimits(rl, nrl, 1);
 	execve(path, args, env);
 	bail("exec %s", path);

@@ -70,7 +70,6 @@ struct husk_clone_args {
 };
 
 int syncfd = -1;
-struct rlimit start_nofile;
 static int cgroup2fd = -1; // the container's cgroup v2 dir, opened before any setns
 
 static void write_all(const char *buf, size_t len)
@@ -92,18 +91,7 @@ static void write_all(const char *buf, size_t len)
 void send_msg(const char *type, const char *msg)
 {
 	char out[2200];
-	size_t o;
-
-	// A waiter that has reported ready has no husk to tell: the line goes
-	// to stderr, and a failure ends it with the Go stage's status for a
-	// process that never ran.
-	if (syncfd < 0) {
-		dprintf(2, "%s\n", msg);
-		if (strcmp(type, "error") == 0)
-			_exit(255);
-		return;
-	}
-	o = (size_t)snprintf(out, sizeof(out), "{\"type\":\"%s\",\"msg\":\"", type);
+	size_t o = (size_t)snprintf(out, sizeof(out), "{\"type\":\"%s\",\"msg\":\"", type);
 
 	for (const char *p = msg; *p && o < sizeof(out) - 64; p++) {
 		unsigned char c = (unsigned char)*p;
@@ -237,9 +225,8 @@ void husk_unpin(void)
 // files); anything above is an fd its caller leaked to husk without
 // close-on-exec, and closing it before any setns keeps it from ever being
 // open inside the container (CVE-2016-9962), even for the instant until
-// execve. husk's binary, passed last, is the fd at first: an exec stage
-// closes it with the others (the kernel holds the file it exec'd), an init
-// passes first past it and keeps it for its waiter (waitproc.c).
+// execve. The last fd below first, husk's binary, is closed too: the
+// kernel holds the file it exec'd, and the stage needs no handle to it.
 static void close_unexpected(int first)
 {
 	DIR *d;
@@ -504,8 +491,6 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv)
 	int n;
 
 	if (fd == NULL) {
-		if (getenv("_HUSK_WAIT") != NULL && argc > 1 && strcmp(argv[1], "wait") == 0)
-			await_process();
 		if (fast_command(argc, argv) && command_error == NULL)
 			_exit(command_exit);
 		dl_iterate_phdr(map_segment, NULL);
@@ -516,17 +501,7 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv)
 	nondumpable();
 	if (env_ulong("_HUSK_NFDS") <= (unsigned long)syncfd)
 		bail("_HUSK_NFDS unset");
-	// An init keeps its binary's handle, close-on-exec, for the exec of
-	// its waiter (waitproc.c), and the limit Go's runtime is about to
-	// raise, for the waiter to start with.
-	if (argc > 1 && strcmp(argv[1], "init") == 0) {
-		close_unexpected((int)env_ulong("_HUSK_NFDS") + 1);
-		if (fcntl((int)env_ulong("_HUSK_NFDS"), F_SETFD, FD_CLOEXEC) < 0)
-			bail("keep husk's binary");
-	} else {
-		close_unexpected((int)env_ulong("_HUSK_NFDS"));
-	}
-	getrlimit(RLIMIT_NOFILE, &start_nofile);
+	close_unexpected((int)env_ulong("_HUSK_NFDS"));
 	read_settings();
 	join_cgroups();
 	flags = env_ulong("_HUSK_CLONEFLAGS");
@@ -606,7 +581,7 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv)
 			bail("setns into the container's cgroup namespace");
 		if (joinflags != 0)
 			close((int)env_ulong("_HUSK_JOIN_PIDFD")); // it names a process of the host's PID namespace
-		exec_process(NULL); // an exec stage's process, when husk asked for it here
+		exec_process(); // an exec stage's process, when husk asked for it here
 		// A fork copies no page tables of file mappings: map them here,
 		// in the process that goes on into Go, not in the intermediate.
 		dl_iterate_phdr(map_segment, NULL);

@@ -9,10 +9,7 @@ package nsenter
 
 // #cgo CFLAGS: -Wall -Wextra -Wno-unused-parameter -O2
 // #include <stdlib.h>
-// #include <sys/auxv.h>
-// #include <sys/resource.h>
 // void husk_unpin(void);
-// extern struct rlimit start_nofile;
 // int delete_stopped(const char *root, const char *id);
 // extern char *command_error;
 import "C"
@@ -55,17 +52,3 @@ func DeleteStopped(root, id string) (bool, error) {
 	}
 	return true, nil
 }
-
-// StartNofile is RLIMIT_NOFILE as a stage was started with: Go's runtime
-// raises its soft limit at start-up and lowers it again only for a process
-// it execs through the syscall package, which an init exec'ing its waiter
-// does not use (stage.execWaiter).
-func StartNofile() (cur, max uint64) {
-	return uint64(C.start_nofile.rlim_cur), uint64(C.start_nofile.rlim_max)
-}
-
-// Static tells whether husk's binary runs without a program interpreter
-// (the kernel gave it no AT_BASE). A dynamically linked husk exec'd after
-// pivot_root would be loaded by the container's ld.so: its init stage
-// keeps the Go wait (stage.waitInC).
-func Static() bool { return C.getauxval(C.AT_BASE) == 0 }

@@ -3,7 +3,6 @@
 #define HUSK_NSENTER_H
 
 #include <stddef.h>
-#include <sys/resource.h>
 
 // The new mount API, spelled out so the preamble does not depend on the
 // installed kernel headers.
@@ -36,16 +35,8 @@ const char *errstr(int e, char *buf, size_t len);
 void nondumpable(void);
 
 // exec_process sets up the exec stage's process from its settings and execs
-// it, calling before_exec (if not NULL) right before the late rlimits and
-// the execve; it returns only if no _HUSK_EXEC_* settings ask it to.
-void exec_process(void (*before_exec)(void));
-// await_process is a created container's init once the Go init has built
-// the container (waitproc.c): it sets the process up, waits for start and
-// execs it. It never returns.
-void await_process(void) __attribute__((noreturn));
-// start_nofile is RLIMIT_NOFILE as the stage was started with, before Go's
-// runtime raised its soft limit.
-extern struct rlimit start_nofile;
+// it; it returns only if no _HUSK_EXEC_* settings ask it to.
+void exec_process(void);
 
 // fast_command does a plain `husk start`, `delete`, `exec`, `kill` or
 // `state` of the command line argc, argv when it can (lifecycle.c): 0 if

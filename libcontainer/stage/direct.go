@@ -40,31 +40,9 @@ const (
 // them. A terminal, a user name to look up in the container, an SELinux
 // label, process attributes, a seccomp agent and --debug take the Go stage.
 func direct(cfg *Config) bool {
-	return cfg.Mode == ModeExec && plainProcess(cfg)
-}
-
-// waitInC tells whether the init waits for start in C (nsenter's
-// waitproc.c): a process direct would take, without startContainer hooks
-// (they run after the wait) or a user namespace, in which the waiter's
-// memory would belong to the container's namespace from its execve on, a
-// tracer there being enough to reach it before it is non-dumpable again.
-// husk's binary must be static: the waiter is exec'd inside the
-// container's root, where the kernel would look for its interpreter;
-// static is nsenter.Static().
-func waitInC(cfg *Config, static bool) bool {
-	s := cfg.Spec
-	if cfg.Mode != ModeInit || !static || !plainProcess(cfg) || vocab.HasNamespace(s, specs.UserNamespace) {
-		return false
-	}
-	return s.Hooks == nil || len(s.Hooks.StartContainer) == 0
-}
-
-// plainProcess tells whether cfg's process needs nothing of the Go stage's
-// to be set up.
-func plainProcess(cfg *Config) bool {
 	p := cfg.Process
 	l := cfg.Spec.Linux
-	if cfg.Debug || cfg.User != "" || cfg.ConsoleFD != 0 || len(p.Args) == 0 {
+	if cfg.Mode != ModeExec || cfg.Debug || cfg.User != "" || cfg.ConsoleFD != 0 || len(p.Args) == 0 {
 		return false
 	}
 	if p.Terminal || p.SelinuxLabel != "" || p.Scheduler != nil ||

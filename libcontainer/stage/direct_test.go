@@ -49,49 +49,6 @@ func TestDirect(t *testing.T) {
 	}
 }
 
-// Which inits wait for start in C: those whose process the preamble could
-// set up, without startContainer hooks (run after the wait) or a user
-// namespace.
-func TestWaitInC(t *testing.T) {
-	notify := compiled(t, specs.ActNotify)
-	for _, c := range []struct {
-		name string
-		edit func(*Config)
-		want bool
-	}{
-		{"a plain init", func(*Config) {}, true},
-		{"an exec", func(c *Config) { c.Mode = ModeExec }, false},
-		{"a terminal", func(c *Config) { c.Process.Terminal = true }, false},
-		{"a console socket", func(c *Config) { c.ConsoleFD = 5 }, false},
-		{"--debug", func(c *Config) { c.Debug = true }, false},
-		{"a filter that notifies", func(c *Config) { c.Seccomp = notify }, false},
-		{"a filter", func(c *Config) { c.Seccomp = compiled(t, specs.ActErrno) }, true},
-		{"an SELinux label", func(c *Config) { c.Process.SelinuxLabel = "l" }, false},
-		{"an AppArmor profile", func(c *Config) { c.Process.ApparmorProfile = "p" }, true},
-		{"a startContainer hook", func(c *Config) { c.Spec.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/x"}}} }, false},
-		{"other hooks", func(c *Config) { c.Spec.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: "/x"}}} }, true},
-		{"a new user namespace", func(c *Config) {
-			c.Spec.Linux.Namespaces = []specs.LinuxNamespace{{Type: specs.UserNamespace}}
-		}, false},
-		{"a joined user namespace", func(c *Config) {
-			c.Spec.Linux.Namespaces = []specs.LinuxNamespace{{Type: specs.UserNamespace, Path: "/proc/1/ns/user"}}
-		}, false},
-		{"a new PID namespace", func(c *Config) {
-			c.Spec.Linux.Namespaces = []specs.LinuxNamespace{{Type: specs.PIDNamespace}}
-		}, true},
-	} {
-		cfg := &Config{Mode: ModeInit, Spec: &specs.Spec{Linux: &specs.Linux{}}, Process: &specs.Process{Args: []string{"true"}}}
-		c.edit(cfg)
-		if got := waitInC(cfg, true); got != c.want {
-			t.Errorf("%s: waits in C %v, want %v", c.name, got, c.want)
-		}
-	}
-	cfg := &Config{Mode: ModeInit, Spec: &specs.Spec{Linux: &specs.Linux{}}, Process: &specs.Process{Args: []string{"true"}}}
-	if waitInC(cfg, false) {
-		t.Error("a dynamically linked husk waits in C")
-	}
-}
-
 // The settings spell what prepareProcess would do: the environment
 // deduplicated with husk's extra entries, the capability masks, and the
 // Go stage's warning for a capability left out.

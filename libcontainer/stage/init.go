@@ -11,7 +11,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/husk-runtime/husk/hooks"
-	"github.com/husk-runtime/husk/libcontainer/nsenter"
 	"github.com/husk-runtime/husk/libcontainer/rootfs"
 	"github.com/husk-runtime/husk/spec/vocab"
 )
@@ -69,17 +68,11 @@ func (c *conn) initStage(cfg *Config) error {
 		}
 	}
 	c.debugf("init: hostname, keyring and console set; preparing process %q", cfg.Process.Args)
-	rc.Procfs.Close()
-	if waitInC(cfg, nsenter.Static()) {
-		if err := c.execWaiter(cfg); err != nil {
-			return err
-		}
-	}
-	unix.Close(selfFD())
 	p, err := c.prepareProcess(cfg)
 	if err != nil {
 		return err
 	}
+	rc.Procfs.Close()
 	c.debugf("init: process %s ready; waiting on the exec fifo for start", p.path)
 	// husk stops reading the sync socket once the init is ready.
 	c.debug = false

@@ -44,11 +44,6 @@ const (
 	envSetup       = "_HUSK_SETUP"
 	envSetupDump   = "_HUSK_SETUP_DUMPABLE"
 	envNSPrefix    = "_HUSK_NS_" // + the namespace type, upper case: _HUSK_NS_NET
-
-	// A waiter's (waitproc.c), from the Go init that execs it: its sync
-	// socket's fd and the exec fifo's.
-	envWait     = "_HUSK_WAIT"
-	envWaitFifo = "_HUSK_WAIT_FIFO"
 )
 
 // Settings are what husk tells the C preamble: which namespaces to create

@@ -117,7 +117,7 @@ func TestSettingNamesMatchPreamble(t *testing.T) {
 	if set.Exec, _, err = directSettings(cfg); err != nil {
 		t.Fatal(err)
 	}
-	inGo := map[string]bool{envSyncFD: true, envNFDs: true, envWait: true, envWaitFifo: true, SavedBinary: true, SavedFreezerV1: true, SavedFreezerV2: true, SavedProcess: true, SavedJoin: true}
+	inGo := map[string]bool{envSyncFD: true, envNFDs: true, SavedBinary: true, SavedFreezerV1: true, SavedFreezerV2: true, SavedProcess: true, SavedJoin: true}
 	for _, kv := range encode(set) {
 		k, _, _ := strings.Cut(kv, "=")
 		inGo[k] = true

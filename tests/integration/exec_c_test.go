@@ -318,3 +318,32 @@ func TestExecWithoutGoWarns(t *testing.T) {
 		}
 	}
 }
+
+// A filter loaded before the executable's lookup (no no_new_privs) that
+// refuses faccessat2, as runtime-tools' default profile does by not
+// listing it: the C exec's lookup judges from the mode bits, as Go's x/sys
+// does, and finds what Go's finds.
+func TestExecLookupWithoutFaccessat2(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, "/helper", "sleep", "600")
+	b.spec.Process.NoNewPrivileges = false
+	b.spec.Process.Env = []string{"PATH=/usr/bin:/bin"}
+	b.spec.Linux.Seccomp = &specs.LinuxSeccomp{
+		DefaultAction: specs.ActAllow,
+		Syscalls:      []specs.LinuxSyscall{{Names: []string{"faccessat2"}, Action: specs.ActErrno}},
+	}
+	writeFile(t, b.rootfs+"/noexec", "#!/bin/sh\n", 0o644)
+	b.startContainer()
+	for i, inGo := range []bool{true, false} {
+		r := b.rtOpts(opts{env: inittrace}, "exec", b.id, "sh", "-c", "echo exec")
+		if r.Code != 0 || r.Stdout != "exec\n" || goRuntimeStarted(r) != inGo {
+			t.Errorf("exec %d: want output exec, in Go %v: %s", i+1, inGo, r)
+		}
+	}
+	// The C exec's stage refuses it; Go only reports the failure.
+	r := b.rt("exec", b.id, "/noexec")
+	if r.Code == 0 {
+		t.Fatalf("exec of a file without execute bits succeeded: %s", r)
+	}
+	mustContain(t, r.Stderr, `exec: "/noexec": permission denied`, "exec's error")
+}
