@@ -492,20 +492,26 @@ static void switch_user(uid_t uid, gid_t gid)
 		bail("clear keepcaps");
 }
 
-// in_group tells whether gid is the effective or a supplementary group.
+// in_group tells whether gid is the effective or a supplementary group,
+// reading all of the supplementary groups (up to NGROUPS_MAX, 65536).
 static int in_group(gid_t gid)
 {
-	gid_t groups[256];
-	int n;
+	gid_t *groups;
+	int n, found = 0;
 
 	if (getegid() == gid)
 		return 1;
-	n = getgroups(256, groups);
-	for (int i = 0; i < n; i++) {
-		if (groups[i] == gid)
-			return 1;
-	}
-	return 0;
+	n = getgroups(0, NULL);
+	if (n <= 0)
+		return 0;
+	groups = malloc((size_t)n * sizeof(*groups));
+	if (groups == NULL)
+		bail("allocate %d supplementary groups", n);
+	n = getgroups(n, groups);
+	for (int i = 0; i < n && !found; i++)
+		found = groups[i] == gid;
+	free(groups);
+	return found;
 }
 
 // may_execute judges X_OK from st's mode bits as x/sys's Faccessat does

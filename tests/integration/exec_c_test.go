@@ -333,6 +333,12 @@ func TestExecLookupWithoutFaccessat2(t *testing.T) {
 		Syscalls:      []specs.LinuxSyscall{{Names: []string{"faccessat2"}, Action: specs.ActErrno}},
 	}
 	writeFile(t, b.rootfs+"/noexec", "#!/bin/sh\n", 0o644)
+	// Executable by its group only, which a user holds as the 300th of
+	// its supplementary groups: the lookup must read them all.
+	writeFile(t, b.rootfs+"/grpexec", "#!/bin/sh\necho group\n", 0o750)
+	if err := os.Chown(b.rootfs+"/grpexec", 0, 300); err != nil {
+		t.Fatal(err)
+	}
 	b.startContainer()
 	for i, inGo := range []bool{true, false} {
 		r := b.rtOpts(opts{env: inittrace}, "exec", b.id, "sh", "-c", "echo exec")
@@ -346,4 +352,13 @@ func TestExecLookupWithoutFaccessat2(t *testing.T) {
 		t.Fatalf("exec of a file without execute bits succeeded: %s", r)
 	}
 	mustContain(t, r.Stderr, `exec: "/noexec": permission denied`, "exec's error")
+
+	args := []string{"exec", "--user", "1000:1000"}
+	for g := 1; g <= 300; g++ {
+		args = append(args, "-g", strconv.Itoa(g))
+	}
+	r = b.rt(append(args, b.id, "/grpexec")...)
+	if r.Code != 0 || r.Stdout != "group\n" {
+		t.Errorf("exec of a file executable by the user's 300th group: %s", r)
+	}
 }
