@@ -30,21 +30,32 @@ P=(podman --runtime "$husk" --cgroup-manager cgroupfs --events-backend file
 cleanup() {
 	"${P[@]}" rm -f -t 0 c1 c2 >/dev/null 2>&1 || true
 	"${P[@]}" rmi -f localhost/husk-ckpt-bb >/dev/null 2>&1 || true
+	# A container's end makes conmon run podman's exit command (`podman
+	# container cleanup`), which still writes under $d after `rm` returns:
+	# wait for both before removing it.
+	local i
+	for i in $(seq 100); do
+		pgrep -f -- "$d/" >/dev/null || break
+		sleep 0.1
+	done
 	umount -R "$d/storage/overlay" 2>/dev/null || true
-	rm -rf "$d"
+	rm -rf "$d" || echo "podman-checkpoint: could not remove $d; still there: $(pgrep -af -- "$d/" | cut -c1-200)" >&2
 }
 trap cleanup EXIT
 
 echo "podman-checkpoint: $(podman --version), $(conmon --version | head -n 1), $(criu --version | head -n 1), $("$husk" --version | head -n 1)"
 mkdir -p "$d/r/bin" "$d/r/tmp"
 cp /bin/busybox "$d/r/bin/"
-for a in sh cat echo sleep; do ln -s busybox "$d/r/bin/$a"; done
+for a in sh cat echo sleep mv; do ln -s busybox "$d/r/bin/$a"; done
 tar -C "$d/r" -cf "$d/bb.tar" .
 "${P[@]}" import "$d/bb.tar" localhost/husk-ckpt-bb:latest >"$d/import.log" 2>&1 || fail "podman import: $(cat "$d/import.log")"
 
+# The counter renames each count into place: an exec never reads a file
+# half rewritten.
 count() { "${P[@]}" exec "$1" cat /tmp/count; }
 "${P[@]}" run -d --name c1 --network none localhost/husk-ckpt-bb:latest \
-	sh -c 'i=0; while :; do i=$((i + 1)); echo $i >/tmp/count; sleep 0.2; done' >/dev/null || fail "podman run"
+	sh -c 'i=0; while :; do i=$((i + 1)); echo $i >/tmp/c.new; mv /tmp/c.new /tmp/count; sleep 0.2; done' >/dev/null ||
+	fail "podman run"
 sleep 2
 before=$(count c1) || fail "exec c1"
 echo "podman-checkpoint: c1 runs, count $before"
