@@ -166,6 +166,9 @@ static int map_segment(struct dl_phdr_info *info, size_t size, void *data)
 	return 1; // the first object is the executable; its libraries (if any) fault as usual
 }
 
+// husk_cli is 1 in a process that runs a command line, 0 in a stage.
+int husk_cli;
+
 // The CPUs husk may run on, while start-up runs on one (one_cpu).
 static cpu_set_t husk_cpus;
 static int husk_pinned;
@@ -493,6 +496,7 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv)
 	if (fd == NULL) {
 		if (fast_command(argc, argv) && command_error == NULL)
 			_exit(command_exit);
+		husk_cli = 1;
 		dl_iterate_phdr(map_segment, NULL);
 		one_cpu();
 		return;
