@@ -139,6 +139,7 @@ func (r *Runtime) Create(o *CreateOpts) (c *Container, err error) {
 	// the stage's execve (1-3 ms): a second P for that while lets the
 	// cgroup's goroutine run meanwhile.
 	r.debugf("create %s: state in %s; starting the init stage (bundle %s)", o.ID, dir, o.Bundle)
+	so.Settings = stage.NamespaceSettings(s)
 	procs := runtime.GOMAXPROCS(2)
 	st, err = stage.Spawn(so, cfg)
 	runtime.GOMAXPROCS(procs)
@@ -157,7 +158,6 @@ func (r *Runtime) Create(o *CreateOpts) (c *Container, err error) {
 	// the v2 cgroup (clone3 checks write access to it with the namespace's
 	// ids): husk moves it there during the handshake (setupFunc).
 	userns := vocab.HasNamespace(s, specs.UserNamespace)
-	so.Settings = stage.NamespaceSettings(s)
 	so.Settings.JoinCgroups(c.State.CgroupPaths, !userns)
 	so.Settings.OOMScoreAdj = s.Process.OOMScoreAdj
 	cfg.CgroupPaths = c.State.CgroupPaths

@@ -50,10 +50,10 @@
 
 #define MAX_LIST 65536 // arguments or environment entries; execve takes fewer
 
-// list splits a setting of length-prefixed items ("5:hello3:foo") in place
+// setting_list splits a setting of length-prefixed items ("5:hello3:foo") in place
 // into a NULL-terminated array. The items may hold any byte but NUL, which
 // neither an argument nor an environment entry can.
-static char **list(const char *name, size_t *count)
+char **setting_list(const char *name, size_t *count)
 {
 	char *v = getenv(name), **out;
 	size_t n = 0, cap = 16;
@@ -633,8 +633,8 @@ void exec_process(void)
 		for (long fd = syncfd; fd < strtol(getenv("_HUSK_NFDS"), NULL, 10); fd++)
 			fcntl((int)fd, F_SETFD, FD_CLOEXEC);
 	}
-	args = list("_HUSK_EXEC_ARGS", NULL);
-	env = list("_HUSK_EXEC_ENV", &nenv);
+	args = setting_list("_HUSK_EXEC_ARGS", NULL);
+	env = setting_list("_HUSK_EXEC_ENV", &nenv);
 	cwd = getenv("_HUSK_EXEC_CWD");
 	uid = (uid_t)strtoul(getenv("_HUSK_EXEC_UID") ? getenv("_HUSK_EXEC_UID") : "0", NULL, 10);
 	gid = (gid_t)strtoul(getenv("_HUSK_EXEC_GID") ? getenv("_HUSK_EXEC_GID") : "0", NULL, 10);
@@ -695,6 +695,7 @@ void exec_process(void)
 	path = look_path(args[0], env);
 	if (nnp)
 		load_seccomp();
+	await_start(); // a C init's
 	set_rlimits(rl, nrl, 1);
 	execve(path, args, env);
 	bail("exec %s", path);

@@ -130,8 +130,21 @@ void bail(const char *fmt, ...)
 	va_end(ap);
 	n = strlen(msg);
 	snprintf(msg + n, sizeof(msg) - n, ": %s", errstr(saved, e, sizeof(e)));
+	if (syncfd < 0) {
+		// After ready: the error goes to stderr bare, with runc's exit
+		// status for a process that never ran, as the Go stage's does.
+		dprintf(2, "%s\n", msg);
+		_exit(255);
+	}
 	send_msg("error", msg);
 	_exit(1);
+}
+
+void send_ready(void)
+{
+	write_all("{\"type\":\"ready\"}\n", 17);
+	close(syncfd);
+	syncfd = -1;
 }
 
 void nondumpable(void)
@@ -585,7 +598,8 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv)
 			bail("setns into the container's cgroup namespace");
 		if (joinflags != 0)
 			close((int)env_ulong("_HUSK_JOIN_PIDFD")); // it names a process of the host's PID namespace
-		exec_process(); // an exec stage's process, when husk asked for it here
+		init_container(); // a C init's rootfs, when husk asked for one
+		exec_process();   // an exec stage's process, or a C init's, when husk asked for it here
 		// A fork copies no page tables of file mappings: map them here,
 		// in the process that goes on into Go, not in the intermediate.
 		dl_iterate_phdr(map_segment, NULL);

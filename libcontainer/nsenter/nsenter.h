@@ -34,9 +34,22 @@ void bail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 const char *errstr(int e, char *buf, size_t len);
 void nondumpable(void);
 
+// setting_list splits setting name, length-prefixed items ("5:hello3:foo"),
+// into a NULL-terminated array, and their number into *count if count is
+// not NULL.
+char **setting_list(const char *name, size_t *count);
+
 // exec_process sets up the exec stage's process from its settings and execs
 // it; it returns only if no _HUSK_EXEC_* settings ask it to.
 void exec_process(void);
+// init_container is a C init's work before its process's setup
+// (initproc.c); it returns at once unless husk asked for a C init.
+void init_container(void);
+// await_start is a C init's wait for start, before its execve.
+void await_start(void);
+// send_ready reports the process ready; nothing reads the sync socket after
+// that, and bail writes to stderr instead.
+void send_ready(void);
 
 // fast_command does a plain `husk start`, `delete`, `exec`, `kill` or
 // `state` of the command line argc, argv when it can (lifecycle.c): 0 if

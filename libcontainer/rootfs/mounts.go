@@ -34,6 +34,8 @@ func (r *rootDir) mountEntry(c *Config, i int, m specs.Mount) error {
 		err = r.mountCgroup(c, m, dest, o)
 	case m.Type == "tmpfs":
 		err = r.mountTmpfs(m.Source, dest, o)
+	case m.Type == "proc" && c.NewProcfs != nil:
+		err = r.attachProcfs(c, dest, o)
 	default:
 		err = r.mountFS(m.Source, m.Type, dest, o)
 	}
@@ -110,15 +112,20 @@ func (r *rootDir) bind(open func(string) (*os.File, error), source, dest string,
 	return r.settle(dest, target, o, needsRemount(o))
 }
 
-// mountFS mounts a new instance of filesystem fstype on dest.
-func (r *rootDir) mountFS(source, fstype, dest string, o vocab.MountOptions) error {
-	allowed := func(rel string) error {
+// fsRule is where a new instance of filesystem fstype meant for dest may
+// land: exactly there for those husk relies on, and under /proc's rules.
+func fsRule(fstype, dest string) mountRule {
+	return func(rel string) error {
 		if landsExactly(fstype) && rel != dest {
 			return fmt.Errorf("%s resolves to %s through a symlink", dest, rel)
 		}
 		return checkProcDest(rel, fstype == "proc")
 	}
-	target, _, err := r.openTarget(dest, false, allowed)
+}
+
+// mountFS mounts a new instance of filesystem fstype on dest.
+func (r *rootDir) mountFS(source, fstype, dest string, o vocab.MountOptions) error {
+	target, _, err := r.openTarget(dest, false, fsRule(fstype, dest))
 	if err != nil {
 		return err
 	}
@@ -127,6 +134,33 @@ func (r *rootDir) mountFS(source, fstype, dest string, o vocab.MountOptions) err
 		return err
 	}
 	return r.settle(dest, target, o, false)
+}
+
+// attachProcfs mounts on dest a procfs that the container's init made
+// (NewProcfs), under mountFS's rules for where a procfs may land; the
+// flags are set by remounting it.
+func (r *rootDir) attachProcfs(c *Config, dest string, o vocab.MountOptions) error {
+	fs, err := c.NewProcfs()
+	if err != nil {
+		return err
+	}
+	defer fs.Close()
+	target, _, err := r.openTarget(dest, false, fsRule("proc", dest))
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	mnt, err := unix.Fsmount(int(fs.Fd()), unix.FSMOUNT_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("fsmount: %w", err)
+	}
+	defer unix.Close(mnt)
+	err = unix.MoveMount(mnt, "", int(target.Fd()), "",
+		unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+	if err != nil {
+		return fmt.Errorf("move_mount: %w", err)
+	}
+	return r.settle(dest, target, o, needsRemount(o))
 }
 
 // settle applies the options that only work on an existing mount, on the

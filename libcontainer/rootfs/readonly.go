@@ -41,27 +41,34 @@ func (r *rootDir) readonlyPath(p string) error {
 	return remountBind(top, unix.MS_RDONLY, 0)
 }
 
-// remountRootReadonly implements root.readonly, after pivot_root: "/" is
-// the rootfs bind mount then, and cannot be a symlink.
-func remountRootReadonly() error {
+// remountRootReadonly implements root.readonly: root is the rootfs bind
+// mount ("/" after pivot_root, the rootfs's real path before), a path of
+// husk's that the image does not resolve.
+func remountRootReadonly(root string) error {
 	var st unix.Statfs_t
-	if err := unix.Statfs("/", &st); err != nil {
-		return fmt.Errorf("statfs /: %w", err)
+	if err := unix.Statfs(root, &st); err != nil {
+		return fmt.Errorf("statfs %s: %w", root, err)
 	}
-	if err := unix.Mount("", "/", "", remountFlags(st.Flags, unix.MS_RDONLY, 0), ""); err != nil {
-		return fmt.Errorf("remount / read-only: %w", err)
+	if err := unix.Mount("", root, "", remountFlags(st.Flags, unix.MS_RDONLY, 0), ""); err != nil {
+		return fmt.Errorf("remount %s read-only: %w", root, err)
 	}
 	return nil
 }
 
-// remountDevReadonly makes the container's /dev mount read-only, after
-// pivot_root; /dev is the tmpfs husk mounted there (nothing of the
-// container's has run yet), opened without following a symlink.
-func remountDevReadonly() error {
-	dev, err := os.OpenFile("/dev", unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+// remountDevReadonly makes the container's /dev mount read-only; /dev is
+// the tmpfs husk mounted there (nothing of the container's has run yet),
+// opened from root without following a symlink.
+func remountDevReadonly(root string) error {
+	rootDir, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", root, err)
+	}
+	fd, err := unix.Openat(rootDir, "dev", unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	unix.Close(rootDir)
 	if err != nil {
 		return fmt.Errorf("open /dev: %w", err)
 	}
+	dev := os.NewFile(uintptr(fd), "/dev")
 	defer dev.Close()
 	if err := remountBind(dev, unix.MS_RDONLY, 0); err != nil {
 		return fmt.Errorf("make /dev read-only: %w", err)

@@ -38,6 +38,13 @@ type Config struct {
 	// and removes that mount on delete; the init mounts inside it, leaves
 	// the host's propagation alone and uses chroot instead of pivot_root.
 	SharedMountNS bool
+	// NewProcfs, if set, gives a procfs (a filesystem context, for
+	// fsmount) for each proc mount, in the order of the spec's mounts,
+	// made by the container's init: a procfs shows the PID namespace of
+	// the process that makes it, and Prepare may run on a thread of
+	// husk's (libcontainer/stage, cinit.go). Without it Prepare mounts
+	// procfs itself.
+	NewProcfs func() (*os.File, error)
 	// Procfs, when set, names handles for Prepare and Finalize,
 	// opened once for all of them; the caller closes it. Without one each
 	// call opens and closes its own.
@@ -142,6 +149,39 @@ func (c *Config) procfs() (p *Procfs, done func()) {
 // Finalize runs after Pivot: linux.sysctl, readonlyPaths, maskedPaths,
 // root.readonly, then linux.rootfsPropagation on the new "/".
 func Finalize(c *Config) error {
+	if err := finalize(c, "/"); err != nil {
+		return err
+	}
+	if c.SharedMountNS {
+		return nil // "/" is the host's; rootfsPropagation is for a namespace of the container's
+	}
+	return setRootPropagation(c.Spec, 0)
+}
+
+// FinalizeBeforePivot does Finalize's steps on the prepared rootfs in
+// place, for a caller that does not pivot into it itself (a thread of
+// husk's, whose /proc/self would not resolve in the container's procfs):
+// all but linux.rootfsPropagation, which RootPropagation returns for the
+// process that pivots.
+func FinalizeBeforePivot(c *Config) error {
+	root, err := filepath.EvalSymlinks(c.Spec.Root.Path)
+	if err != nil {
+		return fmt.Errorf("rootfs: %w", err)
+	}
+	return finalize(c, root)
+}
+
+// RootPropagation is the propagation flag for the new "/" once pivoted
+// into (linux.rootfsPropagation), 0 to leave it as it is.
+func RootPropagation(s *specs.Spec) (uintptr, error) {
+	flag, _, err := rootPropagation(s)
+	return flag, err
+}
+
+// finalize applies linux.sysctl, readonlyPaths, maskedPaths, a read-only
+// /dev and root.readonly to the container's filesystem whose root is at
+// root.
+func finalize(c *Config, root string) error {
 	s := c.Spec
 	if s.Linux != nil {
 		if err := writeSysctls(s.Linux.Sysctl); err != nil {
@@ -149,24 +189,21 @@ func Finalize(c *Config) error {
 		}
 		proc, done := c.procfs()
 		defer done()
-		if err := protectPaths(proc, s.Linux); err != nil {
+		if err := protectPaths(proc, s.Linux, root); err != nil {
 			return err
 		}
 	}
 	if c.devReadonly {
-		if err := remountDevReadonly(); err != nil {
+		if err := remountDevReadonly(root); err != nil {
 			return err
 		}
 	}
 	if s.Root != nil && s.Root.Readonly {
-		if err := remountRootReadonly(); err != nil {
+		if err := remountRootReadonly(root); err != nil {
 			return err
 		}
 	}
-	if c.SharedMountNS {
-		return nil // "/" is the host's; rootfsPropagation is for a namespace of the container's
-	}
-	return setRootPropagation(s, 0)
+	return nil
 }
 
 // BindShared binds root onto itself, privately, for a container without a
@@ -191,16 +228,16 @@ func UnbindShared(root string) error {
 	return nil
 }
 
-// protectPaths applies readonlyPaths, then maskedPaths, so a path in both
-// ends up masked.
-func protectPaths(proc *Procfs, l *specs.Linux) error {
+// protectPaths applies readonlyPaths, then maskedPaths, inside root, so a
+// path in both ends up masked.
+func protectPaths(proc *Procfs, l *specs.Linux, root string) error {
 	if len(l.ReadonlyPaths) == 0 && len(l.MaskedPaths) == 0 {
 		return nil
 	}
 	if err := requireProcfs(); err != nil {
 		return err
 	}
-	r, err := openRoot(proc, "/")
+	r, err := openRoot(proc, root)
 	if err != nil {
 		return err
 	}

@@ -36,13 +36,17 @@ const (
 )
 
 // direct tells whether the preamble can set up cfg's process itself: an
-// exec whose settings are all numbers and lists once husk has resolved
-// them. A terminal, a user name to look up in the container, an SELinux
-// label, process attributes, a seccomp agent and --debug take the Go stage.
-func direct(cfg *Config) bool {
+// exec whose process directProcess takes.
+func direct(cfg *Config) bool { return cfg.Mode == ModeExec && directProcess(cfg) }
+
+// directProcess tells whether cfg's process can be set up by the preamble:
+// its settings are all numbers and lists once husk has resolved them. A
+// terminal, a user name to look up in the container, an SELinux label,
+// process attributes, a seccomp agent and --debug take the Go stage.
+func directProcess(cfg *Config) bool {
 	p := cfg.Process
 	l := cfg.Spec.Linux
-	if cfg.Mode != ModeExec || cfg.Debug || cfg.User != "" || cfg.ConsoleFD != 0 || len(p.Args) == 0 {
+	if cfg.Debug || cfg.User != "" || cfg.ConsoleFD != 0 || len(p.Args) == 0 {
 		return false
 	}
 	if p.Terminal || p.SelinuxLabel != "" || p.Scheduler != nil ||

@@ -117,6 +117,10 @@ func TestSettingNamesMatchPreamble(t *testing.T) {
 	if set.Exec, _, err = directSettings(cfg); err != nil {
 		t.Fatal(err)
 	}
+	// A C init's own settings, with every optional one.
+	o := &Opts{rootfsInit: os.Stdout, internal: []*os.File{os.Stdout}}
+	initCfg := &Config{ID: "x", Spec: &specs.Spec{Linux: &specs.Linux{RootfsPropagation: "shared"}}}
+	set.Exec = append(set.Exec, o.initSettings(initCfg)...)
 	inGo := map[string]bool{envSyncFD: true, envNFDs: true, SavedBinary: true, SavedFreezerV1: true, SavedFreezerV2: true, SavedProcess: true, SavedJoin: true}
 	for _, kv := range encode(set) {
 		k, _, _ := strings.Cut(kv, "=")

@@ -23,15 +23,16 @@ type SourceFunc func(i int) (*os.File, error)
 // handle attached, or an error's text.
 const sourceOK = "ok"
 
-// newSourceSocket makes the socket pair the init asks for mount sources
-// on: seqpacket, so each request and each reply is one message, and a
-// reply's handle arrives with it.
-func newSourceSocket() (husk, init *os.File, err error) {
+// newSeqpacket makes a socket pair between husk and the init for what:
+// the init asks for mount sources on one, a C init hands its procfs and
+// takes the rootfs on another (cinit.go). Seqpacket, so each request and
+// each reply is one message, and a reply's handles arrive with it.
+func newSeqpacket(what string) (husk, init *os.File, err error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return nil, nil, fmt.Errorf("socketpair for mount sources: %w", err)
+		return nil, nil, fmt.Errorf("socketpair for %s: %w", what, err)
 	}
-	return os.NewFile(uintptr(fds[0]), "mount-sources"), os.NewFile(uintptr(fds[1]), "mount-sources-init"), nil
+	return os.NewFile(uintptr(fds[0]), what), os.NewFile(uintptr(fds[1]), what+" (init)"), nil
 }
 
 // serveSources answers the init's requests until it closes its end (its

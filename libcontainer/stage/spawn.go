@@ -57,6 +57,7 @@ type Opts struct {
 	preserved  []*os.File
 	internal   []*os.File // after the sync socket
 	sourceInit *os.File   // the init's end of the mount source socket
+	rootfsInit *os.File   // a C init's end of the rootfs socket (cinit.go)
 }
 
 // Stage is a started init or exec stage, as husk sees it.
@@ -67,6 +68,8 @@ type Stage struct {
 	sock     *os.File
 	dec      *json.Decoder
 	sources  *os.File // husk's end of the mount source socket, until served
+	rootfs   *os.File // husk's end of a C init's rootfs socket, until built
+	cfg      *Config  // what Configure sent, or would have
 }
 
 // Pid is the stage's final process, once Configure has returned.
@@ -90,41 +93,57 @@ func Start(o *Opts, cfg *Config) (*Stage, error) {
 // (Configure), so husk can prepare the rest (the cgroup) while the binary
 // is exec'd.
 func Spawn(o *Opts, cfg *Config) (*Stage, error) {
-	var sources *os.File
-	if o.Sources != nil {
-		var err error
-		if sources, o.sourceInit, err = newSourceSocket(); err != nil {
+	cfg.Mode = o.Mode
+	cfg.Debug = o.Debug != nil
+	var sources, rootfsSock *os.File
+	var err error
+	o.sourceInit, o.rootfsInit = nil, nil
+	switch {
+	case o.Console == nil && o.Agent == nil && directInit(cfg, &o.Settings):
+		// husk's own thread makes the mounts: no sources to serve.
+		if rootfsSock, o.rootfsInit, err = newSeqpacket("the container's rootfs"); err != nil {
+			return nil, err
+		}
+		defer o.rootfsInit.Close()
+	case o.Sources != nil:
+		if sources, o.sourceInit, err = newSeqpacket("mount sources"); err != nil {
 			return nil, err
 		}
 		// The init has its own copy once spawned, or never will.
 		defer o.sourceInit.Close()
 	}
 	o.layout(cfg)
-	err := o.directExec(cfg)
+	err = o.directExec(cfg)
 	var s *Stage
 	if err == nil {
 		s, err = spawnOnThread(o)
 	}
 	if err != nil {
-		if sources != nil {
-			sources.Close()
+		for _, f := range []*os.File{sources, rootfsSock} {
+			if f != nil {
+				f.Close()
+			}
 		}
 		return nil, err
 	}
-	s.sources = sources
+	s.sources, s.rootfs = sources, rootfsSock
 	return s, nil
 }
 
-// directExec has the preamble set up an exec's process itself when it
-// can (direct.go), with the Go stage's warnings given here.
+// directExec has the preamble set up an exec's process, or a C init's,
+// itself when it can (direct.go, cinit.go), with the Go stage's warnings
+// given here.
 func (o *Opts) directExec(cfg *Config) error {
 	o.Settings.Exec = nil
-	if !direct(cfg) {
+	if !direct(cfg) && o.rootfsInit == nil {
 		return nil
 	}
 	set, warnings, err := directSettings(cfg)
 	if err != nil {
 		return err
+	}
+	if o.rootfsInit != nil {
+		set = append(set, o.initSettings(cfg)...)
 	}
 	o.Settings.Exec = set
 	for _, w := range warnings {
@@ -196,8 +215,9 @@ func (o *Opts) layout(cfg *Config) {
 	if o.sourceInit != nil {
 		cfg.SourceFD = add(o.sourceInit)
 	}
-	cfg.Mode = o.Mode
-	cfg.Debug = o.Debug != nil
+	if o.rootfsInit != nil {
+		add(o.rootfsInit)
+	}
 }
 
 // fdOf is the number an internal file has in the stage.
@@ -327,11 +347,12 @@ func (s *Stage) Configure(cfg *Config) error {
 	}
 	s.pid = m.Pid
 	cfg.HostPid = m.Pid
+	s.cfg = cfg
 	if err := s.waitPreamble(); err != nil {
 		return s.fail(fmt.Errorf("namespace preamble: %w", err))
 	}
 	if set.Exec != nil {
-		return nil // the preamble sets the process up itself
+		return nil // the preamble sets the process up itself (and a C init's rootfs comes from AwaitReady)
 	}
 	if err := sendConfig(s.sock, cfg); err != nil {
 		return s.fail(err)
@@ -343,6 +364,11 @@ func (s *Stage) Configure(cfg *Config) error {
 // ready it asks for the hooks of the runtime namespace: hooks runs them and
 // returns the state the init passes to createContainer hooks.
 func (s *Stage) AwaitReady(hooks func() (*specs.State, error)) error {
+	if s.rootfs != nil {
+		if err := s.buildRootfs(hooks); err != nil {
+			return err
+		}
+	}
 	if s.sources != nil {
 		defer serveSources(s.sources, s.pid, s.opts.Sources)()
 		s.sources = nil
@@ -505,11 +531,13 @@ func (s *Stage) exitCause() string {
 }
 
 // Close drops husk's end of the sync socket (and of the mount source
-// socket, if it was never served).
+// socket, if it was never served, or of a C init's rootfs socket).
 func (s *Stage) Close() {
 	s.sock.Close()
-	if s.sources != nil {
-		s.sources.Close()
-		s.sources = nil
+	for _, f := range []**os.File{&s.sources, &s.rootfs} {
+		if *f != nil {
+			(*f).Close()
+			*f = nil
+		}
 	}
 }
