@@ -50,9 +50,10 @@
 
 #define MAX_LIST 65536 // arguments or environment entries; execve takes fewer
 
-// setting_list splits a setting of length-prefixed items ("5:hello3:foo") in place
-// into a NULL-terminated array. The items may hold any byte but NUL, which
-// neither an argument nor an environment entry can.
+// setting_list splits a setting of length-prefixed items ("5:hello3:foo")
+// in place into a NULL-terminated array. The items may hold any byte but
+// NUL, which neither an argument, an environment entry nor a mount source
+// can.
 char **setting_list(const char *name, size_t *count)
 {
 	char *v = getenv(name), **out;

@@ -37,15 +37,15 @@ const (
 const maxProcfs = 16
 
 // The messages on the rootfs socket (seqpacket): the child's "procfs" with
-// a procfs (its filesystem context) per proc mount of the spec, then husk's "rootfs"
-// with the rootfs's directory, or husk closes the socket.
+// a procfs (its filesystem context) per proc mount of the spec, then
+// husk's "rootfs" with the rootfs's directory, or husk closes the socket.
 const (
 	rootfsProcfs = "procfs"
 	rootfsReady  = "rootfs"
 )
 
 // directInit tells whether cfg's init can be the C one. It needs a process
-// direct() takes, a new mount namespace and no user namespace (setns into
+// directProcess takes, a new mount namespace and no user namespace (setns into
 // one is not per thread), pivot_root, no hook inside the container's
 // namespaces, and procfs mounts without filesystem options (the child
 // makes them plain).
@@ -203,6 +203,7 @@ func (s *Stage) buildRootfs(hooks func() (*specs.State, error)) error {
 	return nil
 }
 
+// rootResult is finishRootfs's: the rootfs's directory, or why not.
 type rootResult struct {
 	root *os.File
 	err  error
@@ -228,9 +229,9 @@ func finishRootfs(rc *rootfs.Config) rootResult {
 // the container's init that its rootfs is made in, where they are not
 // husk's own: joining one it shares with husk would need privileges over
 // its owner, which a husk in a user namespace (rootless podman's) lacks.
-// The PID namespace is left out (a thread can't enter one) and so is the
-// time namespace. The init is husk's child and not yet reaped: its pid
-// names it.
+// The PID and time namespaces are left out: what needs them (procfs) the
+// child makes. The init is husk's child and not yet reaped: its pid names
+// it.
 func joinContainer(pid int) error {
 	// setns refuses a mount namespace to a thread that shares its root
 	// and working directory with others.
@@ -268,8 +269,8 @@ func joinContainer(pid int) error {
 	return nil
 }
 
-// recvProcfs takes the child's procfs. When the child ended
-// instead, its error is on the sync socket.
+// recvProcfs takes the child's procfs. When the child ended instead, its
+// error is on the sync socket.
 func (s *Stage) recvProcfs(sock *os.File) ([]*os.File, error) {
 	want := len(procfsSources(s.cfg.Spec))
 	buf := make([]byte, 64)
@@ -284,14 +285,12 @@ func (s *Stage) recvProcfs(sock *os.File) ([]*os.File, error) {
 	}
 	var fds []int
 	if err == nil && oobn > 0 {
-		msgs, perr := unix.ParseSocketControlMessage(oob[:oobn])
-		for i := range msgs {
-			if perr != nil {
-				break
+		if msgs, perr := unix.ParseSocketControlMessage(oob[:oobn]); perr == nil {
+			for i := range msgs {
+				if got, perr := unix.ParseUnixRights(&msgs[i]); perr == nil {
+					fds = append(fds, got...)
+				}
 			}
-			var got []int
-			got, perr = unix.ParseUnixRights(&msgs[i])
-			fds = append(fds, got...)
 		}
 	}
 	files := make([]*os.File, 0, len(fds))
