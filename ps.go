@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/husk-runtime/husk/libcontainer/nsenter"
 )
 
 var psCommand = &cli.Command{
@@ -55,7 +57,11 @@ func psTable(pids []int, args []string) error {
 	if len(args) == 0 {
 		args = []string{"-ef"}
 	}
-	out, err := exec.Command("ps", args...).Output()
+	var out []byte
+	err := nsenter.WithCallerSlack(func() (err error) {
+		out, err = exec.Command("ps", args...).Output()
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("ps %s: %w", strings.Join(args, " "), err)
 	}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/husk-runtime/husk/libcontainer/nsenter"
 )
 
 // maxOutput bounds how much of a hook's output is kept for the error
@@ -126,7 +128,10 @@ func run(h specs.Hook, input []byte) (string, error) {
 	cmd.Stderr = out
 	cmd.WaitDelay = outputGrace
 
-	err := cmd.Run()
+	err := nsenter.WithCallerSlack(cmd.Start)
+	if err == nil {
+		err = cmd.Wait()
+	}
 	if errors.Is(err, exec.ErrWaitDelay) {
 		// The hook itself succeeded; only something it started still holds
 		// its output open.

@@ -16,6 +16,7 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/husk-runtime/husk/libcontainer/nsenter"
 	"github.com/husk-runtime/husk/spec/vocab"
 )
 
@@ -337,7 +338,7 @@ func (w *swrk) run(t rpc.CriuReqType, opts *rpc.CriuOpts, notify func(script str
 	opts.NotifyScripts = ptr(true)
 	cmd := exec.Command(w.path, "swrk", "3")
 	cmd.ExtraFiles = append([]*os.File{server}, w.files...)
-	err = cmd.Start()
+	err = nsenter.WithCallerSlack(cmd.Start)
 	server.Close()
 	if err != nil {
 		return fmt.Errorf("start criu swrk: %w", err)

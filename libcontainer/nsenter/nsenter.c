@@ -236,6 +236,34 @@ void husk_unpin(void)
 	closedir(d);
 }
 
+// The timer slack a CLI process's threads run with (raise_slack), and the
+// one its caller gave it, which everything husk starts gets back; 0 while
+// husk left its slack as it was.
+#define HUSK_CLI_SLACK 1000000UL
+unsigned long husk_caller_slack;
+
+// raise_slack gives a CLI process a timer slack of 1 ms before the Go
+// runtime starts its first thread, which inherits it. The runtime's sysmon
+// thread sleeps 20 us at a time while a goroutine runs or waits in a
+// syscall, which is most of a husk command's life: with the default slack
+// of 50 us it woke about 10,000 times a second, some 6% of a `run`'s CPU,
+// each wake-up taking a core from the container's set-up. With 1 ms the
+// kernel may let it sleep that long, and what sysmon does (hand a P that
+// waits in a syscall to another thread, preempt a goroutine after 10 ms)
+// waits at most that much more (docs/design.md). A process inherits the
+// slack of the thread that forked it: husk starts its stages, hooks and
+// helpers from a thread set back to the caller's (nsenter.WithCallerSlack).
+// A caller's slack of 1 ms or more is left as it is.
+static void raise_slack(void)
+{
+	int caller = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+
+	if (caller <= 0 || (unsigned long)caller >= HUSK_CLI_SLACK)
+		return;
+	if (prctl(PR_SET_TIMERSLACK, HUSK_CLI_SLACK, 0, 0, 0) == 0)
+		husk_caller_slack = (unsigned long)caller;
+}
+
 // close_unexpected closes every fd from first up: husk passes the stage
 // fds 0 to first-1 (stdio, preserved fds, the sync socket, its internal
 // files); anything above is an fd its caller leaked to husk without
@@ -512,6 +540,7 @@ __attribute__((constructor)) static void husk_nsenter(int argc, char **argv)
 		husk_cli = 1;
 		dl_iterate_phdr(map_segment, NULL);
 		one_cpu();
+		raise_slack();
 		return;
 	}
 	syncfd = atoi(fd);

@@ -11,15 +11,19 @@ package nsenter
 // #include <stdlib.h>
 // void husk_unpin(void);
 // extern int husk_cli;
+// extern unsigned long husk_caller_slack;
 // int delete_stopped(const char *root, const char *id);
 // extern char *command_error;
 import "C"
 
 import (
 	"errors"
+	"fmt"
 	"runtime"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // CommandFailed returns why a `husk start`, `husk delete`, `husk exec` or
@@ -41,6 +45,29 @@ func init() {
 	if C.husk_cli != 0 {
 		prefaultHeap()
 	}
+}
+
+// WithCallerSlack calls start, which starts a process, on a thread whose
+// timer slack is back to the one husk's caller gave it: a CLI process runs
+// with a coarser one (raise_slack in nsenter.c), and a process inherits the
+// slack of the thread that forks it. Every process husk starts (a stage, and
+// so the container; a hook; criu; a helper) is started through it.
+func WithCallerSlack(start func() error) error {
+	caller := uintptr(C.husk_caller_slack)
+	if caller == 0 {
+		return start()
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	own, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
+	if err != nil {
+		return fmt.Errorf("read the timer slack: %w", err)
+	}
+	if err := unix.Prctl(unix.PR_SET_TIMERSLACK, caller, 0, 0, 0); err != nil {
+		return fmt.Errorf("set the timer slack back to the caller's: %w", err)
+	}
+	defer unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(own), 0, 0, 0)
+	return start()
 }
 
 // Where a page fault is dear (13-15 us for a first write on the VMs husk is

@@ -14,6 +14,8 @@ import (
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/libcontainer/nsenter"
 )
 
 // errExited: the stage closed its end of the socket without a message.
@@ -274,10 +276,14 @@ func spawn(o *Opts) (*Stage, error) {
 	if strings.Contains(os.Getenv("GODEBUG"), "inittrace=1") {
 		env = append(env, "GODEBUG=inittrace=1")
 	}
-	pid, err := syscall.ForkExec("/proc/self/fd/"+strconv.Itoa(selfFD), []string{"husk", string(o.Mode)}, &syscall.ProcAttr{
-		Dir:   o.Dir,
-		Env:   env,
-		Files: files,
+	var pid int
+	err = nsenter.WithCallerSlack(func() (err error) {
+		pid, err = syscall.ForkExec("/proc/self/fd/"+strconv.Itoa(selfFD), []string{"husk", string(o.Mode)}, &syscall.ProcAttr{
+			Dir:   o.Dir,
+			Env:   env,
+			Files: files,
+		})
+		return err
 	})
 	if err != nil {
 		parent.Close()

@@ -60,3 +60,50 @@ func cpusAllowed(t *testing.T, status string) string {
 	t.Fatalf("%s has no Cpus_allowed_list", status)
 	return ""
 }
+
+// A husk command runs with a coarser timer slack than its caller gave it
+// (raise_slack in libcontainer/nsenter); nothing it starts may keep that:
+// not the container's process, under the C init and the Go one, not an
+// exec'd process, not a hook.
+func TestStartedProcessesGetTheCallersTimerSlack(t *testing.T) {
+	t.Parallel()
+	want := readTrimmed(t, "/proc/self/timerslack_ns")
+	b := newBundle(t)
+	b.shell("cat /proc/self/timerslack_ns; sleep 60")
+	hookOut := filepath.Join(b.dir, "hook-slack")
+	b.spec.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{
+		Path: busyboxPath, Args: []string{"sh", "-c", "cat /proc/self/timerslack_ns > " + hookOut}, Timeout: ptr(10),
+	}}}
+	b.startContainer()
+	if got := strings.TrimSpace(b.waitOutput("\n")); got != want {
+		t.Errorf("the container's process has a timer slack of %s ns, want %s (the test's)", got, want)
+	}
+	if got := readTrimmed(t, hookOut); got != want {
+		t.Errorf("a hook has a timer slack of %s ns, want %s", got, want)
+	}
+	for i := range 2 { // the first exec takes Go's stage, the next the C command
+		if got := strings.TrimSpace(b.mustExec(nil, "cat", "/proc/self/timerslack_ns")); got != want {
+			t.Errorf("exec %d: the process has a timer slack of %s ns, want %s", i+1, got, want)
+		}
+	}
+
+	goInit := newBundle(t)
+	goInit.shell("cat /proc/self/timerslack_ns")
+	goInit.save()
+	r := goInit.rt("--debug", "--log", filepath.Join(t.TempDir(), "log"), "run", "--bundle", goInit.dir, goInit.id)
+	if r.Code != 0 {
+		t.Fatalf("run with the Go init: %s", r)
+	}
+	if got := strings.TrimSpace(r.Stdout); got != want {
+		t.Errorf("under the Go init, the container's process has a timer slack of %s ns, want %s", got, want)
+	}
+}
+
+func readTrimmed(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(data))
+}
