@@ -19,12 +19,12 @@ const module = "github.com/husk-runtime/husk"
 // layer (docs/design.md draws the same picture).
 var layers = map[string]int{
 	"spec/vocab":                   0,
+	"libcontainer/nsenter":         0,
 	"hooks":                        1,
 	"libcontainer/cgroups":         1,
 	"libcontainer/lsm":             1,
 	"libcontainer/procattr":        1,
 	"libcontainer/seccomp":         1,
-	"libcontainer/nsenter":         1,
 	"libcontainer/cgroups/systemd": 2,
 	"libcontainer/rootfs":          2,
 	"spec":                         3,
