@@ -189,8 +189,9 @@ static int husk_pinned;
 // one_cpu gives a CLI process's start-up a single CPU: the Go runtime sizes
 // its scheduler by the CPUs it may use, and with one P it starts no second
 // thread to look for work each time start-up makes a goroutine. The P
-// count stays one for the command's life: husk's commands wait on the
-// kernel, they don't compute, and the stages already run with one. The
+// count stays one (but for create's, from its stage's spawn on): husk's
+// commands wait on the kernel, they don't compute, and the stages already
+// run with one. The
 // threads, their wake-ups and the TLB flushes between two CPUs cost about
 // 1-2 ms of CPU per process where they are dear (docs/design.md).
 // husk_unpin gives every thread the CPUs back before main. A GOMAXPROCS the
