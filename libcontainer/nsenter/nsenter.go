@@ -41,6 +41,9 @@ func CommandFailed() (msg string, ok bool) {
 // one_cpu in nsenter.c); this package's init runs before main, on the main
 // thread, and gives the CPUs back.
 func init() {
+	// Memory profiling records a stack trace every 512 KB allocated, a
+	// few times in each command, for a profile no husk process writes.
+	runtime.MemProfileRate = 0
 	C.husk_unpin()
 	if C.husk_cli != 0 {
 		prefaultHeap()
