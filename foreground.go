@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -24,9 +25,16 @@ type foreground struct {
 
 // newForeground starts catching signals; call it before the process starts
 // so its exit can't slip by. Registering every signal costs a round trip
-// with the runtime per signal, so all but SIGCHLD are registered while the
-// container is being created; ready waits for that.
+// with the runtime per signal (some 60 thread switches), so all but SIGCHLD
+// are registered while the container is being created; ready waits for
+// that. They get a second P from the start, as create's spawn would give
+// them later: on the command's one P they ran in its gaps and then beside
+// the stage's start-up, which they slowed (150 paired runs of /bin/true:
+// 0.9 ms less wall time quiet, 4.7 ms less with both cores busy).
 func newForeground() *foreground {
+	if runtime.GOMAXPROCS(0) < 2 {
+		runtime.GOMAXPROCS(2)
+	}
 	f := &foreground{sigs: make(chan os.Signal, 128), registered: make(chan struct{})}
 	signal.Notify(f.sigs, unix.SIGCHLD)
 	go func() {
