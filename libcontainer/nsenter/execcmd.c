@@ -44,12 +44,13 @@
 #define MAX_SAVED (1 << 20)     // nsenter.c's MAX_SETTINGS
 #define MAX_REPLY (64 << 10)    // the stage's messages: a pid, a few warnings
 // What exec.env tells this file, not the stage (stage.SavedBinary,
-// SavedFreezerV1, V2, SavedProcess, SavedJoin).
+// SavedFreezerV1, V2, SavedProcess, SavedJoin, SavedSeccomp).
 #define BINARY "_HUSK_CLI_BINARY"
 #define FREEZER_V1 "_HUSK_CLI_FREEZER_V1"
 #define FREEZER_V2 "_HUSK_CLI_FREEZER_V2"
 #define PROCESS "_HUSK_CLI_PROCESS"
 #define JOIN "_HUSK_CLI_JOIN"
+#define SECCOMP "_HUSK_CLI_SECCOMP"
 
 // The stage's fds: stdio, the sync socket, the init's pidfd, then the
 // binary it is exec'd from (_HUSK_NFDS: the preamble closes it and all
@@ -254,6 +255,8 @@ bad:
 	return -1;
 }
 
+static int put_program(struct buf *b, const char *hex);
+
 // build_settings spells the stage's settings as sendSettings does: the
 // saved ones, then this exec's, which the preamble's later setenv makes
 // win.
@@ -267,7 +270,7 @@ static int build_settings(struct buf *b, const struct cmdline *c, const char *sa
 	for (p = saved; p < saved + len; p += strlen(p) + 1)
 		if (strncmp(p, BINARY "=", sizeof(BINARY)) != 0 && strncmp(p, FREEZER_V1 "=", sizeof(FREEZER_V1)) != 0 &&
 		    strncmp(p, FREEZER_V2 "=", sizeof(FREEZER_V2)) != 0 && strncmp(p, PROCESS "=", sizeof(PROCESS)) != 0 &&
-		    strncmp(p, JOIN "=", sizeof(JOIN)) != 0)
+		    strncmp(p, JOIN "=", sizeof(JOIN)) != 0 && strncmp(p, SECCOMP "=", sizeof(SECCOMP)) != 0)
 			put(b, p, strlen(p) + 1);
 	snprintf(num, sizeof(num), "%d", STAGE_PIDFD);
 	put_setting(b, "_HUSK_JOIN_PIDFD", num);
@@ -293,7 +296,42 @@ static int build_settings(struct buf *b, const struct cmdline *c, const char *sa
 		return -1;
 	snprintf(hex, sizeof(hex), "%08zx", b->len - 8);
 	memcpy(b->p, hex, 8);
-	return 0;
+	// The seccomp program follows the settings in binary (read_settings).
+	return put_program(b, saved_value(saved, len, SECCOMP));
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+// put_program adds the saved seccomp program, hex in exec.env, in binary.
+static int put_program(struct buf *b, const char *hex)
+{
+	char chunk[256];
+	size_t i, n, k = 0;
+
+	if (hex == NULL)
+		return 0;
+	n = strlen(hex);
+	if (n % 2 != 0)
+		return -1;
+	for (i = 0; i < n; i += 2) {
+		int hi = hexval(hex[i]), lo = hexval(hex[i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		chunk[k++] = (char)(hi << 4 | lo);
+		if (k == sizeof(chunk)) {
+			put(b, chunk, k);
+			k = 0;
+		}
+	}
+	put(b, chunk, k);
+	return b->failed ? -1 : 0;
 }
 
 // overlay_over mounts, detached, a read-only overlayfs of the directory

@@ -296,46 +296,17 @@ static int enter_cwd(const char *cwd, int soft)
 	return 0;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 static struct sock_fprog seccomp_prog;
 static unsigned long seccomp_flags;
 
-// read_seccomp decodes the program husk compiled (seccomp.Filter): the
-// kernel's struct sock_filter array, in hex.
+// read_seccomp takes the program husk compiled (seccomp.Filter), which
+// read_settings received.
 static void read_seccomp(void)
 {
-	const char *hex = getenv("_HUSK_EXEC_SECCOMP");
-	size_t len, i;
-	unsigned char *raw;
-
-	if (hex == NULL)
+	if (seccomp_program == NULL)
 		return;
-	len = strlen(hex);
-	if (len == 0 || len % (2 * sizeof(struct sock_filter)) != 0 || len / 2 / sizeof(struct sock_filter) > BPF_MAXINSNS) {
-		errno = EINVAL;
-		bail("malformed setting _HUSK_EXEC_SECCOMP");
-	}
-	raw = malloc(len / 2);
-	if (raw == NULL)
-		bail("seccomp program");
-	for (i = 0; i < len / 2; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0) {
-			errno = EINVAL;
-			bail("malformed setting _HUSK_EXEC_SECCOMP");
-		}
-		raw[i] = (unsigned char)(hi << 4 | lo);
-	}
-	seccomp_prog.len = (unsigned short)(len / 2 / sizeof(struct sock_filter));
-	seccomp_prog.filter = (struct sock_filter *)raw;
+	seccomp_prog.len = (unsigned short)(seccomp_program_len / sizeof(struct sock_filter));
+	seccomp_prog.filter = (struct sock_filter *)seccomp_program;
 	seccomp_flags = strtoul(getenv("_HUSK_EXEC_SECCOMP_FLAGS") ? getenv("_HUSK_EXEC_SECCOMP_FLAGS") : "0", NULL, 10);
 }
 

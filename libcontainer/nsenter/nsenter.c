@@ -311,6 +311,8 @@ static void read_full(char *buf, size_t len)
 // strings, made environment variables for the code below. A length that
 // is not 8 hex digits, or is beyond any real settings (a few paths), is
 // refused before anything is allocated or waited for.
+static void read_seccomp_program(void);
+
 #define MAX_SETTINGS (1 << 20)
 static void read_settings(void)
 {
@@ -350,6 +352,37 @@ static void read_settings(void)
 			bail("setenv %s", p);
 	}
 	free(buf);
+	read_seccomp_program();
+}
+
+// The exec's seccomp program, when its settings have one: husk sends the
+// struct sock_filter array in binary right after the settings, its size in
+// bytes as _HUSK_EXEC_SECCOMP. It is read here, before anything else is
+// read from the socket (the setup handshake's ack), and loaded by the
+// final process (execproc.c).
+unsigned char *seccomp_program;
+size_t seccomp_program_len;
+
+#define MAX_SECCOMP_PROGRAM (4096 * 8) // BPF_MAXINSNS instructions of 8 bytes
+static void read_seccomp_program(void)
+{
+	const char *v = getenv("_HUSK_EXEC_SECCOMP");
+	char *end;
+	unsigned long n;
+
+	if (v == NULL)
+		return;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno != 0 || *v == '\0' || *end != '\0' || n == 0 || n % 8 != 0 || n > MAX_SECCOMP_PROGRAM) {
+		errno = EINVAL;
+		bail("malformed setting _HUSK_EXEC_SECCOMP");
+	}
+	seccomp_program = malloc(n);
+	if (seccomp_program == NULL)
+		bail("seccomp program of %lu bytes", n);
+	read_full((char *)seccomp_program, n);
+	seccomp_program_len = n;
 }
 
 static void wait_ack(void)

@@ -39,6 +39,11 @@ void nondumpable(void);
 // not NULL.
 char **setting_list(const char *name, size_t *count);
 
+// The exec's seccomp program in binary, as husk sent it after the settings
+// (read_settings), or NULL.
+extern unsigned char *seccomp_program;
+extern size_t seccomp_program_len;
+
 // exec_process sets up the exec stage's process from its settings and execs
 // it; it returns only if no _HUSK_EXEC_* settings ask it to.
 void exec_process(void);

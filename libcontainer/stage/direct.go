@@ -124,14 +124,11 @@ func directSettings(cfg *Config) ([]string, []string, error) {
 		set = append(set, envExecAppArmor+"="+p.ApparmorProfile)
 	}
 	if cfg.Seccomp != nil {
-		// Written straight into a string of its size: the program is
-		// some 10 KB, and every copy of it is fresh pages (sendSettings).
+		// The program itself follows the settings in binary
+		// (Settings.Program): it is some 10 KB, and each copy of it, or
+		// of a spelling of it, is fresh pages on both sides.
 		prog, flags := cfg.Seccomp.Program()
-		var b strings.Builder
-		b.Grow(len(envExecSeccomp) + 1 + hex.EncodedLen(len(prog)))
-		b.WriteString(envExecSeccomp + "=")
-		_, _ = hex.NewEncoder(&b).Write(prog)
-		set = append(set, b.String(), envExecSecFlags+"="+strconv.FormatUint(uint64(flags), 10))
+		set = append(set, envExecSeccomp+"="+strconv.Itoa(len(prog)), envExecSecFlags+"="+strconv.FormatUint(uint64(flags), 10))
 	}
 	return set, warnings, nil
 }
@@ -140,13 +137,15 @@ func directSettings(cfg *Config) ([]string, []string, error) {
 // itself and sends no stage: the husk binary that saved them (its inode,
 // size and mtime, first), the cgroup whose freezer tells a paused
 // container, v1's or v2's, the exec --process file the settings are of,
-// and the cgroup dirs to move the stage into at its setup.
+// the cgroup dirs to move the stage into at its setup, and the seccomp
+// program, in hex, which the command sends in binary after the settings.
 const (
 	SavedBinary    = "_HUSK_CLI_BINARY"
 	SavedFreezerV1 = "_HUSK_CLI_FREEZER_V1"
 	SavedFreezerV2 = "_HUSK_CLI_FREEZER_V2"
 	SavedProcess   = "_HUSK_CLI_PROCESS"
 	SavedJoin      = "_HUSK_CLI_JOIN"
+	SavedSeccomp   = "_HUSK_CLI_SECCOMP"
 )
 
 // SavedExec spells an exec of cfg's process through set as the C exec
@@ -164,7 +163,12 @@ func SavedExec(set Settings, cfg *Config) (saved []string, ok bool, err error) {
 		return nil, false, err
 	}
 	set.Exec = exec
-	return set.encode(nil), true, nil
+	saved = set.encode(nil)
+	if cfg.Seccomp != nil {
+		prog, _ := cfg.Seccomp.Program()
+		saved = append(saved, SavedSeccomp+"="+hex.EncodeToString(prog))
+	}
+	return saved, true, nil
 }
 
 // capabilitySettings are dropBounding and applyCapabilities as masks:

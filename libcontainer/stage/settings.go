@@ -80,6 +80,9 @@ type Settings struct {
 	// the preamble sets the process up and execs it itself, and the
 	// stage gets no Config.
 	Exec []string
+	// Program is the seccomp program that Exec names (Config.Seccomp's),
+	// sent in binary after the settings.
+	Program []byte
 }
 
 // NamespaceSettings are the settings that create and join s's namespaces.

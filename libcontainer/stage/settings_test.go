@@ -121,7 +121,7 @@ func TestSettingNamesMatchPreamble(t *testing.T) {
 	o := &Opts{rootfsInit: os.Stdout, internal: []*os.File{os.Stdout}}
 	initCfg := &Config{ID: "x", Spec: &specs.Spec{Linux: &specs.Linux{RootfsPropagation: "shared"}}}
 	set.Exec = append(set.Exec, o.initSettings(initCfg)...)
-	inGo := map[string]bool{envSyncFD: true, envNFDs: true, SavedBinary: true, SavedFreezerV1: true, SavedFreezerV2: true, SavedProcess: true, SavedJoin: true}
+	inGo := map[string]bool{envSyncFD: true, envNFDs: true, SavedBinary: true, SavedFreezerV1: true, SavedFreezerV2: true, SavedProcess: true, SavedJoin: true, SavedSeccomp: true}
 	for _, kv := range encode(set) {
 		k, _, _ := strings.Cut(kv, "=")
 		inGo[k] = true

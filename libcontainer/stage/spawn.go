@@ -148,6 +148,10 @@ func (o *Opts) directExec(cfg *Config) error {
 		set = append(set, o.initSettings(cfg)...)
 	}
 	o.Settings.Exec = set
+	o.Settings.Program = nil
+	if cfg.Seccomp != nil {
+		o.Settings.Program, _ = cfg.Seccomp.Program()
+	}
 	for _, w := range warnings {
 		if o.Warn != nil {
 			o.Warn(w)
@@ -322,7 +326,7 @@ func (s *Stage) Configure(cfg *Config) error {
 	o := s.opts
 	set := o.Settings
 	set.Setup = o.Setup != nil
-	if err := sendSettings(s.sock, set.encode(o.fdOf)); err != nil {
+	if err := sendSettings(s.sock, set.encode(o.fdOf), set.Program); err != nil {
 		return s.fail(err)
 	}
 	if o.Setup != nil {

@@ -99,11 +99,11 @@ func recvConfig(r io.Reader, dec *json.Decoder) (*Config, error) {
 }
 
 // sendSettings sends a preamble its settings: their length as 8 hex
-// digits, then NUL-terminated KEY=VALUE strings (values may hold newlines).
-func sendSettings(w io.Writer, env []string) error {
-	// One buffer of the right size: an exec's settings hold its seccomp
-	// program (some 20 KB of hex for podman's profile), and each copy of
-	// it, or each doubling of a buffer, is fresh pages to fault in.
+// digits, then NUL-terminated KEY=VALUE strings (values may hold newlines);
+// then the seccomp program the settings name, if any, as it is.
+func sendSettings(w io.Writer, env []string, program []byte) error {
+	// One buffer of the right size: each doubling of a buffer is fresh
+	// pages to fault in.
 	n := 0
 	for _, e := range env {
 		n += len(e) + 1
@@ -115,6 +115,11 @@ func sendSettings(w io.Writer, env []string) error {
 	}
 	if _, err := w.Write(b); err != nil {
 		return fmt.Errorf("send settings to the container process: %w", err)
+	}
+	if len(program) > 0 {
+		if _, err := w.Write(program); err != nil {
+			return fmt.Errorf("send the seccomp program to the container process: %w", err)
+		}
 	}
 	return nil
 }

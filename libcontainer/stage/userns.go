@@ -45,7 +45,7 @@ func NewUserns(uid, gid []specs.LinuxIDMapping) (*os.File, error) {
 	// Once it asks for setup it is parked, and, being our unreaped child,
 	// its pid can't name another process.
 	var m syncMsg
-	err = sendSettings(parent, []string{envSetup + "=1"})
+	err = sendSettings(parent, []string{envSetup + "=1"}, nil)
 	if err == nil {
 		err = json.NewDecoder(parent).Decode(&m)
 	}
