@@ -538,7 +538,7 @@ func removeStateDir(dir string) error {
 		return fmt.Errorf("remove state dir: %w", err)
 	}
 	dir = gone
-	for _, name := range []string{stateFile, recordFile, fifoName} {
+	for _, name := range []string{stateFile, recordFile, fifoName, spareName(stateFile), spareName(recordFile)} {
 		_ = unix.Unlink(filepath.Join(dir, name))
 	}
 	if unix.Rmdir(dir) == nil {

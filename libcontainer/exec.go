@@ -245,7 +245,8 @@ func (c *Container) saveSettings(name string, s *specs.Spec, set stage.Settings,
 		saved = append(saved, stage.SavedFreezerV2+"="+dir)
 	}
 	saved = append(saved, extra...)
-	if err := replaceFile(c.dir, name, []byte(strings.Join(saved, "\x00")+"\x00")); err != nil {
+	// Concurrent execs save too, without the state dir's lock: no spare.
+	if err := replaceFile(c.dir, name, []byte(strings.Join(saved, "\x00")+"\x00"), ""); err != nil {
 		c.rt.debugf("exec %s: %v", c.State.ID, err)
 	}
 }

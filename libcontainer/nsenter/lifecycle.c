@@ -840,7 +840,8 @@ static int only_files(int dirfd)
 // its files and itself go. 0 if the dir is still in place.
 static int remove_state_dir(int dirfd, const char *root, const char *dir)
 {
-	static const char *const files[] = {"state.json", "record.json", FIFO, "exec.env"};
+	static const char *const files[] = {"state.json", "record.json", FIFO, "exec.env", ".state-state.json",
+					    ".state-record.json"};
 	char gone[4200], b36[16], e[128];
 	struct timespec now;
 	unsigned long long ns;
