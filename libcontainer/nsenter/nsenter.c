@@ -190,11 +190,11 @@ static int husk_pinned;
 // one_cpu gives a CLI process's start-up a single CPU: the Go runtime sizes
 // its scheduler by the CPUs it may use, and with one P it starts no second
 // thread to look for work each time start-up makes a goroutine. The P
-// count stays one (but for create's, from its stage's spawn on): husk's
-// commands wait on the kernel, they don't compute, and the stages already
-// run with one. The
-// threads, their wake-ups and the TLB flushes between two CPUs cost about
-// 1-2 ms of CPU per process where they are dear (docs/design.md).
+// count stays one (but for create's, from its stage's spawn on, and a
+// foreground command's): husk's commands wait on the kernel, they don't
+// compute, and the stages already run with one. The threads, their
+// wake-ups and the TLB flushes between two CPUs cost about 1-2 ms of CPU
+// per process where they are dear (docs/design.md).
 // husk_unpin gives every thread the CPUs back before main. A GOMAXPROCS the
 // caller set is left to the runtime.
 static void one_cpu(void)
@@ -305,14 +305,14 @@ static void read_full(char *buf, size_t len)
 	}
 }
 
+static void read_seccomp_program(void);
+
 // read_settings takes the preamble's settings from husk, which sends them
 // once it has prepared what they name (the cgroup), while this binary was
 // being exec'd: 8 hex digits of length, then NUL-terminated KEY=VALUE
 // strings, made environment variables for the code below. A length that
 // is not 8 hex digits, or is beyond any real settings (a few paths), is
 // refused before anything is allocated or waited for.
-static void read_seccomp_program(void);
-
 #define MAX_SETTINGS (1 << 20)
 static void read_settings(void)
 {
