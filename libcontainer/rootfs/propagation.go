@@ -13,11 +13,11 @@ import (
 
 // setRootPropagation sets the propagation of "/" to what
 // linux.rootfsPropagation says, or to fallback when that is unset (0: leave
-// it).
-func setRootPropagation(s *specs.Spec, fallback uintptr) error {
+// it), and returns the flag it applied.
+func setRootPropagation(s *specs.Spec, fallback uintptr) (uintptr, error) {
 	flag, ok, err := rootPropagation(s)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	// An unbindable "/" would refuse the binds the rootfs is built from:
 	// it is applied only at the end (fallback 0, from Finalize).
@@ -25,12 +25,18 @@ func setRootPropagation(s *specs.Spec, fallback uintptr) error {
 		flag = fallback
 	}
 	if flag == 0 {
-		return nil
+		return 0, nil
 	}
 	if err := unix.Mount("", "/", "", flag, ""); err != nil {
-		return fmt.Errorf("set propagation of /: %w", err)
+		return 0, fmt.Errorf("set propagation of /: %w", err)
 	}
-	return nil
+	return flag, nil
+}
+
+// leavesShared tells whether a mount may still be shared once flag was
+// applied to "/" recursively or not: only rslave and rprivate leave none.
+func leavesShared(flag uintptr) bool {
+	return flag&unix.MS_REC == 0 || flag&(unix.MS_SLAVE|unix.MS_PRIVATE) == 0
 }
 
 // rootPropagation returns the propagation flag linux.rootfsPropagation asks

@@ -77,11 +77,16 @@ func Prepare(c *Config) error {
 		// The new namespace starts as a copy of the host's, in the host's
 		// peer groups: unless rslave, every mount below would appear on
 		// the host.
-		if err := setRootPropagation(s, unix.MS_SLAVE|unix.MS_REC); err != nil {
+		flag, err := setRootPropagation(s, unix.MS_SLAVE|unix.MS_REC)
+		if err != nil {
 			return err
 		}
-		if err := privatizeParent(rootPath); err != nil {
-			return err
+		// After rslave or rprivate (the default, and what engines ask
+		// for) no mount is shared: the mount table needn't be read.
+		if leavesShared(flag) {
+			if err := privatizeParent(rootPath); err != nil {
+				return err
+			}
 		}
 		if err := unix.Mount(rootPath, rootPath, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 			return fmt.Errorf("mount %s on %s: %w", rootPath, rootPath, err)
@@ -155,7 +160,8 @@ func Finalize(c *Config) error {
 	if c.SharedMountNS {
 		return nil // "/" is the host's; rootfsPropagation is for a namespace of the container's
 	}
-	return setRootPropagation(c.Spec, 0)
+	_, err := setRootPropagation(c.Spec, 0)
+	return err
 }
 
 // FinalizeBeforePivot does Finalize's steps on the prepared rootfs in
