@@ -23,10 +23,7 @@ func TestStartupGivesCPUsBack(t *testing.T) {
 	want := cpusAllowed(t, "/proc/self/status")
 	b := newBundle(t)
 	b.shell("sleep 60")
-	hookOut := filepath.Join(b.dir, "hook-status")
-	b.spec.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{
-		Path: busyboxPath, Args: []string{"sh", "-c", "cat /proc/self/status > " + hookOut}, Timeout: ptr(10),
-	}}}
+	hookOut := catHook(b, "/proc/self/status")
 	b.startContainer()
 	if got := cpusAllowed(t, hookOut); got != want {
 		t.Errorf("a hook husk started may run on CPUs %s, want %s (the test's)", got, want)
@@ -67,18 +64,15 @@ func cpusAllowed(t *testing.T, status string) string {
 // exec'd process, not a hook.
 func TestStartedProcessesGetTheCallersTimerSlack(t *testing.T) {
 	t.Parallel()
-	want := readTrimmed(t, "/proc/self/timerslack_ns")
+	want := readTrim(t, "/proc/self/timerslack_ns")
 	b := newBundle(t)
 	b.shell("cat /proc/self/timerslack_ns; sleep 60")
-	hookOut := filepath.Join(b.dir, "hook-slack")
-	b.spec.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{
-		Path: busyboxPath, Args: []string{"sh", "-c", "cat /proc/self/timerslack_ns > " + hookOut}, Timeout: ptr(10),
-	}}}
+	hookOut := catHook(b, "/proc/self/timerslack_ns")
 	b.startContainer()
 	if got := strings.TrimSpace(b.waitOutput("\n")); got != want {
 		t.Errorf("the container's process has a timer slack of %s ns, want %s (the test's)", got, want)
 	}
-	if got := readTrimmed(t, hookOut); got != want {
+	if got := readTrim(t, hookOut); got != want {
 		t.Errorf("a hook has a timer slack of %s ns, want %s", got, want)
 	}
 	for i := range 2 { // the first exec takes Go's stage, the next the C command
@@ -99,11 +93,12 @@ func TestStartedProcessesGetTheCallersTimerSlack(t *testing.T) {
 	}
 }
 
-func readTrimmed(t *testing.T, path string) string {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.TrimSpace(string(data))
+// catHook has a createRuntime hook, which husk starts, copy file (a /proc
+// file of its own) to the path it returns.
+func catHook(b *bundle, file string) string {
+	out := filepath.Join(b.dir, "hook-"+filepath.Base(file))
+	b.spec.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{
+		Path: busyboxPath, Args: []string{"sh", "-c", "cat " + file + " > " + out}, Timeout: ptr(10),
+	}}}
+	return out
 }
