@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -237,8 +238,11 @@ func replaceFile(dir, name string, data []byte, spare string) error {
 	for off := int64(0); len(data) > 0 && err == nil; {
 		var n int
 		n, err = unix.Pwrite(fd, data, off)
-		if err == unix.EINTR {
+		switch {
+		case err == unix.EINTR:
 			err = nil
+		case err == nil && n == 0:
+			err = io.ErrShortWrite
 		}
 		data = data[max(n, 0):]
 		off += int64(max(n, 0))

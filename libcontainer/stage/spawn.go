@@ -136,7 +136,7 @@ func Spawn(o *Opts, cfg *Config) (*Stage, error) {
 // itself when it can (direct.go, cinit.go), with the Go stage's warnings
 // given here.
 func (o *Opts) directExec(cfg *Config) error {
-	o.Settings.Exec = nil
+	o.Settings.Exec, o.Settings.Program = nil, nil
 	if !direct(cfg) && o.rootfsInit == nil {
 		return nil
 	}
@@ -148,7 +148,6 @@ func (o *Opts) directExec(cfg *Config) error {
 		set = append(set, o.initSettings(cfg)...)
 	}
 	o.Settings.Exec = set
-	o.Settings.Program = nil
 	if cfg.Seccomp != nil {
 		o.Settings.Program, _ = cfg.Seccomp.Program()
 	}
