@@ -60,7 +60,7 @@ func createContainer(ctx *cli.Context, id string, foreground bool) (*libcontaine
 	if err != nil {
 		return nil, nil, fmt.Errorf("bundle: %w", err)
 	}
-	s, err := spec.Load(bundle)
+	s, profile, err := spec.Load(bundle)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -68,6 +68,7 @@ func createContainer(ctx *cli.Context, id string, foreground bool) (*libcontaine
 		ID:           id,
 		Bundle:       bundle,
 		Spec:         s,
+		Seccomp:      profile,
 		NoPivot:      ctx.Bool("no-pivot"),
 		NoNewKeyring: ctx.Bool("no-new-keyring"),
 		PreserveFDs:  ctx.Int("preserve-fds"),

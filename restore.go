@@ -59,7 +59,7 @@ hosts, rootless.`,
 		if err != nil {
 			return fmt.Errorf("bundle: %w", err)
 		}
-		s, err := spec.Load(bundle)
+		s, profile, err := spec.Load(bundle)
 		if err != nil {
 			return err
 		}
@@ -92,6 +92,7 @@ hosts, rootless.`,
 			ID:       id,
 			Bundle:   bundle,
 			Spec:     s,
+			Seccomp:  profile,
 			CRIUOpts: criu,
 			Stdio:    [3]*os.File{os.Stdin, os.Stdout, os.Stderr},
 			Console:  console,

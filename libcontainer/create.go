@@ -29,6 +29,9 @@ type CreateOpts struct {
 	ID     string
 	Bundle string // absolute
 	Spec   *specs.Spec
+	// Seccomp is linux.seccomp as JSON, as spec.Load returns it beside
+	// the spec. A Spec with its own Linux.Seccomp needs none.
+	Seccomp seccomp.Profile
 	// Console receives the pty master when process.terminal is set: a
 	// connection to --console-socket, or run's own socketpair end.
 	Console      *os.File
@@ -45,6 +48,11 @@ func (r *Runtime) Create(o *CreateOpts) (c *Container, err error) {
 	if err := ValidateID(o.ID); err != nil {
 		return nil, err
 	}
+	opts := *o
+	o = &opts
+	if o.Spec, o.Seccomp, err = splitProfile(o.Spec, o.Seccomp); err != nil {
+		return nil, err
+	}
 	s := o.Spec
 	if s.Process.Terminal && o.Console == nil {
 		return nil, errors.New("process.terminal is set: a --console-socket is required (or run in the foreground)")
@@ -52,7 +60,11 @@ func (r *Runtime) Create(o *CreateOpts) (c *Container, err error) {
 	if err := labelMounts(s); err != nil {
 		return nil, err
 	}
-	filter, err := r.compileSeccomp(s)
+	filter, err := r.compileSeccomp(o.Seccomp)
+	if err != nil {
+		return nil, err
+	}
+	listener, err := o.Seccomp.Listener()
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +129,7 @@ func (r *Runtime) Create(o *CreateOpts) (c *Container, err error) {
 	}
 	cfg := &stage.Config{
 		ID:           o.ID,
-		Spec:         stageSpec(s),
+		Spec:         stageSpec(s, listener),
 		Process:      s.Process,
 		NoPivot:      o.NoPivot,
 		NoNewKeyring: o.NoNewKeyring,
@@ -126,7 +138,7 @@ func (r *Runtime) Create(o *CreateOpts) (c *Container, err error) {
 	if sources != nil {
 		so.Sources = sources.source
 	}
-	if so.Agent, err = connectAgent(s); err != nil {
+	if so.Agent, err = connectAgent(listener); err != nil {
 		return c, err
 	}
 	if so.Agent != nil {
@@ -260,7 +272,7 @@ func (r *Runtime) newStateDir(o *CreateOpts, sharedRootfs bool) (*Container, err
 		Created: time.Now().UTC(),
 		Owner:   "",
 	}}
-	c.State.setSpec(s)
+	c.State.setSpec(s, o.Seccomp)
 	err = c.record(func(st *State) (err error) {
 		st.Creating, st.Creator = true, os.Getpid()
 		p, err := procStat(st.Creator)
@@ -527,11 +539,31 @@ func (c *Container) runtimeHooks() (*specs.State, error) {
 // connectAgent connects to linux.seccomp.listenerPath, if set: husk
 // connects from the host's mount namespace and hands the connection to the
 // stage, which sends the agent its notify fd.
-func connectAgent(s *specs.Spec) (*os.File, error) {
-	if sc := s.Linux.Seccomp; sc != nil && sc.ListenerPath != "" {
-		return seccomp.Connect(sc)
+func connectAgent(listener *specs.LinuxSeccomp) (*os.File, error) {
+	if listener == nil || listener.ListenerPath == "" {
+		return nil, nil
 	}
-	return nil, nil
+	return seccomp.Connect(listener)
+}
+
+// splitProfile returns s without linux.seccomp and the profile as JSON:
+// husk carries a profile as JSON (seccomp.Profile), where a Go caller may
+// have set it decoded in the spec.
+func splitProfile(s *specs.Spec, p seccomp.Profile) (*specs.Spec, seccomp.Profile, error) {
+	if s.Linux == nil || s.Linux.Seccomp == nil {
+		return s, p, nil
+	}
+	if p != nil {
+		return nil, nil, errors.New("linux.seccomp is given twice: in the spec and as a profile")
+	}
+	p, err := seccomp.NewProfile(s.Linux.Seccomp)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, l := *s, *s.Linux
+	l.Seccomp = nil
+	c.Linux = &l
+	return &c, p, nil
 }
 
 // compileSeccomp compiles linux.seccomp before anything is made, through
@@ -539,8 +571,8 @@ func connectAgent(s *specs.Spec) (*os.File, error) {
 // stage only loads the program. HUSK_CACHE_DIR moves the cache; by
 // default it is on /run (root) or $XDG_RUNTIME_DIR, tmpfs both, emptied
 // at boot.
-func (r *Runtime) compileSeccomp(s *specs.Spec) (*seccomp.Filter, error) {
-	if s.Linux == nil || s.Linux.Seccomp == nil {
+func (r *Runtime) compileSeccomp(p seccomp.Profile) (*seccomp.Filter, error) {
+	if p == nil {
 		return nil, nil
 	}
 	// Without --debug, what the filter leaves out is not worked out at all.
@@ -559,20 +591,19 @@ func (r *Runtime) compileSeccomp(s *specs.Spec) (*seccomp.Filter, error) {
 	if dir != "" {
 		dir = filepath.Join(dir, "seccomp")
 	}
-	return seccomp.CompileCached(s.Linux.Seccomp, dir, debugf)
+	return seccomp.CompileCached(p, dir, debugf)
 }
 
 // stageSpec is the spec a stage gets: all of it but the seccomp rules,
 // which husk compiled (stage.Config.Seccomp) and which are most of an
-// engine's config (podman's default profile is some 70 KB of JSON that
-// the stage would decode for nothing); the listener's path and metadata
-// stay, for the agent.
-func stageSpec(s *specs.Spec) *specs.Spec {
-	if s.Linux == nil || s.Linux.Seccomp == nil {
+// engine's config; listener, the profile's listener path and metadata
+// (seccomp.Profile.Listener), stays for the agent.
+func stageSpec(s *specs.Spec, listener *specs.LinuxSeccomp) *specs.Spec {
+	if listener == nil {
 		return s
 	}
 	c, l := *s, *s.Linux
-	l.Seccomp = &specs.LinuxSeccomp{ListenerPath: s.Linux.Seccomp.ListenerPath, ListenerMetadata: s.Linux.Seccomp.ListenerMetadata}
+	l.Seccomp = listener
 	c.Linux = &l
 	return &c
 }

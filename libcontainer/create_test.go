@@ -58,7 +58,7 @@ func TestSubCgroups(t *testing.T) {
 // (EBUSY) once usage is above it: the error names the field.
 func TestOOMCauseNamesTooLowLimit(t *testing.T) {
 	c := &Container{State: &State{}}
-	c.State.setSpec(&specs.Spec{Linux: &specs.Linux{Resources: &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: new(int64(4096))}}}})
+	c.State.setSpec(&specs.Spec{Linux: &specs.Linux{Resources: &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: new(int64(4096))}}}}, nil)
 	busy := fmt.Errorf("set cgroup limits: write memory.limit_in_bytes: %w", unix.EBUSY)
 	if err := c.oomCause(busy); !strings.HasPrefix(err.Error(), "linux.resources.memory.limit 4096 is too low") || !errors.Is(err, unix.EBUSY) {
 		t.Errorf("oomCause(EBUSY) = %v", err)

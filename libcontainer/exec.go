@@ -62,6 +62,11 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	profile, _ := c.State.Seccomp()
+	listener, err := profile.Listener()
+	if err != nil {
+		return 0, err
+	}
 	pidfd, err := openPidfd(c.State.Pid, c.State.PidStart)
 	if err != nil {
 		if errors.Is(err, errGone) {
@@ -109,18 +114,18 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	}
 	cfg := &stage.Config{
 		ID:      c.State.ID,
-		Spec:    stageSpec(s),
+		Spec:    stageSpec(s, listener),
 		Process: o.Process,
 		User:    o.User,
 	}
-	if so.Agent, err = connectAgent(s); err != nil {
+	if so.Agent, err = connectAgent(listener); err != nil {
 		return 0, err
 	}
 	if so.Agent != nil {
 		defer so.Agent.Close()
 		cfg.State = c.hookState(Running)
 	}
-	if cfg.Seccomp, err = c.rt.compileSeccomp(s); err != nil {
+	if cfg.Seccomp, err = c.rt.compileSeccomp(profile); err != nil {
 		return 0, err
 	}
 	c.rt.debugf("exec %s: starting the exec stage to join the namespaces of pid %d and its cgroup (exec --cgroup %q)", c.State.ID, c.State.Pid, o.SubCgroups)
@@ -134,9 +139,11 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 		return 0, c.execError(err)
 	}
 	c.rt.debugf("exec %s: process %d runs %q", c.State.ID, st.Pid(), o.Process.Args)
-	c.saveExec(s, cfg.Seccomp)
-	if o.ProcessFile != nil && len(o.SubCgroups) == 0 && so.Agent == nil && len(cfg.ExtraEnv) == 0 {
-		c.saveProcessExec(s, so.Settings, cfg, o.ProcessFile)
+	if so.Agent == nil {
+		c.saveExec(s, cfg.Seccomp)
+		if o.ProcessFile != nil && len(o.SubCgroups) == 0 && len(cfg.ExtraEnv) == 0 {
+			c.saveProcessExec(s, so.Settings, cfg, o.ProcessFile)
+		}
 	}
 	return st.Pid(), nil
 }
@@ -178,7 +185,7 @@ func (c *Container) saveExec(s *specs.Spec, filter *seccomp.Filter) {
 	set.OOMScoreAdj = s.Process.OOMScoreAdj
 	p := *s.Process
 	p.Terminal = false // exec's own --tty, which takes Go
-	c.saveSettings(execFile, s, set, &stage.Config{ID: c.State.ID, Spec: stageSpec(s), Process: &p, Seccomp: filter}, self)
+	c.saveSettings(execFile, s, set, &stage.Config{ID: c.State.ID, Spec: s, Process: &p, Seccomp: filter}, self)
 }
 
 // saveProcessExec writes the settings of the exec just made, of the
@@ -198,11 +205,10 @@ func (c *Container) saveProcessExec(s *specs.Spec, set stage.Settings, cfg *stag
 
 // cExec tells whether the C exec can serve the container and name is not
 // saved yet by this husk binary: a root husk, no user's systemd to move
-// the process (Exec's Setup), no seccomp agent. self is the binary's
-// SavedBinary setting.
+// the process (Exec's Setup). (Nor a seccomp agent, which Exec checks.)
+// self is the binary's SavedBinary setting.
 func (c *Container) cExec(s *specs.Spec, name string) (self string, ok bool) {
-	if os.Geteuid() != 0 || s.Process == nil || len(c.State.CgroupPaths) == 0 || c.State.SystemdUser ||
-		(s.Linux.Seccomp != nil && s.Linux.Seccomp.ListenerPath != "") {
+	if os.Geteuid() != 0 || s.Process == nil || len(c.State.CgroupPaths) == 0 || c.State.SystemdUser {
 		return "", false
 	}
 	var st unix.Stat_t

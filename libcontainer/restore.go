@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
+	"github.com/husk-runtime/husk/libcontainer/seccomp"
 	"github.com/husk-runtime/husk/spec/vocab"
 )
 
@@ -23,6 +24,9 @@ type RestoreOpts struct {
 	ID     string
 	Bundle string // absolute
 	Spec   *specs.Spec
+	// Seccomp is linux.seccomp as JSON (CreateOpts.Seccomp): CRIU
+	// restores the filter itself, an exec compiles it.
+	Seccomp seccomp.Profile
 	CRIUOpts
 	// Stdio becomes the restored init's stdin, stdout and stderr where
 	// they were pipes or files outside the container at checkpoint.
@@ -44,7 +48,10 @@ func (r *Runtime) Restore(o *RestoreOpts) (c *Container, err error) {
 	if err := ValidateID(o.ID); err != nil {
 		return nil, err
 	}
-	s := o.Spec
+	s, profile, err := splitProfile(o.Spec, o.Seccomp)
+	if err != nil {
+		return nil, err
+	}
 	if err := restorable(r, s); err != nil {
 		return nil, err
 	}
@@ -66,7 +73,7 @@ func (r *Runtime) Restore(o *RestoreOpts) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if c, err = r.newStateDir(&CreateOpts{ID: o.ID, Bundle: o.Bundle, Spec: s}, false); err != nil {
+	if c, err = r.newStateDir(&CreateOpts{ID: o.ID, Bundle: o.Bundle, Spec: s, Seccomp: profile}, false); err != nil {
 		return nil, err
 	}
 	defer func() {

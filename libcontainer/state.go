@@ -14,6 +14,9 @@ import (
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/husk-runtime/husk/libcontainer/seccomp"
+	hspec "github.com/husk-runtime/husk/spec"
 )
 
 const (
@@ -93,8 +96,9 @@ type State struct {
 	// Config is the spec create saw (with later updates), as JSON.
 	Config json.RawMessage `json:"spec"`
 
-	spec *specs.Spec // Config decoded, by Spec or given by setSpec
-	meta specMeta
+	spec    *specs.Spec     // Config decoded but its linux.seccomp, by Spec or given by setSpec
+	seccomp seccomp.Profile // Config's linux.seccomp, with spec
+	meta    specMeta
 	// broken is why state.json could not be read when the state came from
 	// record.json instead (or from nothing at all).
 	broken error
@@ -109,24 +113,32 @@ type specMeta struct {
 	} `json:"linux"`
 }
 
-// Spec returns the container's whole spec, decoding it on first use.
+// Spec returns the container's whole spec but its linux.seccomp (Seccomp),
+// decoding it on first use.
 func (s *State) Spec() (*specs.Spec, error) {
 	if s.spec == nil {
 		if len(s.Config) == 0 {
 			return nil, fmt.Errorf("container %s has no saved spec: its create did not finish", s.ID)
 		}
-		var spec specs.Spec
-		if err := json.Unmarshal(s.Config, &spec); err != nil {
+		spec, profile, err := hspec.Unmarshal(s.Config)
+		if err != nil {
 			return nil, fmt.Errorf("parse saved spec of %s: %w", s.ID, err)
 		}
-		s.spec = &spec
+		s.spec, s.seccomp = spec, profile
 	}
 	return s.spec, nil
 }
 
-// setSpec makes spec the container's spec; save stores it.
-func (s *State) setSpec(spec *specs.Spec) {
-	s.spec = spec
+// Seccomp returns the container's linux.seccomp, as JSON.
+func (s *State) Seccomp() (seccomp.Profile, error) {
+	_, err := s.Spec()
+	return s.seccomp, err
+}
+
+// setSpec makes spec, with profile as its linux.seccomp, the container's
+// spec; save stores it.
+func (s *State) setSpec(spec *specs.Spec, profile seccomp.Profile) {
+	s.spec, s.seccomp = spec, profile
 	s.meta = specMeta{Annotations: spec.Annotations, Hooks: spec.Hooks}
 	if spec.Linux != nil {
 		s.meta.Linux.Namespaces = spec.Linux.Namespaces
@@ -172,7 +184,7 @@ func lockDir(dir string) (*os.File, error) {
 // save writes state.json.
 func (s *State) save(dir string) error {
 	if s.spec != nil {
-		config, err := json.Marshal(s.spec)
+		config, err := hspec.Marshal(s.spec, s.seccomp)
 		if err != nil {
 			return err
 		}

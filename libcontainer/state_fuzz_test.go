@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/husk-runtime/husk/libcontainer/seccomp"
 )
 
 // FuzzValidateID: an id that ValidateID accepts names exactly one entry
@@ -58,7 +60,7 @@ func stateSeed(f *testing.F) []byte {
 		Annotations: map[string]string{"a": "b"},
 		Hooks:       &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/true"}}},
 		Linux:       &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: specs.PIDNamespace}, {Type: specs.MountNamespace}}},
-	})
+	}, seccomp.Profile(`{"defaultAction":"SCMP_ACT_ALLOW"}`))
 	if err := s.save(dir); err != nil {
 		f.Fatal(err)
 	}
@@ -122,6 +124,18 @@ func FuzzLoadState(f *testing.F) {
 		if spec, err := s.Spec(); err == nil {
 			if _, err := json.Marshal(spec); err != nil {
 				t.Fatalf("a decoded spec does not marshal: %v", err)
+			}
+			// The profile keeps its bytes, the seccomp cache's key.
+			profile, _ := s.Seccomp()
+			if err := s.save(dir); err != nil {
+				t.Fatalf("a decoded spec cannot be saved: %v", err)
+			}
+			again, err := loadState(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p, err := again.Seccomp(); err != nil || !bytes.Equal(p, profile) {
+				t.Fatalf("linux.seccomp changed through save and load (%v):\n%s\n%s", err, profile, p)
 			}
 		} else if !strings.Contains(err.Error(), "saved spec") {
 			t.Fatalf("spec error %q does not say which spec", err)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/husk-runtime/husk/libcontainer/seccomp"
 )
 
 func TestValidateID(t *testing.T) {
@@ -31,10 +33,11 @@ func TestStateSaveLoad(t *testing.T) {
 		Created:     time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 		CgroupPaths: map[string]string{"memory": "/sys/fs/cgroup/memory/c1"},
 	}
+	profile := seccomp.Profile(`{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW"}]}`)
 	want.setSpec(&specs.Spec{Version: "1.3.0", Hostname: "h",
 		Annotations: map[string]string{"a": "b"},
 		Hooks:       &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/true"}}},
-	})
+	}, profile)
 	if err := want.save(dir); err != nil {
 		t.Fatal(err)
 	}
@@ -51,8 +54,13 @@ func TestStateSaveLoad(t *testing.T) {
 		t.Fatalf("loaded meta %+v, want the saved annotations and hooks", got.meta)
 	}
 	spec, err := got.Spec()
-	if err != nil || spec.Hostname != "h" {
-		t.Fatalf("Spec() = %+v, %v; want hostname h", spec, err)
+	if err != nil || spec.Hostname != "h" || spec.Linux == nil || spec.Linux.Seccomp != nil {
+		t.Fatalf("Spec() = %+v, %v; want hostname h and a linux without seccomp", spec, err)
+	}
+	// The profile comes back with the bytes it was saved with, which the
+	// seccomp cache's key is made of.
+	if p, err := got.Seccomp(); err != nil || string(p) != string(profile) {
+		t.Fatalf("Seccomp() = %s, %v; want %s", p, err, profile)
 	}
 	// The write is atomic: no temporary file is left beside state.json.
 	entries, _ := os.ReadDir(dir)
@@ -135,7 +143,7 @@ func TestLoadStateFromRecord(t *testing.T) {
 func TestStateVersion(t *testing.T) {
 	dir := t.TempDir()
 	s := &State{ID: "c1"}
-	s.setSpec(&specs.Spec{Version: "1.3.0"})
+	s.setSpec(&specs.Spec{Version: "1.3.0"}, nil)
 	if err := s.save(dir); err != nil {
 		t.Fatal(err)
 	}

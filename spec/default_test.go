@@ -97,7 +97,7 @@ func TestDefaultLoads(t *testing.T) {
 			t.Fatal(err)
 		}
 		bundle := writeBundle(t, string(data), true)
-		s, err := Load(bundle)
+		s, _, err := Load(bundle)
 		if err != nil {
 			t.Fatalf("rootless=%v: %v", rootless, err)
 		}

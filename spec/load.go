@@ -13,6 +13,8 @@ import (
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/husk-runtime/husk/libcontainer/seccomp"
 )
 
 // ConfigName is the file a bundle keeps its configuration in.
@@ -27,23 +29,24 @@ const MaxConfigSize = 16 << 20
 // root.path made absolute against the bundle, since engines send either
 // form (containerd a relative "rootfs", podman an absolute path) and
 // everything after Load must not depend on the working directory. Relative
-// mount destinations are likewise rooted at "/".
-func Load(bundle string) (*specs.Spec, error) {
+// mount destinations are likewise rooted at "/". linux.seccomp comes back
+// as JSON, neither decoded nor checked (Unmarshal, seccomp.Profile).
+func Load(bundle string) (*specs.Spec, seccomp.Profile, error) {
 	path := filepath.Join(bundle, ConfigName)
 	data, err := readConfig(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var s specs.Spec
-	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, jsonError(path, data, err)
+	s, profile, err := Unmarshal(data)
+	if err != nil {
+		return nil, nil, jsonError(path, data, err)
 	}
 	if s.Root != nil && s.Root.Path != "" {
 		root := s.Root.Path
 		if !filepath.IsAbs(root) {
 			dir, err := filepath.Abs(bundle)
 			if err != nil {
-				return nil, fmt.Errorf("resolve bundle %s: %w", bundle, err)
+				return nil, nil, fmt.Errorf("resolve bundle %s: %w", bundle, err)
 			}
 			root = filepath.Join(dir, root)
 		}
@@ -54,10 +57,10 @@ func Load(bundle string) (*specs.Spec, error) {
 			s.Mounts[i].Destination = filepath.Join("/", d)
 		}
 	}
-	if err := Validate(&s); err != nil {
-		return nil, err
+	if err := Validate(s); err != nil {
+		return nil, nil, err
 	}
-	return &s, nil
+	return s, profile, nil
 }
 
 // readConfig reads a regular file of at most MaxConfigSize. The open does

@@ -12,8 +12,8 @@ import (
 // FuzzLoad feeds config.json bytes through Load, the path create and run
 // take from a bundle to a validated spec. A config Load accepts must come
 // out in the form the rest of husk relies on, pass Validate again, and
-// survive being written back out: husk saves the spec in state.json and
-// later commands read it from there.
+// survive being written back out, its seccomp profile included: husk
+// saves the spec in state.json and later commands read it from there.
 func FuzzLoad(f *testing.F) {
 	def := Default(false)
 	def.Root.Path = "rootfs"
@@ -62,7 +62,7 @@ func FuzzLoad(f *testing.F) {
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		s, err := Load(bundle)
+		s, profile, err := Load(bundle)
 		if err != nil {
 			// Whatever the input, the user is told it is about config.json.
 			if !strings.Contains(err.Error(), ConfigName) {
@@ -81,18 +81,18 @@ func FuzzLoad(f *testing.F) {
 		if err := Validate(s); err != nil {
 			t.Fatalf("Load accepted a config Validate refuses: %v", err)
 		}
-		out, err := json.Marshal(s)
+		out, err := Marshal(s, profile)
 		if err != nil {
 			t.Fatalf("an accepted config does not marshal: %v", err)
 		}
 		if err := os.WriteFile(path, out, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		again, err := Load(bundle)
+		again, againProfile, err := Load(bundle)
 		if err != nil {
 			t.Fatalf("an accepted config, written back, is refused: %v\n%s", err, out)
 		}
-		out2, err := json.Marshal(again)
+		out2, err := Marshal(again, againProfile)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/husk-runtime/husk/libcontainer/lsm"
 	"github.com/husk-runtime/husk/libcontainer/procattr"
-	"github.com/husk-runtime/husk/libcontainer/seccomp"
 	"github.com/husk-runtime/husk/spec/vocab"
 )
 
@@ -32,9 +31,12 @@ func processError(field, format string, args ...any) error {
 // Validate checks that s is a configuration husk can run, before anything is
 // created, and reports the first problem found, naming the field. It is
 // the one place a configuration is checked: what runs later (libcontainer
-// and its stages, rootfs, procattr, seccomp) trusts a spec that passed.
-// Besides the spec's own rules it checks what this host must support for
-// it (seccomp actions and flags, the LSM of a label).
+// and its stages, rootfs, procattr) trusts a spec that passed. Besides the
+// spec's own rules it checks what this host must support for it (the LSM
+// of a label). linux.seccomp is the exception: Load leaves it as JSON, and
+// seccomp.CompileCached checks a profile when it compiles it, before
+// create makes anything (a cached filter's profile was checked when the
+// filter was made).
 // root.path is looked up as given, so a relative one is taken against the
 // working directory; Load makes it absolute first.
 func Validate(s *specs.Spec) error {
@@ -49,7 +51,6 @@ func Validate(s *specs.Spec) error {
 		validateMounts,
 		validateLinux,
 		validateIDMappedMounts,
-		validateSeccomp,
 		validateProcAttrs,
 		validateLSM,
 		validateUnprivileged,
@@ -77,16 +78,6 @@ func ValidateProcess(p *specs.Process, linux *specs.Linux) error {
 		return err
 	}
 	return lsm.NewHost().Check(p.ApparmorProfile, p.SelinuxLabel, "")
-}
-
-func validateSeccomp(s *specs.Spec) error {
-	if s.Linux == nil || s.Linux.Seccomp == nil {
-		return nil
-	}
-	if err := seccomp.Validate(s.Linux.Seccomp); err != nil {
-		return fmt.Errorf("%s: %w", ConfigName, err)
-	}
-	return nil
 }
 
 func validateVersion(s *specs.Spec) error {

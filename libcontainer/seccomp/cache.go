@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,44 +13,50 @@ import (
 	"slices"
 	"unsafe"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	libseccomp "github.com/seccomp/libseccomp-golang"
 	"golang.org/x/sys/unix"
 )
 
 // cacheFormat names what Compile makes of a profile and how it is stored:
 // it changes whenever either does, so that no older entry is read.
-const cacheFormat = "husk-seccomp-5" // 2: the -ENOSYS stub (enosys.go); 3: SPEC_ALLOW without flags; 4: binary search; 5: binary entries
+const cacheFormat = "husk-seccomp-6" // 2: the -ENOSYS stub (enosys.go); 3: SPEC_ALLOW without flags; 4: binary search; 5: binary entries; 6: keyed by the profile's bytes
 
 // maxCached bounds the cache: engines use a handful of profiles. A cache
 // that reaches it (a profile per container, many husk binaries over time)
 // is emptied and fills again.
 const maxCached = 256
 
-// CompileCached is Compile, with the result kept in dir and found there the
-// next time: libseccomp takes about ten milliseconds for podman's default
-// profile, paid by every container that uses it. An entry is named by a
-// hash of everything the program depends on (the profile but its listener,
-// the husk binary, which holds the compiler, by inode, size and time, the
+// CompileCached compiles p, with the result kept in dir and found there
+// the next time: libseccomp takes about ten milliseconds for podman's
+// default profile, paid by every container that uses it. An entry is named
+// by a hash of everything the program depends on (the profile's bytes, the
+// husk binary, which holds the compiler, by inode, size and time, the
 // architecture, libseccomp's version and the kernel's release, which
 // decides what libseccomp's actions compile to) and trusted only if it is
-// a regular file that this user owns and no one else may write. A cache
-// that can't be read or written is no error: the profile is compiled.
-func CompileCached(s *specs.LinuxSeccomp, dir string, debugf Debugf) (*Filter, error) {
-	if s == nil {
+// a regular file that this user owns and no one else may write. Only a
+// profile that decoded, passed Validate and compiled with this binary
+// makes an entry, so a profile found there is neither decoded nor checked
+// again. A cache that can't be read or written is no error: the profile is
+// compiled.
+func CompileCached(p Profile, dir string, debugf Debugf) (*Filter, error) {
+	if p == nil {
 		return nil, nil
 	}
-	reportLeftOut(s, debugf)
-	key, err := cacheKey(s)
+	key, err := cacheKey(p)
 	if err != nil || dir == "" {
-		return compile(s, debugf)
+		return compileProfile(p, debugf)
 	}
 	path := filepath.Join(dir, key)
 	if f, err := readCached(path); err == nil {
+		if debugf != nil {
+			if s, err := p.Decode(); err == nil {
+				reportLeftOut(s, debugf)
+			}
+		}
 		debugf.printf("seccomp: filter read from the cache (%s)", path)
 		return f.reported(debugf), nil
 	}
-	f, err := compile(s, debugf)
+	f, err := compileProfile(p, debugf)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +66,15 @@ func CompileCached(s *specs.LinuxSeccomp, dir string, debugf Debugf) (*Filter, e
 	return f, nil
 }
 
-func cacheKey(s *specs.LinuxSeccomp) (string, error) {
+func compileProfile(p Profile, debugf Debugf) (*Filter, error) {
+	s, err := p.Decode()
+	if err != nil {
+		return nil, err
+	}
+	return Compile(s, debugf)
+}
+
+func cacheKey(p Profile) (string, error) {
 	var uts unix.Utsname
 	if err := unix.Uname(&uts); err != nil {
 		return "", err
@@ -71,99 +84,24 @@ func cacheKey(s *specs.LinuxSeccomp) (string, error) {
 		return "", err
 	}
 	major, minor, micro := libseccomp.GetLibraryVersion()
-	w := keyWriter{h: sha256.New(), b: make([]byte, 0, 1024)}
-	w.str(cacheFormat)
+	h := sha256.New()
+	b := make([]byte, 0, 256)
+	b = appendString(b, cacheFormat)
 	for _, n := range []uint64{exe.Dev, exe.Ino, uint64(exe.Size), uint64(exe.Mtim.Sec), uint64(exe.Mtim.Nsec), uint64(major), uint64(minor), uint64(micro)} {
-		w.num(n)
+		b = binary.LittleEndian.AppendUint64(b, n)
 	}
-	w.str(runtime.GOARCH)
-	w.str(string(bytes.TrimRight(uts.Release[:], "\x00")))
-	writeProfile(&w, s)
-	w.h.Write(w.b)
-	return hex.EncodeToString(w.h.Sum(nil)), nil
+	b = appendString(b, runtime.GOARCH)
+	b = appendString(b, string(bytes.TrimRight(uts.Release[:], "\x00")))
+	b = binary.LittleEndian.AppendUint64(b, uint64(len(p)))
+	h.Write(b)
+	h.Write(p)
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// writeProfile writes every field of s that the program depends on: all
-// but the listener's path and metadata, which go to the agent. It walks
-// the fields itself rather than hashing a JSON encoding, which cost a
-// container a quarter of a millisecond of reflection on every create and
-// exec (TestProfileKeyCoversEveryField keeps the two in step).
-func writeProfile(w *keyWriter, s *specs.LinuxSeccomp) {
-	w.str(string(s.DefaultAction))
-	w.optional(s.DefaultErrnoRet)
-	w.num(uint64(len(s.Architectures)))
-	for _, a := range s.Architectures {
-		w.str(string(a))
-	}
-	// No flags field and an empty list compile apart (SPEC_ALLOW).
-	w.bool(s.Flags != nil)
-	w.num(uint64(len(s.Flags)))
-	for _, f := range s.Flags {
-		w.str(string(f))
-	}
-	w.num(uint64(len(s.Syscalls)))
-	for _, sc := range s.Syscalls {
-		w.num(uint64(len(sc.Names)))
-		for _, n := range sc.Names {
-			w.str(n)
-		}
-		w.str(string(sc.Action))
-		w.optional(sc.ErrnoRet)
-		w.num(uint64(len(sc.Args)))
-		for _, a := range sc.Args {
-			w.num(uint64(a.Index))
-			w.num(a.Value)
-			w.num(a.ValueTwo)
-			w.str(string(a.Op))
-		}
-	}
-}
-
-// keyWriter spells values into a hash so that no two sequences of them
-// spell alike: strings and lists carry their length, optional values
-// whether they are there. It hashes a buffer at a time: a profile is
-// hundreds of short names, and a fresh page is dear (docs/design.md).
-type keyWriter struct {
-	h hash.Hash
-	b []byte
-}
-
-func (w *keyWriter) num(n uint64) {
-	w.b = binary.LittleEndian.AppendUint64(w.b, n)
-	w.flush()
-}
-
-func (w *keyWriter) str(s string) {
-	w.num(uint64(len(s)))
-	for len(s) > 0 {
-		n := min(len(s), cap(w.b)-len(w.b))
-		w.b = append(w.b, s[:n]...)
-		s = s[n:]
-		w.flush()
-	}
-}
-
-// flush hashes the buffer once it can't take another number.
-func (w *keyWriter) flush() {
-	if cap(w.b)-len(w.b) < 8 {
-		w.h.Write(w.b)
-		w.b = w.b[:0]
-	}
-}
-
-func (w *keyWriter) bool(b bool) {
-	if b {
-		w.num(1)
-	} else {
-		w.num(0)
-	}
-}
-
-func (w *keyWriter) optional(p *uint) {
-	w.bool(p != nil)
-	if p != nil {
-		w.num(uint64(*p))
-	}
+// appendString appends s with its length before it, so that no two
+// sequences of strings spell alike.
+func appendString(b []byte, s string) []byte {
+	return append(binary.LittleEndian.AppendUint64(b, uint64(len(s))), s...)
 }
 
 // The filter's binary form, in which the cache keeps it and the stage

@@ -6,20 +6,23 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/husk-runtime/husk/internal/testutil"
 )
 
-// The second compile of a profile comes from the cache, equal to the first;
-// the listener's path does not change the key, the profile does.
+// The second compile of a profile comes from the cache, equal to the first,
+// without the profile being decoded again; other bytes are another entry.
 func TestCompileCached(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "seccomp")
-	s := testutil.LoadSeccompProfile(t, "testdata/podman-default.json")
-	first, err := CompileCached(s, dir, nil)
+	p, err := NewProfile(testutil.LoadSeccompProfile(t, "testdata/podman-default.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := CompileCached(p, dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,9 +41,7 @@ func TestCompileCached(t *testing.T) {
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	listener := *s
-	listener.ListenerPath = "/run/agent.sock"
-	second, err := CompileCached(&listener, dir, nil)
+	second, err := CompileCached(slices.Clone(p), dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,18 +52,47 @@ func TestCompileCached(t *testing.T) {
 	if err := os.Chmod(path, 0o666); err != nil {
 		t.Fatal(err)
 	}
-	third, err := CompileCached(s, dir, nil)
+	third, err := CompileCached(p, dir, nil)
 	if err != nil || !reflect.DeepEqual(third, first) {
 		t.Fatalf("a world-writable entry was used (%v)", err)
 	}
-	other := *s
-	other.DefaultErrnoRet = nil
-	other.Syscalls = other.Syscalls[1:]
-	if _, err := CompileCached(&other, dir, nil); err != nil {
+	if _, err := CompileCached(append(slices.Clone(p), ' '), dir, nil); err != nil {
 		t.Fatal(err)
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
 		t.Fatalf("cache holds %d entries after two profiles, want 2", len(entries))
+	}
+}
+
+// A profile is checked when it is compiled, since Load leaves it as JSON:
+// one that does not decode or does not pass Validate is refused with its
+// field named, and leaves no entry for a later create to trust.
+func TestCompileCachedChecksTheProfile(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "seccomp")
+	for _, c := range []struct{ profile, want string }{
+		{`{"defaultAction": "SCMP_ACT_BOGUS"}`, "linux.seccomp.defaultAction"},
+		{`{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": [1], "action": "SCMP_ACT_ALLOW"}]}`, "linux.seccomp"},
+		{`{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}`, "listenerPath"},
+	} {
+		_, err := CompileCached(Profile(c.profile), dir, nil)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one naming %s", c.profile, err, c.want)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("refused profiles left %d cache entries", len(entries))
+	}
+}
+
+// Listener decodes the listener's fields alone; a profile without them has
+// none.
+func TestProfileListener(t *testing.T) {
+	l, err := Profile(`{"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/a.sock", "listenerMetadata": "m", "syscalls": []}`).Listener()
+	if err != nil || l == nil || l.ListenerPath != "/run/a.sock" || l.ListenerMetadata != "m" || l.DefaultAction != "" {
+		t.Errorf("Listener() = %+v, %v", l, err)
+	}
+	if l, err := Profile(`{"defaultAction": "SCMP_ACT_ALLOW"}`).Listener(); l != nil || err != nil {
+		t.Errorf("a profile without a listener: %+v, %v", l, err)
 	}
 }
 
@@ -99,102 +129,23 @@ func TestFilterBinary(t *testing.T) {
 	}
 }
 
-// Two profiles that differ in any field the program depends on get two
-// cache keys; the listener's path and metadata, which go to the agent,
-// change nothing. A field the runtime-spec adds to a profile fails the
-// test until writeProfile hashes it (or it is listed as left out).
-func TestProfileKeyCoversEveryField(t *testing.T) {
-	hashed := map[reflect.Type][]string{
-		reflect.TypeFor[specs.LinuxSeccomp]():    {"DefaultAction", "DefaultErrnoRet", "Architectures", "Flags", "Syscalls"},
-		reflect.TypeFor[specs.LinuxSyscall]():    {"Names", "Action", "ErrnoRet", "Args"},
-		reflect.TypeFor[specs.LinuxSeccompArg](): {"Index", "Value", "ValueTwo", "Op"},
-	}
-	leftOut := []string{"ListenerPath", "ListenerMetadata"}
-	for typ, fields := range hashed {
-		for f := range typ.Fields() {
-			if !slices.Contains(fields, f.Name) && !slices.Contains(leftOut, f.Name) {
-				t.Errorf("%v.%s is not in the cache key", typ, f.Name)
-			}
-		}
-	}
-	errno := uint(1)
-	base := func() *specs.LinuxSeccomp {
-		return &specs.LinuxSeccomp{
-			DefaultAction: specs.ActErrno,
-			Architectures: []specs.Arch{specs.ArchX86_64},
-			Syscalls: []specs.LinuxSyscall{{
-				Names:  []string{"read", "write"},
-				Action: specs.ActAllow,
-				Args:   []specs.LinuxSeccompArg{{Index: 1, Value: 2, ValueTwo: 3, Op: specs.OpEqualTo}},
-			}},
-		}
-	}
-	key := func(s *specs.LinuxSeccomp) string {
-		k, err := cacheKey(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k
-	}
-	want := key(base())
-	for name, edit := range map[string]func(*specs.LinuxSeccomp){
-		"listenerPath":     func(s *specs.LinuxSeccomp) { s.ListenerPath = "/run/agent.sock" },
-		"listenerMetadata": func(s *specs.LinuxSeccomp) { s.ListenerMetadata = "m" },
-	} {
-		s := base()
-		edit(s)
-		if key(s) != want {
-			t.Errorf("%s changed the key", name)
-		}
-	}
-	seen := map[string]string{want: "the base profile"}
-	for name, edit := range map[string]func(*specs.LinuxSeccomp){
-		"defaultAction":    func(s *specs.LinuxSeccomp) { s.DefaultAction = specs.ActKill },
-		"defaultErrnoRet":  func(s *specs.LinuxSeccomp) { s.DefaultErrnoRet = &errno },
-		"architectures":    func(s *specs.LinuxSeccomp) { s.Architectures = append(s.Architectures, specs.ArchX86) },
-		"no architectures": func(s *specs.LinuxSeccomp) { s.Architectures = nil },
-		"empty flags":      func(s *specs.LinuxSeccomp) { s.Flags = []specs.LinuxSeccompFlag{} },
-		"flags":            func(s *specs.LinuxSeccomp) { s.Flags = []specs.LinuxSeccompFlag{specs.LinuxSeccompFlagLog} },
-		"no syscalls":      func(s *specs.LinuxSeccomp) { s.Syscalls = nil },
-		"names":            func(s *specs.LinuxSeccomp) { s.Syscalls[0].Names = []string{"readwrite"} },
-		"names split":      func(s *specs.LinuxSeccomp) { s.Syscalls[0].Names = []string{"rea", "dwrite"} },
-		"action":           func(s *specs.LinuxSeccomp) { s.Syscalls[0].Action = specs.ActLog },
-		"errnoRet":         func(s *specs.LinuxSeccomp) { s.Syscalls[0].ErrnoRet = &errno },
-		"no args":          func(s *specs.LinuxSeccomp) { s.Syscalls[0].Args = nil },
-		"index":            func(s *specs.LinuxSeccomp) { s.Syscalls[0].Args[0].Index = 2 },
-		"value":            func(s *specs.LinuxSeccomp) { s.Syscalls[0].Args[0].Value = 3 },
-		"valueTwo":         func(s *specs.LinuxSeccomp) { s.Syscalls[0].Args[0].ValueTwo = 2 },
-		"op":               func(s *specs.LinuxSeccomp) { s.Syscalls[0].Args[0].Op = specs.OpNotEqual },
-	} {
-		s := base()
-		edit(s)
-		k := key(s)
-		if other, ok := seen[k]; ok {
-			t.Errorf("%s: the same key as %q", name, other)
-		}
-		seen[k] = name
-	}
-}
-
 // A profile without a flags field gets SPEC_ALLOW, as runc gives it; an
-// empty list gets no flag. The two marshal alike, so the cache must keep
-// them apart. The flags are reported in --debug in runc's words.
+// empty list gets no flag. The two decode alike but for that, so the cache
+// must keep them apart. The flags are reported in --debug in runc's words.
 func TestSpecAllowWithoutFlags(t *testing.T) {
 	if !kernelHasFlag(unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW) {
 		t.Skip("this kernel has no SECCOMP_FILTER_FLAG_SPEC_ALLOW")
 	}
 	dir := filepath.Join(t.TempDir(), "seccomp")
-	none := testutil.LoadSeccompProfile(t, "testdata/podman-default.json")
-	none.Flags = nil
-	empty := *none
-	empty.Flags = []specs.LinuxSeccompFlag{}
+	none := Profile(`{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}`)
+	empty := Profile(`{"defaultAction": "SCMP_ACT_ERRNO", "flags": [], "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}`)
 	for _, c := range []struct {
 		name string
-		s    *specs.LinuxSeccomp
+		p    Profile
 		want uint
-	}{{"no field", none, unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW}, {"empty list", &empty, 0}, {"no field, cached", none, unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW}} {
+	}{{"no field", none, unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW}, {"empty list", empty, 0}, {"no field, cached", none, unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW}} {
 		var logged []string
-		f, err := CompileCached(c.s, dir, func(format string, a ...any) { logged = append(logged, fmt.Sprintf(format, a...)) })
+		f, err := CompileCached(c.p, dir, func(format string, a ...any) { logged = append(logged, fmt.Sprintf(format, a...)) })
 		if err != nil {
 			t.Fatal(err)
 		}

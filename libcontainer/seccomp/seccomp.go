@@ -31,8 +31,8 @@ type Filter struct {
 	notify bool
 }
 
-// Compile compiles s, which must have passed Validate (spec.Validate
-// checks every configuration's profile): it is not checked again. What the
+// Compile compiles s, which must have passed Validate (Profile.Decode
+// checks every profile it decodes): it is not checked again. What the
 // filter leaves out goes to debugf. A nil s gives a nil Filter, which loads
 // nothing.
 func Compile(s *specs.LinuxSeccomp, debugf Debugf) (*Filter, error) {
