@@ -19,7 +19,7 @@ import (
 
 // cacheFormat names what Compile makes of a profile and how it is stored:
 // it changes whenever either does, so that no older entry is read.
-const cacheFormat = "husk-seccomp-6" // 2: the -ENOSYS stub (enosys.go); 3: SPEC_ALLOW without flags; 4: binary search; 5: binary entries; 6: keyed by the profile's bytes
+const cacheFormat = "husk-seccomp-7" // 2: the -ENOSYS stub (enosys.go); 3: SPEC_ALLOW without flags; 4: binary search; 5: binary entries; 6: keyed by the profile's bytes; 7: the dispatch compacted (dispatch.go)
 
 // maxCached bounds the cache: engines use a handful of profiles. A cache
 // that reaches it (a profile per container, many husk binaries over time)

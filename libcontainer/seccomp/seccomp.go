@@ -53,6 +53,7 @@ func compile(s *specs.LinuxSeccomp, debugf Debugf) (*Filter, error) {
 	if err != nil {
 		return nil, err
 	}
+	insns = compactDispatch(insns)
 	flags, err := flagBits(s.Flags)
 	if err != nil {
 		return nil, err
