@@ -95,9 +95,9 @@ func TestCompactDispatch(t *testing.T) {
 	native := *podman
 	native.Architectures = nil
 	profiles := map[string]*specs.LinuxSeccomp{
-		"podman":                podman,
-		"podman, native arch":   &native,
-		"a deny list":           {DefaultAction: specs.ActAllow, Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir", "mkdirat", "unshare"}, Action: specs.ActErrno, ErrnoRet: &errno}, rule("ptrace", specs.ActKill)}},
+		"podman":                 podman,
+		"podman, native arch":    &native,
+		"a deny list":            {DefaultAction: specs.ActAllow, Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir", "mkdirat", "unshare"}, Action: specs.ActErrno, ErrnoRet: &errno}, rule("ptrace", specs.ActKill)}},
 		"errno default, no stub": {DefaultAction: specs.ActErrno, DefaultErrnoRet: new(uint(unix.ENOSYS)), Architectures: x86, Syscalls: []specs.LinuxSyscall{{Names: []string{"read", "write", "exit_group"}, Action: specs.ActAllow}}},
 		"arguments": {DefaultAction: specs.ActErrno, Architectures: x86, Syscalls: []specs.LinuxSyscall{
 			{Names: []string{"read", "write", "exit", "exit_group", "futex", "close"}, Action: specs.ActAllow},
