@@ -103,8 +103,8 @@ func compactDispatch(prog []unix.SockFilter) []unix.SockFilter {
 			e.leaf(prog, c.regions[j].target)
 		})
 	})
-	out, moved := e.link(prog)
-	if len(out) >= len(prog) || len(out) > bpfMaxInsns || !sameDispatch(prog, out, moved, cells) {
+	out, moved, ok := e.link(prog)
+	if !ok || len(out) >= len(prog) || len(out) > bpfMaxInsns || !sameDispatch(prog, out, moved, cells) {
 		return prog
 	}
 	return out
@@ -327,8 +327,9 @@ func (e *emitter) leaf(prog []unix.SockFilter, target int) {
 
 // link appends to the new dispatch what its jumps reach of the old
 // program, in the old order, and resolves every jump. moved maps an old
-// instruction's index to its new one (or -1, for one left out).
-func (e *emitter) link(prog []unix.SockFilter) (out []unix.SockFilter, moved []int) {
+// instruction's index to its new one (or -1, for one left out). It
+// reports false for a jump out of the program, which the kernel refuses.
+func (e *emitter) link(prog []unix.SockFilter) (out []unix.SockFilter, moved []int, ok bool) {
 	keep := make([]bool, len(prog))
 	var todo []int
 	for _, t := range e.far {
@@ -337,7 +338,10 @@ func (e *emitter) link(prog []unix.SockFilter) (out []unix.SockFilter, moved []i
 	for len(todo) > 0 {
 		i := todo[len(todo)-1]
 		todo = todo[:len(todo)-1]
-		if i >= len(prog) || keep[i] {
+		if i >= len(prog) {
+			return nil, nil, false
+		}
+		if keep[i] {
 			continue
 		}
 		keep[i] = true
@@ -345,6 +349,7 @@ func (e *emitter) link(prog []unix.SockFilter) (out []unix.SockFilter, moved []i
 		switch {
 		case in.Code&0x07 == unix.BPF_RET:
 		case in.Code == ja:
+
 			todo = append(todo, i+1+int(in.K))
 		case in.Code&0x07 == unix.BPF_JMP:
 			todo = append(todo, i+1+int(in.Jt), i+1+int(in.Jf))
@@ -378,7 +383,7 @@ func (e *emitter) link(prog []unix.SockFilter) (out []unix.SockFilter, moved []i
 	for at, target := range e.far {
 		out[at].K = uint32(moved[target] - at - 1)
 	}
-	return out, moved
+	return out, moved, true
 }
 
 // sameDispatch runs both dispatches at both ends of every range of every

@@ -211,7 +211,10 @@ func TestSearchFarBranches(t *testing.T) {
 	var e emitter
 	e.out = append(e.out, unix.SockFilter{Code: ldAbs, K: offNr})
 	e.search(n, func(i int) uint32 { return uint32(2 * i) }, func(i int) { e.leaf(prog, targets[i%2]) })
-	out, _ := e.link(prog)
+	out, _, ok := e.link(prog)
+	if !ok {
+		t.Fatal("link failed")
+	}
 	far := 0
 	for _, in := range out {
 		if in.Code == jgeK && in.Jt == 0 && in.Jf == 1 {
@@ -233,17 +236,31 @@ func TestSearchFarBranches(t *testing.T) {
 }
 
 // A dispatch the walk can't follow, here a bit test of the number, leaves
-// the program as it is.
+// the program as it is; so does a jump out of the program.
 func TestCompactDispatchLeavesWhatItCantFollow(t *testing.T) {
-	prog := []unix.SockFilter{
-		{Code: ldAbs, K: offNr},
-		{Code: jeqK, K: 1, Jt: 2},
-		{Code: jeqK, K: 2, Jt: 1},
-		{Code: unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K, K: 4, Jt: 0, Jf: 1},
-		{Code: retK, K: unix.SECCOMP_RET_ALLOW},
-		{Code: retK, K: unix.SECCOMP_RET_KILL_PROCESS},
-	}
-	if got := compactDispatch(prog); !slices.Equal(got, prog) {
-		t.Errorf("compacted a program with a bit test:\n%v", got)
+	allow := unix.SockFilter{Code: retK, K: unix.SECCOMP_RET_ALLOW}
+	kill := unix.SockFilter{Code: retK, K: unix.SECCOMP_RET_KILL_PROCESS}
+	for name, prog := range map[string][]unix.SockFilter{
+		"a bit test": {
+			{Code: ldAbs, K: offNr},
+			{Code: jeqK, K: 1, Jt: 2},
+			{Code: jeqK, K: 2, Jt: 1},
+			{Code: unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K, K: 4, Jt: 0, Jf: 1},
+			allow, kill,
+		},
+		"a jump out": {
+			{Code: ldAbs, K: offNr},
+			{Code: jeqK, K: 1, Jt: 3},
+			{Code: jeqK, K: 2, Jt: 3},
+			{Code: jeqK, K: 3, Jt: 1},
+			kill,
+			allow,
+			{Code: ldAbs, K: 16},
+			{Code: ja, K: 5},
+		},
+	} {
+		if got := compactDispatch(prog); !slices.Equal(got, prog) {
+			t.Errorf("compacted a program with %s:\n%v", name, got)
+		}
 	}
 }
