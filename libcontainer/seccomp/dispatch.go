@@ -40,8 +40,6 @@ const maxWalk = 1 << 20
 // span is the numbers lo to hi, both included.
 type span struct{ lo, hi uint32 }
 
-var allNumbers = span{0, math.MaxUint32}
-
 // exit: every (arch, nr) of the rectangle leaves the dispatch at the
 // instruction target.
 type exit struct {
@@ -69,7 +67,8 @@ type archCell struct {
 // same instruction.
 func compactDispatch(prog []unix.SockFilter) []unix.SockFilter {
 	w := walker{prog: prog}
-	if !w.walk(0, regNone, allNumbers, allNumbers) {
+	all := span{0, math.MaxUint32}
+	if !w.walk(0, regNone, all, all) {
 		return prog
 	}
 	// Returns of the same action are one target: libseccomp repeats
