@@ -15,7 +15,8 @@ import (
 // instruction each, though most of them go to the same place (podman's
 // profile: 972 comparisons in 1247 instructions, most of them leading to
 // SCMP_ACT_ALLOW). compactDispatch rebuilds the dispatch as a binary
-// search over ranges of numbers that go to the same place. The kernel's
+// search over ranges of numbers that go to the same place, whose tests
+// jump straight to a few shared leaves. The kernel's
 // work to take a filter grows with its length and with the walk of each
 // syscall number through it (its action cache tries every number), and
 // every filtered syscall of the container walks the dispatch.
@@ -91,15 +92,17 @@ func compactDispatch(prog []unix.SockFilter) []unix.SockFilter {
 	if len(cells) > 1 {
 		e.out = append(e.out, unix.SockFilter{Code: ldAbs, K: offArch})
 	}
-	e.search(len(cells), func(i int) uint32 { return cells[i].lo }, func(i int) {
+	one := func(i, j int) bool { return j-i == 1 }
+	e.search(0, len(cells), func(i int) uint32 { return cells[i].lo }, one, func(i, _ int) {
 		c := cells[i]
 		if len(c.regions) == 1 {
 			e.leaf(prog, c.regions[0].target)
 			return
 		}
 		e.out = append(e.out, unix.SockFilter{Code: ldAbs, K: offNr})
-		e.search(len(c.regions), func(j int) uint32 { return c.regions[j].lo }, func(j int) {
-			e.leaf(prog, c.regions[j].target)
+		rs := c.regions
+		e.search(0, len(rs), func(j int) uint32 { return rs[j].lo }, func(i, j int) bool { return fitsPool(rs[i:j]) }, func(i, j int) {
+			e.pooled(prog, rs[i:j])
 		})
 	})
 	out, moved, ok := e.link(prog)
@@ -274,22 +277,19 @@ type emitter struct {
 	far map[int]int
 }
 
-// search emits a binary search of the accumulator over n ranges that tile
-// the numbers in order, range i starting at start(i), and at its leaves
-// leaf(i), the code for range i.
-func (e *emitter) search(n int, start func(int) uint32, leaf func(int)) {
-	e.searchRange(0, n, start, leaf)
-}
-
-func (e *emitter) searchRange(i, j int, start func(int) uint32, leaf func(int)) {
-	if j-i == 1 {
-		leaf(i)
+// search emits a binary search of the accumulator over the ranges i to
+// j-1, which tile the numbers in order, range k starting at start(k). A
+// run of ranges that small accepts is left to block, which emits their
+// code; the others are halved.
+func (e *emitter) search(i, j int, start func(int) uint32, small func(i, j int) bool, block func(i, j int)) {
+	if small(i, j) {
+		block(i, j)
 		return
 	}
 	m := (i + j) / 2
 	at := len(e.out)
 	e.out = append(e.out, unix.SockFilter{Code: jgeK, K: start(m)})
-	e.searchRange(i, m, start, leaf)
+	e.search(i, m, start, small, block)
 	if off := len(e.out) - at - 1; off <= math.MaxUint8 {
 		e.out[at].Jt = uint8(off)
 	} else {
@@ -307,7 +307,67 @@ func (e *emitter) searchRange(i, j int, start func(int) uint32, leaf func(int)) 
 		e.out[at].Jt, e.out[at].Jf = 0, 1
 		e.out[at+1].K = uint32(len(e.out) - at - 2)
 	}
-	e.searchRange(m, j, start, leaf)
+	e.search(m, j, start, small, block)
+}
+
+// fitsPool tells whether pooled can emit rs: its tests and its leaves,
+// one per target, within the reach of a conditional jump.
+func fitsPool(rs []region) bool {
+	targets := map[int]bool{}
+	for _, r := range rs {
+		targets[r.target] = true
+	}
+	return len(rs)-1+len(targets) <= math.MaxUint8
+}
+
+// pooled emits a search over the ranges rs whose tests jump straight to
+// their leaves, emitted once per target after the tests: a leaf costs no
+// instruction of its own in the search (libseccomp's returns are a few,
+// its ranges hundreds).
+func (e *emitter) pooled(prog []unix.SockFilter, rs []region) {
+	if len(rs) == 1 {
+		e.leaf(prog, rs[0].target)
+		return
+	}
+	type branch struct {
+		at     int
+		jt     bool
+		target int
+	}
+	var branches []branch
+	var test func(rs []region)
+	test = func(rs []region) {
+		m := len(rs) / 2
+		at := len(e.out)
+		e.out = append(e.out, unix.SockFilter{Code: jgeK, K: rs[m].lo})
+		if m == 1 {
+			branches = append(branches, branch{at, false, rs[0].target})
+		} else {
+			test(rs[:m]) // where the test goes on when it fails
+		}
+		if len(rs)-m == 1 {
+			branches = append(branches, branch{at, true, rs[m].target})
+		} else {
+			e.out[at].Jt = uint8(len(e.out) - at - 1)
+			test(rs[m:])
+		}
+	}
+	test(rs)
+	leaves := map[int]int{}
+	for _, b := range branches {
+		if _, ok := leaves[b.target]; !ok {
+			leaves[b.target] = len(e.out)
+			e.leaf(prog, b.target)
+		}
+	}
+	for _, b := range branches {
+		off := uint8(leaves[b.target] - b.at - 1)
+		if b.jt {
+			e.out[b.at].Jt = off
+		} else {
+			e.out[b.at].Jf = off
+		}
+	}
 }
 
 // leaf emits the way to the old program's instruction target: a copy of
