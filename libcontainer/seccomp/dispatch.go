@@ -16,10 +16,10 @@ import (
 // profile: 972 comparisons in 1247 instructions, most of them leading to
 // SCMP_ACT_ALLOW). compactDispatch rebuilds the dispatch as a binary
 // search over ranges of numbers that go to the same place, whose tests
-// jump straight to a few shared leaves. The kernel's
-// work to take a filter grows with its length and with the walk of each
-// syscall number through it (its action cache tries every number), and
-// every filtered syscall of the container walks the dispatch.
+// jump straight to a few shared leaves. The kernel's work to take a
+// filter grows with its length and with the walk of each syscall number
+// through it (its action cache tries every number), and every filtered
+// syscall of the container walks the dispatch.
 
 // The instructions of a dispatch.
 const (
@@ -408,7 +408,6 @@ func (e *emitter) link(prog []unix.SockFilter) (out []unix.SockFilter, moved []i
 		switch {
 		case in.Code&0x07 == unix.BPF_RET:
 		case in.Code == ja:
-
 			todo = append(todo, i+1+int(in.K))
 		case in.Code&0x07 == unix.BPF_JMP:
 			todo = append(todo, i+1+int(in.Jt), i+1+int(in.Jf))
