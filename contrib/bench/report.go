@@ -202,7 +202,7 @@ func (r *results) print() {
 	}
 	fmt.Println("CPU: user+system time of every process of one iteration (the runtime's and the container's), from rusage.")
 	fmt.Println("max RSS: largest ru_maxrss over the runtime's CLI processes; init: the container process (runtime init stage + /bin/true);")
-	fmt.Println("peak mem: the machine's memory in use (MemTotal-MemAvailable) at its peak during the creates, above what it was before.")
+	fmt.Println("peak mem: the machine's memory in use (MemTotal-MemAvailable, less the free pages on the kernel's per-CPU lists) at its peak during the creates, above what it was before.")
 }
 
 // jsonResult is what -json writes.

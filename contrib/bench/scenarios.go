@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -232,17 +231,17 @@ func parallelCreates(rt *runtime, bundle string, n int) (sample, error) {
 	return sample{total: d, cpu: cpu, memKiB: peak - base}, nil
 }
 
-// memInUse is the machine's MemTotal - MemAvailable, in KiB.
+// memInUse is the machine's memory in use, in KiB: MemTotal - MemAvailable,
+// less the free pages the kernel keeps on its per-CPU lists. Those are
+// free (the next allocation on that CPU takes them) but MemFree, and so
+// MemAvailable, leaves them out, and the kernel grows the lists while
+// many processes exit: after 100 creates of husk, whose CLIs exit during
+// the burst, they held 115-120 MiB, more than the containers used
+// (2-core AMD EPYC VM, 2026-12-05; docs/design.md).
 func memInUse() int64 {
-	f, err := os.Open("/proc/meminfo")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
 	var total, avail int64
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, _ := strings.Cut(sc.Text(), ":")
+	for _, l := range strings.Split(readProc("/proc/meminfo"), "\n") {
+		k, v, _ := strings.Cut(l, ":")
 		n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 		switch k {
 		case "MemTotal":
@@ -251,7 +250,29 @@ func memInUse() int64 {
 			avail = n
 		}
 	}
-	return total - avail
+	return total - avail - pcpFreeKiB()
+}
+
+// pcpFreeKiB sums the pages on the per-CPU free lists: /proc/zoneinfo's
+// "count:" of each CPU's pageset in each zone.
+func pcpFreeKiB() int64 {
+	var pages int64
+	for _, l := range strings.Split(readProc("/proc/zoneinfo"), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "count:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			pages += n
+		}
+	}
+	return pages * int64(os.Getpagesize()) / 1024
+}
+
+// readProc reads a /proc file whole, or gives "" if it can't.
+func readProc(path string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	return string(data)
 }
 
 // startBurners keeps every CPU busy with a spinning child of ours, for the
