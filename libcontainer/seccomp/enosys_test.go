@@ -1,7 +1,7 @@
 package seccomp
 
 import (
-	"encoding/binary"
+	"slices"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -9,47 +9,22 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// runStub interprets the few instructions the stub uses on a seccomp_data
-// of arch and nr; it returns the stub's verdict, or "filter" when control
-// reaches libseccomp's program.
+// runStub runs the stub on a seccomp_data of arch and nr; it returns the
+// stub's verdict, or "filter" when control reaches libseccomp's program,
+// which a return of its own stands for here.
 func runStub(t *testing.T, stub []unix.SockFilter, arch, nr uint32) string {
 	t.Helper()
-	var data [64]byte
-	binary.NativeEndian.PutUint32(data[0:], nr)
-	binary.NativeEndian.PutUint32(data[4:], arch)
-	var a uint32
-	for pc := 0; pc < len(stub); pc++ {
-		in := stub[pc]
-		switch in.Code {
-		case unix.BPF_LD | unix.BPF_W | unix.BPF_ABS:
-			a = binary.NativeEndian.Uint32(data[in.K:])
-		case unix.BPF_JMP | unix.BPF_JA:
-			pc += int(in.K)
-		case unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, unix.BPF_JMP | unix.BPF_JGT | unix.BPF_K, unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K:
-			var ok bool
-			switch in.Code &^ (unix.BPF_JMP | unix.BPF_K) {
-			case unix.BPF_JEQ:
-				ok = a == in.K
-			case unix.BPF_JGT:
-				ok = a > in.K
-			case unix.BPF_JGE:
-				ok = a >= in.K
-			}
-			if ok {
-				pc += int(in.Jt)
-			} else {
-				pc += int(in.Jf)
-			}
-		case unix.BPF_RET | unix.BPF_K:
-			if in.K == retENOSYS {
-				return "ENOSYS"
-			}
-			t.Fatalf("stub returns %#x", in.K)
-		default:
-			t.Fatalf("instruction %d: code %#x", pc, in.Code)
-		}
+	const filter = 0xf11e
+	prog := append(slices.Clone(stub), unix.SockFilter{Code: retK, K: filter})
+	switch r := runFilter(t, prog, seccompData(arch, nr, [6]uint64{})); r {
+	case filter:
+		return "filter"
+	case retENOSYS:
+		return "ENOSYS"
+	default:
+		t.Fatalf("stub returns %#x", r)
+		return ""
 	}
-	return "filter"
 }
 
 func stubFor(t *testing.T, s *specs.LinuxSeccomp) []unix.SockFilter {
