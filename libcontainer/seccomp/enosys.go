@@ -132,7 +132,7 @@ func (b *stubBuilder) jumpIf(op uint16, k uint32, label string) {
 
 func (b *stubBuilder) jump(label string) {
 	b.fixups[len(b.insns)] = label
-	b.add(unix.BPF_JMP|unix.BPF_JA, 0)
+	b.add(ja, 0)
 }
 
 // enosysStub returns the instructions to put before libseccomp's program.
@@ -147,8 +147,7 @@ func enosysStub(highest map[uint32]map[libseccomp.ScmpArch]uint32) ([]unix.SockF
 	sort.Slice(audits, func(i, j int) bool { return audits[i] < audits[j] })
 
 	b := &stubBuilder{fixups: map[int]string{}}
-	const ldArch = unix.BPF_LD | unix.BPF_W | unix.BPF_ABS
-	b.add(ldArch, 4) // seccomp_data.arch
+	b.add(ldAbs, offArch)
 	for _, a := range audits {
 		b.jumpIf(unix.BPF_JEQ, a, fmt.Sprintf("arch-%#x", a))
 	}
@@ -156,7 +155,7 @@ func enosysStub(highest map[uint32]map[libseccomp.ScmpArch]uint32) ([]unix.SockF
 	labels := map[string]int{}
 	for _, a := range audits {
 		labels[fmt.Sprintf("arch-%#x", a)] = len(b.insns)
-		b.add(ldArch, 0) // seccomp_data.nr
+		b.add(ldAbs, offNr)
 		archs := highest[a]
 		if a == unix.AUDIT_ARCH_X86_64 {
 			// x32 syscalls carry x32SyscallBit, x86_64 ones don't: each
@@ -186,7 +185,7 @@ func enosysStub(highest map[uint32]map[libseccomp.ScmpArch]uint32) ([]unix.SockF
 		b.jump("filter")
 	}
 	labels["enosys"] = len(b.insns)
-	b.add(unix.BPF_RET|unix.BPF_K, retENOSYS)
+	b.add(retK, retENOSYS)
 	labels["filter"] = len(b.insns)
 	for i, label := range b.fixups {
 		target, ok := labels[label]
@@ -195,7 +194,7 @@ func enosysStub(highest map[uint32]map[libseccomp.ScmpArch]uint32) ([]unix.SockF
 		}
 		off := target - i - 1
 		in := &b.insns[i]
-		if in.Code == unix.BPF_JMP|unix.BPF_JA {
+		if in.Code == ja {
 			in.K = uint32(off)
 			continue
 		}
