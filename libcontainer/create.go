@@ -21,6 +21,7 @@ import (
 	"github.com/husk-runtime/husk/libcontainer/rootfs"
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
 	"github.com/husk-runtime/husk/libcontainer/stage"
+	hspec "github.com/husk-runtime/husk/spec"
 	"github.com/husk-runtime/husk/spec/vocab"
 )
 
@@ -50,7 +51,7 @@ func (r *Runtime) Create(o *CreateOpts) (c *Container, err error) {
 	}
 	opts := *o
 	o = &opts
-	if o.Spec, o.Seccomp, err = splitProfile(o.Spec, o.Seccomp); err != nil {
+	if o.Spec, o.Seccomp, err = hspec.SplitProfile(o.Spec, o.Seccomp); err != nil {
 		return nil, err
 	}
 	s := o.Spec
@@ -544,26 +545,6 @@ func connectAgent(listener *specs.LinuxSeccomp) (*os.File, error) {
 		return nil, nil
 	}
 	return seccomp.Connect(listener)
-}
-
-// splitProfile returns s without linux.seccomp and the profile as JSON:
-// husk carries a profile as JSON (seccomp.Profile), where a Go caller may
-// have set it decoded in the spec.
-func splitProfile(s *specs.Spec, p seccomp.Profile) (*specs.Spec, seccomp.Profile, error) {
-	if s.Linux == nil || s.Linux.Seccomp == nil {
-		return s, p, nil
-	}
-	if p != nil {
-		return nil, nil, errors.New("linux.seccomp is given twice: in the spec and as a profile")
-	}
-	p, err := seccomp.NewProfile(s.Linux.Seccomp)
-	if err != nil {
-		return nil, nil, err
-	}
-	c, l := *s, *s.Linux
-	l.Seccomp = nil
-	c.Linux = &l
-	return &c, p, nil
 }
 
 // compileSeccomp compiles linux.seccomp before anything is made, through

@@ -15,6 +15,7 @@ import (
 
 	"github.com/husk-runtime/husk/libcontainer/cgroups"
 	"github.com/husk-runtime/husk/libcontainer/seccomp"
+	hspec "github.com/husk-runtime/husk/spec"
 	"github.com/husk-runtime/husk/spec/vocab"
 )
 
@@ -48,7 +49,7 @@ func (r *Runtime) Restore(o *RestoreOpts) (c *Container, err error) {
 	if err := ValidateID(o.ID); err != nil {
 		return nil, err
 	}
-	s, profile, err := splitProfile(o.Spec, o.Seccomp)
+	s, profile, err := hspec.SplitProfile(o.Spec, o.Seccomp)
 	if err != nil {
 		return nil, err
 	}

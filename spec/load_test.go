@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // writeBundle makes a bundle directory holding config (and, if asked, an
@@ -217,5 +219,38 @@ func TestLoadKeepsSeccompAsJSON(t *testing.T) {
 		if _, profile, err := Load(writeBundle(t, config, true)); err != nil || profile != nil {
 			t.Errorf("%s: profile %q, %v; want none", none, profile, err)
 		}
+	}
+}
+
+// A Go caller's decoded linux.seccomp is taken out of the spec as JSON,
+// which Marshal writes as it writes a loaded profile; given twice, it is
+// refused.
+func TestSplitProfile(t *testing.T) {
+	s := &specs.Spec{Version: "1.3.0", Linux: &specs.Linux{
+		Namespaces: []specs.LinuxNamespace{{Type: specs.PIDNamespace}},
+		Seccomp:    &specs.LinuxSeccomp{DefaultAction: specs.ActErrno},
+	}}
+	rest, p, err := SplitProfile(s, nil)
+	if err != nil || rest.Linux.Seccomp != nil || len(rest.Linux.Namespaces) != 1 || s.Linux.Seccomp == nil {
+		t.Fatalf("SplitProfile: %+v, %v; the caller's spec: %+v", rest.Linux, err, s.Linux)
+	}
+	if string(p) != `{"defaultAction":"SCMP_ACT_ERRNO"}` {
+		t.Errorf("profile %s", p)
+	}
+	for _, in := range []struct {
+		s *specs.Spec
+		p []byte
+	}{{s, nil}, {rest, p}} {
+		data, err := Marshal(in.s, in.p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, bp, err := Unmarshal(data)
+		if err != nil || string(bp) != string(p) || len(back.Linux.Namespaces) != 1 {
+			t.Errorf("through Marshal and Unmarshal: %s, %+v, %v", bp, back.Linux, err)
+		}
+	}
+	if _, _, err := SplitProfile(s, p); err == nil {
+		t.Error("a profile in the spec and beside it was accepted")
 	}
 }

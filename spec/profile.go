@@ -3,6 +3,7 @@ package spec
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -56,14 +57,43 @@ func Unmarshal(data []byte) (*specs.Spec, seccomp.Profile, error) {
 	return s, profile, nil
 }
 
-// Marshal encodes s with p as its linux.seccomp, which s must not have.
+// Marshal encodes s with p as its linux.seccomp (SplitProfile takes a Go
+// caller's decoded one out of s first). It goes through the type Unmarshal
+// decodes into, whose fields encoding/json has worked out then: a
+// specs.Spec encoded after that type was decoded cost a create another
+// 0.15 ms of reflection over the spec's fields.
 func Marshal(s *specs.Spec, p seccomp.Profile) ([]byte, error) {
-	if p == nil {
-		return json.Marshal(s)
+	s, p, err := SplitProfile(s, p)
+	if err != nil {
+		return nil, err
 	}
-	linux := s.Linux
-	if linux == nil {
-		linux = &specs.Linux{}
+	w := withProfile{Spec: s}
+	if s.Linux != nil || p != nil {
+		linux := s.Linux
+		if linux == nil {
+			linux = &specs.Linux{}
+		}
+		w.Linux = &linuxWithProfile{Linux: linux, Seccomp: json.RawMessage(p)}
 	}
-	return json.Marshal(withProfile{Spec: s, Linux: &linuxWithProfile{Linux: linux, Seccomp: json.RawMessage(p)}})
+	return json.Marshal(w)
+}
+
+// SplitProfile returns s without linux.seccomp and the profile as JSON:
+// husk carries a profile as JSON beside the spec (Unmarshal), where a Go
+// caller may have set it decoded in the spec.
+func SplitProfile(s *specs.Spec, p seccomp.Profile) (*specs.Spec, seccomp.Profile, error) {
+	if s.Linux == nil || s.Linux.Seccomp == nil {
+		return s, p, nil
+	}
+	if p != nil {
+		return nil, nil, errors.New("linux.seccomp is given twice: in the spec and as a profile")
+	}
+	p, err := seccomp.NewProfile(s.Linux.Seccomp)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, l := *s, *s.Linux
+	l.Seccomp = nil
+	c.Linux = &l
+	return &c, p, nil
 }

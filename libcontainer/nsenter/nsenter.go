@@ -77,10 +77,11 @@ func WithCallerSlack(start func() error) error {
 // benchmarked on, and Go's heap often reads a fresh page before it writes
 // it, two faults) one MADV_POPULATE_WRITE of the heap that a command goes
 // on to use costs less than its faults. A `run`'s CLI uses about 1.1 MB of
-// heap past this package's init; populating 512 KB of it saved the most
-// (docs/design.md: 1 MB about 1 ms less, 256 KB or none 0.2-0.6 ms less).
-// A stage is left alone: its heap stays with a created container as long
-// as it waits.
+// heap past this package's init; populating 512 KB of it was as fast as a
+// megabyte or faster, depending on the build (docs/design.md), and leaves
+// less memory with each CLI that waits for a CPU in a burst of creates. A
+// stage is left alone: its heap stays with a created container as long as
+// it waits.
 const (
 	prefaultBytes     = 1 << 19
 	heapChunk         = 4 << 20 // the runtime maps its arena in chunks of 4 MB, so aligned
