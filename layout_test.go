@@ -19,6 +19,8 @@ const module = "github.com/husk-runtime/husk"
 // layer (docs/design.md draws the same picture).
 var layers = map[string]int{
 	"spec/vocab":                   0,
+	"spec/internal/codecgen":       0,
+	"spec/internal/codecgen/cmd":   1,
 	"libcontainer/nsenter":         0,
 	"hooks":                        1,
 	"libcontainer/cgroups":         1,

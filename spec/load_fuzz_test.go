@@ -59,6 +59,10 @@ func FuzzLoad(f *testing.F) {
 	}
 	path := filepath.Join(bundle, ConfigName)
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// The generated codec, where it takes the input, and the
+		// profile's canonical form agree with encoding/json.
+		sameDecode(t, data)
+		checkCanonical(t, data)
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -81,6 +85,7 @@ func FuzzLoad(f *testing.F) {
 		if err := Validate(s); err != nil {
 			t.Fatalf("Load accepted a config Validate refuses: %v", err)
 		}
+		sameEncode(t, s, profile)
 		out, err := Marshal(s, profile)
 		if err != nil {
 			t.Fatalf("an accepted config does not marshal: %v", err)

@@ -27,8 +27,74 @@ type linuxWithProfile struct {
 // Unmarshal decodes a spec but its linux.seccomp, which it returns as
 // JSON in the form that Marshal keeps, so that the profile has the same
 // bytes (and the same cache entry) after a trip through state.json. The
-// spec's own Linux.Seccomp is nil.
+// spec's own Linux.Seccomp is nil. A plain config takes the generated
+// decoder (fastUnmarshal); anything it leaves, encoding/json.
 func Unmarshal(data []byte) (*specs.Spec, seccomp.Profile, error) {
+	s, raw, ok := fastUnmarshal(data)
+	if !ok {
+		var err error
+		if s, raw, err = reflectUnmarshal(data); err != nil {
+			return nil, nil, err
+		}
+	}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return s, nil, nil
+	}
+	return s, canonicalProfile(raw), nil
+}
+
+// canonicalProfile is the valid JSON data in the form json.Marshal gives a
+// raw value, which Marshal keeps: without whitespace between tokens, the
+// characters HTML gives a meaning and the line and paragraph separators
+// escaped in strings, all else as it is. Through encoding/json it was a
+// create's first use of its machinery, which costs more than the work
+// (docs/design.md).
+func canonicalProfile(data []byte) []byte {
+	out := make([]byte, 0, len(data)+16)
+	inString, escaped := false, false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		if !inString {
+			switch c {
+			case ' ', '\t', '\n', '\r':
+				continue
+			case '"':
+				inString = true
+			}
+			out = append(out, c)
+			continue
+		}
+		switch {
+		case escaped:
+			escaped = false
+		case c == '\\':
+			escaped = true
+		case c == '"':
+			inString = false
+		case c == '<':
+			out = append(out, `\u003c`...)
+			continue
+		case c == '>':
+			out = append(out, `\u003e`...)
+			continue
+		case c == '&':
+			out = append(out, `\u0026`...)
+			continue
+		case c == 0xe2 && i+2 < len(data) && data[i+1] == 0x80 && (data[i+2] == 0xa8 || data[i+2] == 0xa9):
+			out = append(out, `\u202`...)
+			out = append(out, "89"[data[i+2]-0xa8])
+			i += 2
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// reflectUnmarshal is Unmarshal by encoding/json, with linux.seccomp as
+// the JSON it read.
+func reflectUnmarshal(data []byte) (*specs.Spec, []byte, error) {
 	var w withProfile
 	if err := json.Unmarshal(data, &w); err != nil {
 		return nil, nil, err
@@ -44,29 +110,26 @@ func Unmarshal(data []byte) (*specs.Spec, seccomp.Profile, error) {
 	if s.Linux == nil {
 		s.Linux = &specs.Linux{}
 	}
-	raw := bytes.TrimSpace(w.Linux.Seccomp)
-	if len(raw) == 0 || string(raw) == "null" {
-		return s, nil, nil
-	}
-	// The form json.Marshal gives a raw value, which Marshal's own gives
-	// back unchanged: compacted, HTML characters escaped.
-	profile, err := json.Marshal(json.RawMessage(raw))
-	if err != nil {
-		return nil, nil, err
-	}
-	return s, profile, nil
+	return s, w.Linux.Seccomp, nil
 }
 
 // Marshal encodes s with p as its linux.seccomp (SplitProfile takes a Go
-// caller's decoded one out of s first). It goes through the type Unmarshal
-// decodes into, whose fields encoding/json has worked out then: a
-// specs.Spec encoded after that type was decoded cost a create another
-// 0.15 ms of reflection over the spec's fields.
+// caller's decoded one out of s first), with the generated encoder
+// (fastMarshal) where it can, else encoding/json; both give the same
+// bytes.
 func Marshal(s *specs.Spec, p seccomp.Profile) ([]byte, error) {
 	s, p, err := SplitProfile(s, p)
 	if err != nil {
 		return nil, err
 	}
+	if data, ok := fastMarshal(s, p); ok {
+		return data, nil
+	}
+	return reflectMarshal(s, p)
+}
+
+// reflectMarshal is Marshal by encoding/json.
+func reflectMarshal(s *specs.Spec, p seccomp.Profile) ([]byte, error) {
 	w := withProfile{Spec: s}
 	if s.Linux != nil || p != nil {
 		linux := s.Linux
