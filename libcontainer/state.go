@@ -209,7 +209,7 @@ func (s *State) saveRecord(dir string) error {
 // create writes four times (docs/design.md, "State").
 func (s *State) write(dir, name string) error {
 	s.Version = stateVersion
-	data, err := json.Marshal(s)
+	data, err := s.encode()
 	if err != nil {
 		return err
 	}
