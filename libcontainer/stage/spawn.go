@@ -1,7 +1,6 @@
 package stage
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -68,7 +67,7 @@ type Stage struct {
 	preamble int // the preamble's first process, until reaped
 	pid      int // the final process, once known
 	sock     *os.File
-	dec      *json.Decoder
+	dec      *msgReader
 	sources  *os.File // husk's end of the mount source socket, until served
 	rootfs   *os.File // husk's end of a C init's rootfs socket, until built
 	cfg      *Config  // what Configure sent, or would have
@@ -292,7 +291,7 @@ func spawn(o *Opts) (*Stage, error) {
 		parent.Close()
 		return nil, fmt.Errorf("start %s stage: %w", o.Mode, err)
 	}
-	return &Stage{opts: o, preamble: pid, sock: parent, dec: json.NewDecoder(parent)}, nil
+	return &Stage{opts: o, preamble: pid, sock: parent, dec: newMsgReader(parent)}, nil
 }
 
 // waitPreamble reaps the preamble's first process, which exits once it has
@@ -449,7 +448,7 @@ func (s *Stage) send(m *syncMsg) error {
 // container, not a broken pipe.
 func (s *Stage) next() (*syncMsg, error) {
 	var m syncMsg
-	err := s.dec.Decode(&m)
+	err := s.dec.read(&m)
 	for err == nil && (m.Type == msgWarn || m.Type == msgDebug) {
 		if m.Type == msgWarn && s.opts.Warn != nil {
 			s.opts.Warn(m.Msg)
@@ -457,7 +456,7 @@ func (s *Stage) next() (*syncMsg, error) {
 			s.opts.Debug(m.Msg)
 		}
 		m = syncMsg{}
-		err = s.dec.Decode(&m)
+		err = s.dec.read(&m)
 	}
 	if err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {

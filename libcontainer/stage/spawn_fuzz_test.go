@@ -45,7 +45,7 @@ func FuzzStageMessages(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		newStage := func() *Stage {
-			return &Stage{opts: &Opts{}, sock: devNull, dec: json.NewDecoder(bytes.NewReader(data))}
+			return &Stage{opts: &Opts{}, sock: devNull, dec: newMsgReader(bytes.NewReader(data))}
 		}
 
 		st := newStage()
