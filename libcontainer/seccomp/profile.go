@@ -50,8 +50,11 @@ func (p Profile) Listener() (*specs.LinuxSeccomp, error) {
 		ListenerPath     string `json:"listenerPath"`
 		ListenerMetadata string `json:"listenerMetadata"`
 	}
-	if err := json.Unmarshal(p, &l); err != nil {
-		return nil, fmt.Errorf("linux.seccomp: %w", err)
+	var ok bool
+	if l.ListenerPath, l.ListenerMetadata, ok = p.listenerFields(); !ok {
+		if err := json.Unmarshal(p, &l); err != nil {
+			return nil, fmt.Errorf("linux.seccomp: %w", err)
+		}
 	}
 	if l.ListenerPath == "" && l.ListenerMetadata == "" {
 		return nil, nil
