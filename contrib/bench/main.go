@@ -7,7 +7,7 @@
 //	run+seccomp:      run with podman's default seccomp profile (-seccomp),
 //	                  each beside a plain run, in turn before and after
 //	                  it: the filter's cost is the median of the pairs'
-//	                  differences
+//	                  differences, over 3 x n pairs (-seccomp-n)
 //	exec:             exec /bin/true into a running container
 //	state:            state of that running container (what podman asks
 //	                  each time it syncs a container)
@@ -56,6 +56,7 @@ func main() {
 	warmup := flag.Int("warmup", 2, "untimed iterations per runtime before measuring")
 	keep := flag.Bool("keep", false, "keep the temporary directory")
 	profile := flag.String("seccomp", "libcontainer/seccomp/testdata/podman-default.json", "OCI seccomp profile for the run+seccomp scenario (podman's default; empty to skip)")
+	seccompN := flag.Int("seccomp-n", 0, "pairs of runs with and without the profile per runtime (default 3 x n: the filter's cost is the difference of two times that vary more than it)")
 	parallel := flag.Int("parallel", 100, "creates at once in the parallel scenario (0 to skip)")
 	parallelRounds := flag.Int("parallel-rounds", 3, "rounds of the parallel scenario")
 	busy := flag.Bool("busy", true, "also time lifecycle and run with every CPU kept busy")
@@ -158,7 +159,11 @@ func main() {
 			fatalf("making the seccomp bundle: %v", err)
 		}
 		filteredFirst := map[*runtime]bool{}
-		scenarios = append(scenarios, scenario{"run+seccomp", *n, func(rt *runtime) (sample, error) {
+		pairs := *seccompN
+		if pairs <= 0 {
+			pairs = 3 * *n
+		}
+		scenarios = append(scenarios, scenario{"run+seccomp", pairs, func(rt *runtime) (sample, error) {
 			filteredFirst[rt] = !filteredFirst[rt]
 			return runSeccomp(rt, bundle, filtered, filteredFirst[rt])
 		}})
