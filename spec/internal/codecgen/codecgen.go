@@ -60,6 +60,16 @@ type gen struct {
 	vars   int
 }
 
+// claim tells whether the function name is still to be written, and
+// takes it.
+func (g *gen) claim(name string) bool {
+	if g.done[name] {
+		return false
+	}
+	g.done[name] = true
+	return true
+}
+
 func (g *gen) newVar(prefix string) string {
 	g.vars++
 	return fmt.Sprintf("%s%d", prefix, g.vars)

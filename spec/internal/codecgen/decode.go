@@ -8,10 +8,9 @@ import (
 
 func (g *gen) decodeStruct(t reflect.Type) string {
 	name := "dec" + t.Name()
-	if g.done[name] {
+	if !g.claim(name) {
 		return name
 	}
-	g.done[name] = true
 	fs := fieldsOf(t, "")
 	var b strings.Builder
 	fmt.Fprintf(&b, "func %s(f *fastDecoder, v *%s) bool {\n", name, g.typeName(t))

@@ -14,10 +14,9 @@ import (
 // of spec.Marshal's wrapper types that hide the embedded ones).
 func (g *gen) encodeStruct(t reflect.Type) string {
 	name := "enc" + t.Name()
-	if g.done[name] {
+	if !g.claim(name) {
 		return name
 	}
-	g.done[name] = true
 	fs := fieldsOf(t, "")
 	for i, fl := range fs {
 		if isSeccomp(t, fl.name) || (t == reflect.TypeOf(specs.Spec{}) && fl.name == "linux") {
