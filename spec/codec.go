@@ -17,14 +17,16 @@ import (
 // fastUnmarshal decodes a config as Unmarshal does, with the code
 // codecgen wrote for the spec's types (codec_gen.go) instead of
 // encoding/json's reflection, and returns linux.seccomp as the JSON it
-// read. ok is false where it gives up: anything but a plain, valid
+// read (a slice of data). ok is false where it gives up: anything but a plain, valid
 // document of members named as the spec names them (a syntax or type
 // error, a duplicate member, a name in other case, invalid UTF-8, a
 // number out of its field's range, trailing data, another platform's
 // members). Unmarshal then decodes with encoding/json, whose result or
 // error is the one the config gets.
 func fastUnmarshal(data []byte) (s *specs.Spec, seccomp []byte, ok bool) {
-	f := fastDecoder{d: jsontext.NewDecoder(bytes.NewReader(data))}
+	// From a bytes.Buffer the decoder reads data in place, without
+	// copying it into buffers of its own as it goes.
+	f := fastDecoder{d: jsontext.NewDecoder(bytes.NewBuffer(data))}
 	if f.d.PeekKind() != '{' {
 		return nil, nil, false
 	}
@@ -166,13 +168,14 @@ func withoutDelimiters(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "-", ""), "_", "")
 }
 
-// rawSeccomp keeps linux.seccomp as the JSON it is.
+// rawSeccomp keeps linux.seccomp as the JSON it is, in the config's
+// bytes (Unmarshal copies it into its canonical form).
 func (f *fastDecoder) rawSeccomp() bool {
 	v, err := f.d.ReadValue()
 	if err != nil {
 		return false
 	}
-	f.seccomp = v.Clone()
+	f.seccomp = v
 	return true
 }
 
@@ -180,7 +183,7 @@ func (f *fastDecoder) rawSeccomp() bool {
 // byte, with the code codecgen wrote (codec_gen.go). ok is false for a
 // spec with members for another platform, left to encoding/json.
 func fastMarshal(s *specs.Spec, p []byte) (data []byte, ok bool) {
-	e := fastEncoder{b: make([]byte, 0, 4096), seccomp: p}
+	e := fastEncoder{b: make([]byte, 0, 4096+len(p)), seccomp: p}
 	if !encSpec(&e, s) {
 		return nil, false
 	}
