@@ -3,8 +3,7 @@
 // time. A create's first trip through encoding/json spends most of its time
 // working out the spec's types (about 1 ms to decode `husk spec`'s config
 // on the machines husk is benchmarked on, 15-30 us of it the decode
-// itself, and as much again to encode it into state.json); the written
-// code knows them. It is made from the types by reflection, so a new
+// itself); the written code knows them. It is made from the types by reflection, so a new
 // runtime-spec version needs only `go generate ./spec`, and a test checks
 // that the file is up to date.
 package codecgen
@@ -24,8 +23,14 @@ import (
 
 const specsPkg = "github.com/opencontainers/runtime-spec/specs-go"
 
-// Source returns codec_gen.go.
-func Source() ([]byte, error) {
+// Source returns codec_gen.go, or why the types have something it can't
+// write code for.
+func Source() (src []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
 	g := &gen{funcs: map[string]string{}, done: map[string]bool{}}
 	g.decodeStruct(reflect.TypeOf(specs.Spec{}))
 	g.encodeStruct(reflect.TypeOf(specs.Spec{}))
@@ -46,8 +51,7 @@ func Source() ([]byte, error) {
 	for _, n := range names {
 		out.WriteString("\n" + g.funcs[n])
 	}
-	src, err := format.Source(out.Bytes())
-	if err != nil {
+	if src, err = format.Source(out.Bytes()); err != nil {
 		return nil, fmt.Errorf("format: %w\n%s", err, out.Bytes())
 	}
 	return src, nil
@@ -96,7 +100,10 @@ func fieldsOf(t reflect.Type, prefix string) []field {
 			continue
 		}
 		name, opts, _ := strings.Cut(tag, ",")
-		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+		if f.Anonymous && name == "" {
+			if f.Type.Kind() != reflect.Struct {
+				panic(fmt.Sprintf("%s embeds %s: only structs are supported", t, f.Type))
+			}
 			fs = append(fs, fieldsOf(f.Type, prefix+f.Name+".")...)
 			continue
 		}
