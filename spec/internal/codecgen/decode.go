@@ -6,6 +6,8 @@ import (
 	"strings"
 )
 
+// decodeStruct writes the decoder of t, which decodes as encoding/json
+// does or returns false, and returns its name.
 func (g *gen) decodeStruct(t reflect.Type) string {
 	name := "dec" + t.Name()
 	if !g.claim(name) {

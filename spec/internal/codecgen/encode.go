@@ -8,10 +8,11 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// encodeStruct writes the encoder of t, whose output is encoding/json's
-// byte for byte, as spec.Marshal gives it: linux.seccomp is the raw
-// profile and comes last in linux, and linux last in the spec (the fields
-// of spec.Marshal's wrapper types that hide the embedded ones).
+// encodeStruct writes the encoder of t and returns its name. Its output
+// is encoding/json's byte for byte, as spec.Marshal gives it: linux.seccomp
+// is the raw profile and comes last in linux, and linux last in the spec
+// (the fields of spec.Marshal's wrapper types that hide the embedded
+// ones).
 func (g *gen) encodeStruct(t reflect.Type) string {
 	name := "enc" + t.Name()
 	if !g.claim(name) {
