@@ -12,7 +12,7 @@ import (
 	"github.com/husk-runtime/husk/spec/internal/codecgen"
 )
 
-// TestCodecGenUpToDate: codec_gen.go is what decodegen writes for the
+// TestCodecGenUpToDate: codec_gen.go is what codecgen writes for the
 // runtime-spec version in go.mod (go generate ./spec).
 func TestCodecGenUpToDate(t *testing.T) {
 	want, err := codecgen.Source()
