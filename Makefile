@@ -8,7 +8,15 @@ GO      ?= go
 # runtime-spec config (which every husk process does cold) takes half the
 # time, as it doesn't build encoders for every type the spec reaches.
 # Only husk's own module: tests/clients builds containerd's client.
-HUSKGO  := GOEXPERIMENT=jsonv2 $(GO)
+# nogreenteagc, where the toolchain has it: Go 1.26's default collector
+# keeps each small-object span's mark bits inside the span, and
+# initialising them writes a page of the span that its first objects often
+# leave untouched. husk's processes are short and never collect; with the
+# bits kept aside a `run` took 113 fewer page faults (512 to 399) and 0.46
+# ms less wall time and CPU (150 paired runs of /bin/true, 2-core AMD EPYC
+# VM, 2026-12-05).
+GOEXP   := jsonv2$(shell PATH="$(PATH)" GOEXPERIMENT=jsonv2,nogreenteagc $(GO) env GOEXPERIMENT >/dev/null 2>&1 && echo ,nogreenteagc)
+HUSKGO  := GOEXPERIMENT=$(GOEXP) $(GO)
 VERSION ?= $(shell cat VERSION 2>/dev/null || echo 0.0.0-dev)
 COMMIT  ?= $(or $(shell git rev-parse --verify -q HEAD 2>/dev/null),unknown)
 PREFIX  ?= /usr/local
