@@ -33,34 +33,58 @@ import (
 // on it fail. It costs no memory and little time (docs/design.md); where
 // overlayfs can't be mounted (rootless, kernels without the new mount API
 // or overlayfs) husk falls back to a sealed memfd copy of itself.
-func sealedSelf() (*os.File, error) {
-	if f, err := overlaySelf(); err == nil {
-		return f, nil
+func sealedSelf() (selfView, error) {
+	if v, err := overlaySelf(); err == nil {
+		return v, nil
 	}
-	return memfdSelf()
+	f, err := memfdSelf()
+	return selfView{exe: f, mount: -1}, err
 }
 
-func overlaySelf() (*os.File, error) {
+// selfView is the handle sealedSelf returns and, for the overlay's view,
+// the overlay's detached mount, open until close.
+type selfView struct {
+	exe   *os.File
+	mount int // -1 for the memfd copy
+}
+
+// close closes the view once the stage has been exec'd from it. Closing
+// a detached mount's last fd dissolves the anonymous mount namespace it
+// is in, and the kernel then waits for an expedited RCU grace period
+// (synchronize_rcu_expedited in namespace_unlock): IPIs and a wake-up,
+// some 0.5 ms of a quiet machine's `run`, and on a busy one as long as the
+// woken thread takes to get a CPU back. Nothing needs to wait for that, so
+// a goroutine closes the mount. After the stage's execve its close is the
+// mount's last (the stage's copy of husk's fd table, taken at the vfork,
+// went with the execve), so the stage never waits for the grace period.
+func (v selfView) close() {
+	v.exe.Close()
+	if v.mount >= 0 {
+		go unix.Close(v.mount)
+	}
+}
+
+func overlaySelf() (selfView, error) {
 	exe, err := os.Readlink("/proc/self/exe")
 	if err != nil {
-		return nil, err
+		return selfView{}, err
 	}
 	if strings.HasSuffix(exe, " (deleted)") {
-		return nil, errors.New("own binary was removed")
+		return selfView{}, errors.New("own binary was removed")
 	}
 	var want unix.Stat_t
 	if err := unix.Stat("/proc/self/exe", &want); err != nil {
-		return nil, err
+		return selfView{}, err
 	}
 	return readOnlyView(exe, &want)
 }
 
 // readOnlyView opens path, which must still be the file want describes,
 // through a detached lower-only overlayfs (see sealedSelf).
-func readOnlyView(path string, want *unix.Stat_t) (*os.File, error) {
+func readOnlyView(path string, want *unix.Stat_t) (selfView, error) {
 	dir, err := unix.Open(filepath.Dir(path), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, err
+		return selfView{}, err
 	}
 	defer unix.Close(dir)
 	// Overlayfs wants two lower layers when it has no upper one: see
@@ -70,21 +94,22 @@ func readOnlyView(path string, want *unix.Stat_t) (*os.File, error) {
 		mnt, err = overlayOver(dir, emptyLayer)
 	}
 	if err != nil {
-		return nil, err
+		return selfView{}, err
 	}
-	defer unix.Close(mnt)
 	fd, err := unix.Openat(mnt, filepath.Base(path), unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, err
+		unix.Close(mnt)
+		return selfView{}, err
 	}
 	// The path may name another file by now (husk upgraded in place): run
 	// the stage from the very binary this process runs, or not at all.
 	var got unix.Stat_t
 	if err := unix.Fstat(fd, &got); err != nil || got.Ino != want.Ino || got.Size != want.Size || got.Mtim != want.Mtim {
 		unix.Close(fd)
-		return nil, errors.New("own binary changed on disk")
+		unix.Close(mnt)
+		return selfView{}, errors.New("own binary changed on disk")
 	}
-	return os.NewFile(uintptr(fd), "husk-overlay-exe"), nil
+	return selfView{exe: os.NewFile(uintptr(fd), "husk-overlay-exe"), mount: mnt}, nil
 }
 
 // devLayer is the second layer where it will do: /dev is a directory

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -31,11 +32,12 @@ func TestReadOnlyViewCannotBeWritten(t *testing.T) {
 	if err := unix.Stat(path, &want); err != nil {
 		t.Fatal(err)
 	}
-	f, err := readOnlyView(path, &want)
+	v, err := readOnlyView(path, &want)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer v.close()
+	f := v.exe
 	assertOverlay(t, f)
 	assertUnwritable(t, f, exe)
 	if err := os.Chmod("/proc/self/fd/"+strconv.Itoa(int(f.Fd())), 0o777); err == nil {
@@ -52,11 +54,12 @@ func TestReadOnlyViewCannotBeWritten(t *testing.T) {
 // sealedSelf, as root, takes the overlay path.
 func TestSealedSelfIsOverlay(t *testing.T) {
 	testutil.RequireRoot(t)
-	f, err := sealedSelf()
+	v, err := sealedSelf()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer v.close()
+	f := v.exe
 	assertOverlay(t, f)
 	exe, err := os.ReadFile("/proc/self/exe")
 	if err != nil {
@@ -98,4 +101,34 @@ func TestReadOnlyViewOverDev(t *testing.T) {
 	defer f.Close()
 	assertOverlay(t, f)
 	assertUnwritable(t, f, exe)
+}
+
+// close leaves nothing of the view open: the overlay's mount, which a
+// goroutine closes, goes too.
+func TestSelfViewCloseReleasesMount(t *testing.T) {
+	testutil.RequireRoot(t)
+	v, err := sealedSelf()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.mount < 0 {
+		v.close()
+		t.Fatal("no overlay mount to release")
+	}
+	var mnt unix.Stat_t
+	if err := unix.Fstat(v.mount, &mnt); err != nil {
+		t.Fatal(err)
+	}
+	fd := v.mount
+	v.close()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		var st unix.Stat_t
+		// The fd number may be another file's by now, never the mount's.
+		if err := unix.Fstat(fd, &st); err != nil || st.Dev != mnt.Dev || st.Ino != mnt.Ino {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the overlay's mount is still open 5 s after close")
+		}
+	}
 }

@@ -243,11 +243,12 @@ func listenFDs() int {
 }
 
 func spawn(o *Opts) (*Stage, error) {
-	self, err := sealedSelf()
+	view, err := sealedSelf()
 	if err != nil {
 		return nil, err
 	}
-	defer self.Close()
+	defer view.close()
+	self := view.exe
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("socketpair: %w", err)
