@@ -371,8 +371,9 @@ static int empty_layer(void)
 // sealed_self is stage.sealedSelf's overlay: an O_PATH handle on this very
 // binary through a detached lower-only overlayfs, through which nothing
 // can write to it (CVE-2019-5736). -1 where it can't be made: Go's exec
-// then falls back to a memfd copy.
-static int sealed_self(void)
+// then falls back to a memfd copy. *mount is the overlay's detached mount,
+// left open for the caller to close once the stage runs (see exec_in_c).
+static int sealed_self(int *mount)
 {
 	char exe[4096], *slash;
 	struct stat want, got;
@@ -402,7 +403,6 @@ static int sealed_self(void)
 	if (mnt < 0)
 		return -1;
 	fd = openat(mnt, slash + 1, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	close(mnt);
 	// The path may name another file by now (husk upgraded in place):
 	// the stage runs from the very binary this process runs, or not at all.
 	if (fd >= 0 && (fstat(fd, &got) < 0 || got.st_ino != want.st_ino || got.st_size != want.st_size ||
@@ -410,11 +410,16 @@ static int sealed_self(void)
 		close(fd);
 		fd = -1;
 	}
+	if (fd < 0)
+		close(mnt);
+	else
+		*mount = mnt;
 	return fd;
 }
 
 // spawn_stage starts the exec stage as stage.spawn does, with its fds at
-// STAGE_*; the child gets the signal mask mask back.
+// STAGE_*; the child gets the signal mask mask back. vfork: it returns once
+// the stage has exec'd, with the child's copy of our fds gone.
 static pid_t spawn_stage(int sync, int pidfd, int self, const sigset_t *mask)
 {
 	static char *const argv[] = {"husk", "exec", NULL};
@@ -422,7 +427,7 @@ static pid_t spawn_stage(int sync, int pidfd, int self, const sigset_t *mask)
 	int fds[3] = {sync, pidfd, self}, i;
 	pid_t pid;
 
-	pid = fork();
+	pid = vfork();
 	if (pid != 0)
 		return pid;
 	sigprocmask(SIG_SETMASK, mask, NULL);
@@ -694,7 +699,7 @@ int exec_command(const struct cmdline *c, int dirfd, const struct state *st)
 	sigset_t all, old;
 	char *saved;
 	size_t len;
-	int pidfd = -1, self = -1, sv[2] = {-1, -1}, fd, done = 0;
+	int pidfd = -1, self = -1, mnt = -1, sv[2] = {-1, -1}, fd, done = 0;
 	pid_t stage, pid = -1;
 
 	// A created or running container (Go's exec tells the others), and
@@ -717,7 +722,7 @@ int exec_command(const struct cmdline *c, int dirfd, const struct state *st)
 	pidfd = (int)syscall(SYS_pidfd_open, (pid_t)st->pid, 0);
 	if (pidfd < 0 || !alive(st->pid, st->pid_start))
 		goto out;
-	self = sealed_self();
+	self = sealed_self(&mnt);
 	if (self < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		goto out;
 	// In the foreground every signal is caught from before the process
@@ -732,6 +737,12 @@ int exec_command(const struct cmdline *c, int dirfd, const struct state *st)
 		ssize_t w = 0;
 		while (off < set.len && ((w = send(sv[0], set.p + off, set.len - off, MSG_NOSIGNAL)) > 0 || errno == EINTR))
 			off += w > 0 ? (size_t)w : 0;
+		// Closing the overlay's detached mount waits for an RCU grace
+		// period (stage.selfView.close). The stage has exec'd, so this
+		// close is the mount's last, and the wait overlaps the preamble's
+		// work on its settings.
+		close(mnt);
+		mnt = -1;
 		// A stage that died early reads as an error in await_stage.
 		pid = await_stage(c, sv[0], stage, saved_value(saved, len, JOIN));
 	}
@@ -755,6 +766,8 @@ int exec_command(const struct cmdline *c, int dirfd, const struct state *st)
 out:
 	if (sv[0] >= 0)
 		close(sv[0]);
+	if (mnt >= 0)
+		close(mnt);
 	if (self >= 0)
 		close(self);
 	if (pidfd >= 0)
