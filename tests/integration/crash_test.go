@@ -252,13 +252,13 @@ func checkNoTempDirs(t *testing.T, b *bundle) {
 // first is, with exec.env saved) are killed.
 func TestCrashExecEveryStep(t *testing.T) {
 	t.Parallel()
-	// The stage (clone3; the C exec's fork is a clone), the settings and
+	// The stage (clone3; the C exec's is a vfork), the settings and
 	// messages it is sent (write; sendto from the C exec), the init's
 	// pidfd (pidfd_open), the stage's preamble reaped (wait4).
 	for _, c := range []struct {
 		sc  string
 		inC bool
-	}{{"clone3", false}, {"write", false}, {"pidfd_open", false}, {"clone", true}, {"sendto", true}, {"pidfd_open", true}, {"wait4", true}} {
+	}{{"clone3", false}, {"write", false}, {"pidfd_open", false}, {"vfork", true}, {"sendto", true}, {"pidfd_open", true}, {"wait4", true}} {
 		name := c.sc + map[bool]string{false: "-go", true: "-c"}[c.inC]
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
