@@ -372,7 +372,7 @@ static int empty_layer(void)
 // binary through a detached lower-only overlayfs, through which nothing
 // can write to it (CVE-2019-5736). -1 where it can't be made: Go's exec
 // then falls back to a memfd copy. *mount is the overlay's detached mount,
-// left open for the caller to close once the stage runs (see exec_in_c).
+// left open for the caller to close once the stage runs (exec_command).
 static int sealed_self(int *mount)
 {
 	char exe[4096], *slash;

@@ -52,8 +52,8 @@ type selfView struct {
 // a detached mount's last fd dissolves the anonymous mount namespace it
 // is in, and the kernel then waits for an expedited RCU grace period
 // (synchronize_rcu_expedited in namespace_unlock): IPIs and a wake-up,
-// some 0.5 ms of a quiet machine's `run`, and on a busy one as long as the
-// woken thread takes to get a CPU back. Nothing needs to wait for that, so
+// 0.8 ms of a quiet machine's `run` in all, and on a busy one as long as
+// the woken thread takes to get a CPU back. Nothing needs to wait for it, so
 // a goroutine closes the mount. After the stage's execve its close is the
 // mount's last (the stage's copy of husk's fd table, taken at the vfork,
 // went with the execve), so the stage never waits for the grace period.
