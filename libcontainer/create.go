@@ -192,6 +192,7 @@ func (r *Runtime) Create(o *CreateOpts) (c *Container, err error) {
 	so.Settings.JoinCgroups(c.State.CgroupPaths, !userns)
 	so.Settings.OOMScoreAdj = s.Process.OOMScoreAdj
 	cfg.CgroupPaths = c.State.CgroupPaths
+	cfg.CgroupMountpoints = cgroups.Mountpoints(cg)
 	r.debugf("create %s: cgroup %s ready in %d hierarchies; sending the stage its namespace settings", o.ID, cgroupsPath(s, o.ID), len(c.State.CgroupPaths))
 	so.Setup = c.setupFunc(cg, unit, cfg)
 	so.Settings.SetupDumpable = os.Geteuid() != 0 && vocab.HasNewNamespace(s, specs.UserNamespace)
@@ -526,6 +527,7 @@ func (c *Container) setupFunc(cg cgroups.Manager, unit *systemd.Manager, cfg *st
 			return err
 		}
 		cfg.CgroupPaths = c.State.CgroupPaths
+		cfg.CgroupMountpoints = cgroups.Mountpoints(cg)
 		early, _ := splitTightPids(resources(s))
 		if err := unit.Set(early); err != nil {
 			return fmt.Errorf("set cgroup limits: %w", err)

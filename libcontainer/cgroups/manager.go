@@ -74,17 +74,29 @@ func newManager(l *layout, cgroupsPath string) (Manager, error) {
 	if len(l.v1) == 0 {
 		return nil, errors.New("cgroups: no cgroup hierarchy is mounted")
 	}
-	paths := make(map[string]string)
+	m := &v1Manager{paths: map[string]string{}, mountpoints: map[string]string{}}
 	for _, h := range l.v1 {
 		dir := h.resolve(cgroupsPath)
 		for _, c := range h.controllers {
-			paths[c] = dir
+			m.paths[c] = dir
+			m.mountpoints[c] = h.mountpoint
 		}
 	}
 	if l.unified != nil {
-		paths[""] = l.unified.resolve(cgroupsPath)
+		m.paths[""] = l.unified.resolve(cgroupsPath)
+		m.mountpoints[""] = l.unified.mountpoint
 	}
-	return &v1Manager{paths: paths}, nil
+	return m, nil
+}
+
+// Mountpoints returns where each hierarchy of a v1 host's manager made by
+// New is mounted, keyed like Paths, so the container's rootfs need not read
+// the layout again; nil for any other manager.
+func Mountpoints(m Manager) map[string]string {
+	if v1, ok := m.(*v1Manager); ok {
+		return copyPaths(v1.mountpoints)
+	}
+	return nil
 }
 
 // Load rebuilds a manager from the map returned by Paths. It does not touch

@@ -99,6 +99,31 @@ func TestLayoutHybrid(t *testing.T) {
 	}
 }
 
+// Mountpoints names, for each key of Paths, the mount its directory is in,
+// and nothing for a manager rebuilt from saved paths.
+func TestMountpoints(t *testing.T) {
+	l := testLayout(t, hybridProcCgroup, hybridMountinfo)
+	m, err := newManager(l, "ctr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mps := Mountpoints(m)
+	if len(mps) != len(m.Paths()) {
+		t.Errorf("%d mountpoints for %d paths", len(mps), len(m.Paths()))
+	}
+	for key, dir := range m.Paths() {
+		if mp := mps[key]; mp == "" || !strings.HasPrefix(dir, mp+"/") {
+			t.Errorf("%q: mountpoint %q for %q", key, mp, dir)
+		}
+	}
+	if mps["memory"] != "/sys/fs/cgroup/memory" || mps["name=systemd"] != "/sys/fs/cgroup/systemd" || mps[""] != "/sys/fs/cgroup/unified" {
+		t.Errorf("mountpoints %v", mps)
+	}
+	if got := Mountpoints(Load(m.Paths())); len(got) != 0 {
+		t.Errorf("a loaded manager's mountpoints: %v", got)
+	}
+}
+
 func TestLayoutV2(t *testing.T) {
 	l := testLayout(t,
 		"0::/user.slice/user-1000.slice/session-3.scope\n",

@@ -3,6 +3,7 @@ package cgroups
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -100,26 +101,65 @@ func bothOrders(first, second func() error) error {
 
 // writeFile writes value with a single write(2): cgroupfs parses each write
 // on its own, so a value must not be split.
+//
+// readFile and writeFile use the fd itself, not an *os.File: cgroupfs
+// files can be polled, so os would register each one with the runtime's
+// poller and set it non-blocking (epoll_ctl in and out, two fcntls), which
+// doubled the cost of each of a create's 30-odd cgroup files (14 us
+// against 7 on the 2-core AMD EPYC VM).
 func writeFile(path, value string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	fd, err := openFile(path, unix.O_WRONLY|unix.O_TRUNC)
 	if err == nil {
-		_, err = f.WriteString(value)
-		if cerr := f.Close(); err == nil {
+		var n int
+		n, err = ignoringEINTR(func() (int, error) { return unix.Write(fd, []byte(value)) })
+		if err == nil && n < len(value) {
+			err = io.ErrShortWrite
+		}
+		if cerr := unix.Close(fd); err == nil {
 			err = cerr
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, bareError(err))
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
 }
 
 func readFile(path string) (string, error) {
-	b, err := os.ReadFile(path)
+	fd, err := openFile(path, unix.O_RDONLY)
 	if err != nil {
-		return "", fmt.Errorf("read %s: %w", path, bareError(err))
+		return "", fmt.Errorf("read %s: %w", path, err)
 	}
-	return strings.TrimSpace(string(b)), nil
+	defer unix.Close(fd)
+	buf := make([]byte, 0, 512)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := ignoringEINTR(func() (int, error) { return unix.Read(fd, buf[len(buf):cap(buf)]) })
+		if err != nil {
+			return "", fmt.Errorf("read %s: %w", path, err)
+		}
+		if n == 0 {
+			return strings.TrimSpace(string(buf)), nil
+		}
+		buf = buf[:len(buf)+n]
+	}
+}
+
+func openFile(path string, flags int) (int, error) {
+	return ignoringEINTR(func() (int, error) { return unix.Open(path, flags|unix.O_CLOEXEC, 0) })
+}
+
+// ignoringEINTR retries a system call a signal interrupted: Go's handlers
+// restart most, not every one on every filesystem (as os does).
+func ignoringEINTR(call func() (int, error)) (int, error) {
+	for {
+		n, err := call()
+		if err != unix.EINTR {
+			return n, err
+		}
+	}
 }
 
 // bareError drops the *PathError wrapper, whose path the caller's message

@@ -15,6 +15,9 @@ import (
 // (key "") so that tools reading the v2 membership see the container.
 type v1Manager struct {
 	paths map[string]string
+	// mountpoints, keyed as paths, is where each hierarchy is mounted; a
+	// manager rebuilt by Load has none.
+	mountpoints map[string]string
 }
 
 func (m *v1Manager) dir(subsystem string) cgroupDir {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/moby/sys/mountinfo"
@@ -82,9 +83,12 @@ func inUserNS() bool {
 // hierarchy, symlinks for co-mounted controllers ("cpu" -> "cpu,cpuacct"),
 // then the spec's options (ro above all) on the tmpfs.
 func (r *rootDir) mountCgroup1(c *Config, dest string, o vocab.MountOptions) error {
-	hiers, err := hostCgroupLayout(c.CgroupPaths)
-	if err != nil {
-		return err
+	hiers, ok := knownCgroupLayout(c.CgroupPaths, c.CgroupMountpoints)
+	if !ok {
+		var err error
+		if hiers, err = hostCgroupLayout(c.CgroupPaths); err != nil {
+			return err
+		}
 	}
 	target, _, err := r.openTarget(dest, false, procRule(false))
 	if err != nil {
@@ -190,6 +194,45 @@ func asBind(o vocab.MountOptions) vocab.MountOptions {
 	o.Bind, o.Recursive = true, true
 	o.Flags |= unix.MS_BIND | unix.MS_REC
 	return o
+}
+
+// knownCgroupLayout makes the container's hierarchies from the mountpoints
+// the cgroup manager found for paths moments before, which spares a second
+// read of mountinfo and /proc/cgroups on the start path (about 0.3 ms of a
+// `run`'s CPU where a system call is dear). ok is false when it can't: no
+// mountpoints (the systemd driver, a rootless cgroup), or one not directly
+// under the host's cgroup root, which hostCgroupLayout looks past.
+func knownCgroupLayout(paths, mountpoints map[string]string) (hiers []cgroupHier, ok bool) {
+	if len(mountpoints) == 0 {
+		return nil, false
+	}
+	keys := make([]string, 0, len(paths))
+	for key := range paths {
+		keys = append(keys, key)
+	}
+	slices.Sort(keys) // co-mounted controllers in a stable order
+	at := map[string]int{}
+	for _, key := range keys {
+		mp, known := mountpoints[key]
+		if !known || filepath.Dir(mp) != hostCgroupRoot {
+			return nil, false
+		}
+		i, seen := at[mp]
+		if !seen {
+			i = len(hiers)
+			at[mp] = i
+			h := cgroupHier{name: filepath.Base(mp), fstype: "cgroup", dir: paths[key]}
+			if key == "" {
+				h.fstype = "cgroup2"
+			}
+			hiers = append(hiers, h)
+		}
+		if key != "" {
+			hiers[i].data = strings.TrimPrefix(hiers[i].data+","+key, ",")
+		}
+	}
+	slices.SortFunc(hiers, func(a, b cgroupHier) int { return strings.Compare(a.name, b.name) })
+	return hiers, true
 }
 
 // hostCgroupLayout reads the host's cgroup mounts (this runs before

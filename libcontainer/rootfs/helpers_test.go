@@ -1,6 +1,7 @@
 package rootfs
 
 import (
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -270,6 +271,49 @@ func TestCgroupLayout(t *testing.T) {
 	got := cgroupLayout(mounts[2:3], controllers, map[string]string{"systemd": "/x"})
 	if len(got) != 1 || got[0].dir != "/x" {
 		t.Errorf("systemd key: %+v", got)
+	}
+}
+
+// The cgroup manager's mountpoints give the layout that mountinfo gives,
+// or none at all when one of them is not where the container's tmpfs can
+// mirror it.
+func TestKnownCgroupLayout(t *testing.T) {
+	paths := map[string]string{
+		"cpuacct":      "/sys/fs/cgroup/cpu,cpuacct/ctr",
+		"cpu":          "/sys/fs/cgroup/cpu,cpuacct/ctr",
+		"memory":       "/sys/fs/cgroup/memory/ctr",
+		"name=systemd": "/sys/fs/cgroup/systemd/ctr",
+		"":             "/sys/fs/cgroup/unified/ctr",
+	}
+	mountpoints := map[string]string{
+		"cpuacct":      "/sys/fs/cgroup/cpu,cpuacct",
+		"cpu":          "/sys/fs/cgroup/cpu,cpuacct",
+		"memory":       "/sys/fs/cgroup/memory",
+		"name=systemd": "/sys/fs/cgroup/systemd",
+		"":             "/sys/fs/cgroup/unified",
+		"pids":         "/sys/fs/cgroup/pids", // no directory of the container's: left out
+	}
+	want := []cgroupHier{
+		{"cpu,cpuacct", "cgroup", "cpu,cpuacct", "/sys/fs/cgroup/cpu,cpuacct/ctr"},
+		{"memory", "cgroup", "memory", "/sys/fs/cgroup/memory/ctr"},
+		{"systemd", "cgroup", "name=systemd", "/sys/fs/cgroup/systemd/ctr"},
+		{"unified", "cgroup2", "", "/sys/fs/cgroup/unified/ctr"},
+	}
+	if got, ok := knownCgroupLayout(paths, mountpoints); !ok || !slices.Equal(got, want) {
+		t.Errorf("knownCgroupLayout:\n got %+v (%v)\nwant %+v", got, ok, want)
+	}
+	if _, ok := knownCgroupLayout(paths, nil); ok {
+		t.Error("a layout without mountpoints")
+	}
+	elsewhere := maps.Clone(mountpoints)
+	elsewhere["memory"] = "/run/other/memory"
+	if _, ok := knownCgroupLayout(paths, elsewhere); ok {
+		t.Error("a layout with a hierarchy outside /sys/fs/cgroup")
+	}
+	missing := maps.Clone(mountpoints)
+	delete(missing, "name=systemd")
+	if _, ok := knownCgroupLayout(paths, missing); ok {
+		t.Error("a layout without the mountpoint of one of the container's hierarchies")
 	}
 }
 

@@ -26,7 +26,11 @@ type Config struct {
 	Spec        *specs.Spec       // Root.Path is absolute
 	NoPivot     bool              // --no-pivot: MS_MOVE + chroot instead of pivot_root
 	CgroupPaths map[string]string // host cgroup dirs of this container: v1 subsystem -> dir, "" = v2 dir
-	CgroupNS    bool              // the container has a new cgroup namespace
+	// CgroupMountpoints, keyed as CgroupPaths, is where the host mounts
+	// each hierarchy, when the cgroup manager knows (cgroups.Mountpoints);
+	// without it a v1 host's layout is read from mountinfo.
+	CgroupMountpoints map[string]string
+	CgroupNS          bool // the container has a new cgroup namespace
 	// HostSource, if set, gives the source of Spec.Mounts[i] when it is a
 	// bind or an idmapped mount (see vocab.IDMapOf), made by husk on the
 	// host side when the init reaches it: an O_PATH handle for a bind, a

@@ -136,10 +136,11 @@ func (s *Stage) buildRootfs(hooks func() (*specs.State, error)) error {
 	}()
 	cfg := s.cfg
 	rc := &rootfs.Config{
-		Spec:        cfg.Spec,
-		CgroupPaths: cfg.CgroupPaths,
-		CgroupNS:    vocab.HasNewNamespace(cfg.Spec, specs.CgroupNamespace),
-		Procfs:      new(rootfs.Procfs),
+		Spec:              cfg.Spec,
+		CgroupPaths:       cfg.CgroupPaths,
+		CgroupMountpoints: cfg.CgroupMountpoints,
+		CgroupNS:          vocab.HasNewNamespace(cfg.Spec, specs.CgroupNamespace),
+		Procfs:            new(rootfs.Procfs),
 		NewProcfs: func() (*os.File, error) {
 			if len(procfs) == 0 {
 				return nil, errors.New("the container's init made fewer procfs than the spec mounts")

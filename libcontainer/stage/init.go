@@ -23,12 +23,13 @@ func (c *conn) initStage(cfg *Config) error {
 		return fmt.Errorf("setsid: %w", err)
 	}
 	rc := &rootfs.Config{
-		Spec:          s,
-		NoPivot:       cfg.NoPivot,
-		CgroupPaths:   cfg.CgroupPaths,
-		CgroupNS:      vocab.HasNewNamespace(s, specs.CgroupNamespace),
-		SharedMountNS: !vocab.HasNamespace(s, specs.MountNamespace),
-		Procfs:        new(rootfs.Procfs),
+		Spec:              s,
+		NoPivot:           cfg.NoPivot,
+		CgroupPaths:       cfg.CgroupPaths,
+		CgroupMountpoints: cfg.CgroupMountpoints,
+		CgroupNS:          vocab.HasNewNamespace(s, specs.CgroupNamespace),
+		SharedMountNS:     !vocab.HasNamespace(s, specs.MountNamespace),
+		Procfs:            new(rootfs.Procfs),
 	}
 	var sources *os.File
 	if cfg.SourceFD > 0 {

@@ -180,7 +180,9 @@ type Config struct {
 	NoPivot      bool              `json:"no_pivot,omitempty"`
 	NoNewKeyring bool              `json:"no_new_keyring,omitempty"`
 	CgroupPaths  map[string]string `json:"cgroup_paths,omitempty"`
-	ExtraEnv     []string          `json:"extra_env,omitempty"`
+	// CgroupMountpoints: see rootfs.Config.
+	CgroupMountpoints map[string]string `json:"cgroup_mountpoints,omitempty"`
+	ExtraEnv          []string          `json:"extra_env,omitempty"`
 	// Seccomp is linux.seccomp, compiled by husk for the stage to load.
 	// It travels beside the JSON, in its binary form (sendConfig).
 	Seccomp *seccomp.Filter `json:"-"`
