@@ -25,6 +25,9 @@ type rootDir struct {
 	// real is the path the kernel reports for f, the reference for checking
 	// where a resolved handle really is.
 	real string
+	// fresh holds the tmpfs mounts made through this rootDir, by their
+	// real path in the root, while nothing has covered them (fresh.go).
+	fresh map[string]*freshTmpfs
 }
 
 func openRoot(proc *Procfs, path string) (*rootDir, error) {
@@ -49,7 +52,10 @@ func rootAt(proc *Procfs, f *os.File) (*rootDir, error) {
 	return &rootDir{f: f, proc: proc, real: real}, nil
 }
 
-func (r *rootDir) Close() error { return r.f.Close() }
+func (r *rootDir) Close() error {
+	r.closeFresh()
+	return r.f.Close()
+}
 
 // cleanPath makes a spec path absolute and lexically clean; ".." cannot
 // climb above "/" afterwards.
@@ -227,19 +233,7 @@ func (r *rootDir) openOrMakeTarget(dest string, file bool, allowed mountRule) (f
 	f = r.openExisting(dest, file)
 	if f == nil {
 		made = true
-		p, err := r.resolve(dest)
-		if err != nil {
-			return nil, "", false, err
-		}
-		if err := allowed(p); err != nil {
-			return nil, "", false, err
-		}
-		if file {
-			f, err = r.createFile(p)
-		} else {
-			f, err = pathrs.MkdirAllHandle(r.f, p, 0o755)
-		}
-		if err != nil {
+		if f, err = r.makeTarget(dest, file, allowed); err != nil {
 			return nil, "", false, err
 		}
 	}
@@ -256,7 +250,30 @@ func (r *rootDir) openOrMakeTarget(dest string, file bool, allowed mountRule) (f
 		f.Close()
 		return nil, "", false, err
 	}
+	// A mount goes on rel: what was mounted there or below is hidden.
+	r.forgetUnder(rel)
 	return f, rel, made, nil
+}
+
+// makeTarget makes a missing target (see openTarget).
+func (r *rootDir) makeTarget(dest string, file bool, allowed mountRule) (*os.File, error) {
+	// In a fresh tmpfs dest is where it lands: nothing there is a symlink.
+	if allowed(dest) == nil {
+		if f, ok := r.makeInFresh(dest, file); ok {
+			return f, nil
+		}
+	}
+	p, err := r.resolve(dest)
+	if err != nil {
+		return nil, err
+	}
+	if err := allowed(p); err != nil {
+		return nil, err
+	}
+	if file {
+		return r.createFile(p)
+	}
+	return pathrs.MkdirAllHandle(r.f, p, 0o755)
 }
 
 // createFile makes an empty file at p, a path inside the root with its

@@ -40,6 +40,7 @@ type childConfig struct {
 	NoPivot     bool
 	CgroupNS    bool
 	CgroupPaths map[string]string
+	Probe       []string // paths the "probe" scenario looks up after Prepare
 }
 
 type mountRec struct {
@@ -76,6 +77,26 @@ var scenarios = map[string]func(*childConfig, *childReport) error{
 	"build":       scenarioBuild,
 	"prepare":     scenarioPrepare,
 	"devnullswap": scenarioDevNullSwap,
+	"probe":       scenarioProbe,
+}
+
+// scenarioProbe runs Prepare, then reports what each of cfg.Probe is, as
+// the path shows it: "dir", "file", or the lookup's error.
+func scenarioProbe(cfg *childConfig, rep *childReport) error {
+	if err := Prepare(cfg.config()); err != nil {
+		return err
+	}
+	for _, p := range cfg.Probe {
+		switch st, err := os.Lstat(p); {
+		case err != nil:
+			rep.Checks[p] = err.Error()
+		case st.IsDir():
+			rep.Checks[p] = "dir"
+		default:
+			rep.Checks[p] = "file"
+		}
+	}
+	return nil
 }
 
 func (cfg *childConfig) config() *Config {
@@ -624,6 +645,62 @@ func TestSymlinkDestination(t *testing.T) {
 			if m.Source == "husk-evil" {
 				t.Errorf("symlink to %q: the refused tmpfs landed on %s", target, m.Mountpoint)
 			}
+		}
+	}
+}
+
+// TestFreshTmpfs: targets in a tmpfs husk has just mounted are made in it
+// directly (fresh.go), and only while no mount covers it, on its path or
+// above: a target made after that must be where the path now leads, not
+// in the hidden tmpfs.
+func TestFreshTmpfs(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireBusybox(t)
+	root, hostDir, hostFile := buildRootfs(t)
+	must(t, os.Symlink("fresh", filepath.Join(root, "link")))
+	s := &specs.Spec{
+		Root: &specs.Root{Path: root},
+		Mounts: []specs.Mount{
+			{Destination: "/fresh", Type: "tmpfs", Source: "t1"},
+			{Destination: "/fresh/a", Type: "tmpfs", Source: "t2"},
+			{Destination: "/fresh/f", Source: hostFile, Options: []string{"bind"}},
+			{Destination: "/fresh", Source: hostDir, Options: []string{"bind"}},
+			{Destination: "/fresh/b", Type: "tmpfs", Source: "t3"},
+			{Destination: "/link/c", Type: "tmpfs", Source: "t4"},
+			{Destination: "/up/down", Type: "tmpfs", Source: "t5"},
+			{Destination: "/up/down/x", Type: "tmpfs", Source: "t6"},
+			{Destination: "/up", Type: "tmpfs", Source: "t7"},
+			{Destination: "/up/down/y", Type: "tmpfs", Source: "t8"},
+			{Destination: "/dev", Type: "tmpfs", Source: "t9"},
+			{Destination: "/dev/pts", Type: "devpts", Source: "devpts"},
+		},
+	}
+	p := func(rel string) string { return filepath.Join(root, rel) }
+	gone := func(rel string) string { return "lstat " + p(rel) + ": no such file or directory" }
+	rep := runChild(t, childConfig{Scenario: "probe", Spec: s, Probe: []string{
+		p("fresh/a"), p("fresh/f"), p("fresh/b"), p("fresh/c"), p("up/down/x"), p("up/down/y"), p("dev/pts"),
+	}}, childOpts{})
+	if rep.Err != "" {
+		t.Fatalf("prepare: %s", rep.Err)
+	}
+	for path, want := range map[string]string{
+		p("fresh/b"): "dir", p("fresh/c"): "dir", p("up/down/y"): "dir", p("dev/pts"): "dir",
+		// in t1 and t5, hidden
+		p("fresh/a"): gone("fresh/a"), p("fresh/f"): gone("fresh/f"), p("up/down/x"): gone("up/down/x"),
+	} {
+		if got := rep.Checks[path]; got != want {
+			t.Errorf("%s: %q, want %q", path, got, want)
+		}
+	}
+	for dest, source := range map[string]string{"fresh/b": "t3", "fresh/c": "t4", "up/down/y": "t8", "dev/pts": "devpts"} {
+		if m, ok := findMount(rep, p(dest)); !ok || m.Source != source {
+			t.Errorf("mount on %s: %+v (%v), want source %s", dest, m, ok, source)
+		}
+	}
+	// b and c went into the bound directory.
+	for _, name := range []string{"b", "c"} {
+		if st, err := os.Lstat(filepath.Join(hostDir, name)); err != nil || !st.IsDir() {
+			t.Errorf("%s/%s: %v", hostDir, name, err)
 		}
 	}
 }

@@ -19,11 +19,16 @@ import (
 // that directory before anything else happens to it (see copyTree); a
 // read-only one is made read-only after the copy.
 func (r *rootDir) mountTmpfs(source, dest string, o vocab.MountOptions) error {
-	target, _, made, err := r.openOrMakeTarget(dest, false, procRule(false))
+	target, rel, made, err := r.openOrMakeTarget(dest, false, procRule(false))
 	if err != nil {
 		return err
 	}
-	defer target.Close()
+	kept := false
+	defer func() {
+		if !kept {
+			target.Close()
+		}
+	}()
 	data := o.Data
 	if !made && !hasModeOption(data) {
 		var st unix.Stat_t
@@ -37,7 +42,12 @@ func (r *rootDir) mountTmpfs(source, dest string, o vocab.MountOptions) error {
 		if err := unix.Mount(source, fdPath(target), "tmpfs", flags, data); err != nil {
 			return err
 		}
-		return r.settle(dest, target, o, false)
+		if err := r.settle(dest, target, o, false); err != nil {
+			return err
+		}
+		r.rememberTmpfs(rel, target)
+		kept = true
+		return nil
 	}
 	// The directory the tmpfs is about to cover, opened first: once the
 	// tmpfs is on it, lookups from this handle still see what is beneath.
