@@ -4,7 +4,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -17,42 +16,75 @@ import (
 // foreground serves a container process that husk waits for (run and exec
 // without --detach): it forwards signals, serves the terminal and reaps.
 type foreground struct {
-	sigs       chan os.Signal
-	registered chan struct{}
-	master     *os.File
-	copied     chan struct{}
+	sigs   chan os.Signal
+	master *os.File
+	copied chan struct{}
+}
+
+// forwarded are the signals a foreground husk passes on: every one that
+// signal.Notify(c) would relay, but those Go keeps (SIGCHLD, SIGWINCH,
+// SIGPIPE: a write to a closed stdout raises it, and only os/signal turns
+// that into a relayed signal instead of husk's death) and SIGURG, the
+// runtime's own. They reach f.sigs through a pipe (nsenter.ForwardSignals):
+// os/signal enables each with two thread switches, a millisecond or two of
+// a `run`, and held up create's cgroup goroutine meanwhile (docs/design.md).
+func forwarded() []unix.Signal {
+	sigs := []unix.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGABRT, unix.SIGUSR1, unix.SIGUSR2,
+		unix.SIGALRM, unix.SIGTERM, unix.SIGCONT, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU, unix.SIGXCPU,
+		unix.SIGXFSZ, unix.SIGVTALRM, unix.SIGIO, unix.SIGPWR}
+	// The real-time signals glibc leaves to programs (it keeps 32 and 33).
+	for s := unix.Signal(34); s <= 64; s++ {
+		sigs = append(sigs, s)
+	}
+	return sigs
 }
 
 // newForeground starts catching signals; call it before the process starts
-// so its exit can't slip by. Registering every signal costs a round trip
-// with the runtime per signal (some 60 thread switches), so all but SIGCHLD
-// are registered while the container is being created; ready waits for
-// that. They get a second P from the start, as create's spawn would give
-// them later: on the command's one P they ran in its gaps and then beside
-// the stage's start-up, which they slowed (150 paired runs of /bin/true:
-// 0.9 ms less wall time quiet, 4.7 ms less with both cores busy).
+// so its exit can't slip by. Should the pipe or a handler fail, os/signal
+// catches them all instead.
 func newForeground() *foreground {
-	if runtime.GOMAXPROCS(0) < 2 {
-		runtime.GOMAXPROCS(2)
-	}
-	f := &foreground{sigs: make(chan os.Signal, 128), registered: make(chan struct{})}
-	signal.Notify(f.sigs, unix.SIGCHLD)
-	go func() {
+	f := &foreground{sigs: make(chan os.Signal, 128)}
+	signal.Notify(f.sigs, unix.SIGCHLD, unix.SIGWINCH, unix.SIGPIPE)
+	if err := f.catch(); err != nil {
 		signal.Notify(f.sigs)
-		close(f.registered)
-	}()
+	}
 	return f
 }
 
-// ready returns once every signal is caught for forwarding.
-func (f *foreground) ready() { <-f.registered }
+// catch has the forwarded signals written to a pipe and relays them from
+// there to f.sigs. The pipe stays open: a handler may write to it until
+// husk exits.
+func (f *foreground) catch() error {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+		return err
+	}
+	if err := nsenter.ForwardSignals(p[1], forwarded()); err != nil {
+		unix.Close(p[0])
+		unix.Close(p[1])
+		return err
+	}
+	r := os.NewFile(uintptr(p[0]), "forwarded signals")
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			n, err := r.Read(buf)
+			if err != nil {
+				return
+			}
+			for _, b := range buf[:n] {
+				f.sigs <- unix.Signal(b)
+			}
+		}
+	}()
+	return nil
+}
 
 // wait forwards signals to pid until it exits and returns its exit code.
 // The signals stay caught afterwards, unread: husk only cleans up and exits
 // then, and signal.Stop would cost more than the rest of that (it undoes
 // every handler and waits for the runtime's signal goroutine to settle).
 func (f *foreground) wait(pid int) int {
-	f.ready()
 	if f.master != nil {
 		restore := f.serveTerminal()
 		defer restore()

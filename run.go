@@ -48,9 +48,6 @@ the container. With --detach it returns once the container runs.`,
 				return err
 			}
 		}
-		if fg != nil {
-			fg.ready()
-		}
 		if err := c.Start(); err != nil {
 			_ = c.Delete(true)
 			return err

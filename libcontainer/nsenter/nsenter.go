@@ -13,6 +13,7 @@ package nsenter
 // extern int husk_cli;
 // extern unsigned long husk_caller_slack;
 // int delete_stopped(const char *root, const char *id);
+// int husk_forward_signals(int fd, const int *sigs, int n);
 // extern char *command_error;
 import "C"
 
@@ -71,6 +72,23 @@ func WithCallerSlack(start func() error) error {
 	}
 	defer unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(own), 0, 0, 0)
 	return start()
+}
+
+// ForwardSignals makes each of sigs, when it reaches husk, write its number
+// (one byte) to fd instead of going to the Go runtime's handler: fd is the
+// write end of a non-blocking pipe, open for the process's life. It costs
+// a sigaction(2) a signal, where os/signal's Notify costs two thread
+// switches (forward.c). sigs must be signals the runtime leaves to the
+// program, and no other code may catch them with os/signal after.
+func ForwardSignals(fd int, sigs []unix.Signal) error {
+	cs := make([]C.int, len(sigs))
+	for i, s := range sigs {
+		cs[i] = C.int(s)
+	}
+	if n, err := C.husk_forward_signals(C.int(fd), unsafe.SliceData(cs), C.int(len(cs))); n != 0 {
+		return fmt.Errorf("catch signals: %w", err)
+	}
+	return nil
 }
 
 // Where a page fault is dear (13-15 us for a first write on the VMs husk is

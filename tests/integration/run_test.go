@@ -1,8 +1,14 @@
 package integration
 
 import (
+	"bufio"
+	"context"
+	"fmt"
+	"os/exec"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestRunPidOne(t *testing.T) {
@@ -101,5 +107,72 @@ func TestRunDetached(t *testing.T) {
 	st := b.state()
 	if st.Status != "running" || st.Pid <= 0 {
 		t.Fatalf("after run -d: want running with a pid, got %+v", st)
+	}
+}
+
+// TestRunForwardsSignals: a foreground run passes the signals husk gets on
+// to the container's process (nsenter.ForwardSignals, os/signal's SIGPIPE),
+// stops on none of them, and exits with the process's code.
+func TestRunForwardsSignals(t *testing.T) {
+	t.Parallel()
+	sigs := []struct {
+		sig  syscall.Signal
+		name string // as the shell's trap takes it
+	}{
+		{syscall.SIGUSR1, "USR1"}, {syscall.SIGHUP, "HUP"}, {syscall.SIGINT, "INT"}, {syscall.SIGTSTP, "TSTP"},
+		{syscall.SIGPIPE, "PIPE"}, {syscall.Signal(37), "37"}, {syscall.Signal(64), "64"},
+	}
+	script := ""
+	for _, s := range sigs {
+		script += fmt.Sprintf(`trap "echo got-%s" %s; `, s.name, s.name)
+	}
+	script += `trap "echo got-TERM; exit 7" TERM; echo ready; while :; do sleep 0.1; done`
+	b := newBundle(t, "/bin/sh", "-c", script)
+	b.save()
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, runtimeBin, "--root", b.root, "run", "--bundle", b.dir, b.id)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		for sc := bufio.NewScanner(out); sc.Scan(); {
+			lines <- sc.Text()
+		}
+	}()
+	next := func() string {
+		select {
+		case l := <-lines:
+			return l
+		case <-time.After(10 * time.Second):
+			return "(nothing in 10s)"
+		}
+	}
+	if l := next(); l != "ready" {
+		t.Fatalf("the process never got ready: %q; stderr: %s", l, stderr.String())
+	}
+	for _, s := range append(sigs, struct {
+		sig  syscall.Signal
+		name string
+	}{syscall.SIGTERM, "TERM"}) {
+		if err := cmd.Process.Signal(s.sig); err != nil {
+			t.Fatal(err)
+		}
+		if l, want := next(), "got-"+s.name; l != want {
+			cmd.Process.Kill()
+			t.Fatalf("after %s to husk the process said %q, want %q; stderr: %s", s.name, l, want, stderr.String())
+		}
+	}
+	err = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 7 {
+		t.Errorf("husk exited with %d (%v), want the process's code 7; stderr: %s", code, err, stderr.String())
 	}
 }
