@@ -21,17 +21,15 @@ type foreground struct {
 	copied chan struct{}
 }
 
-// forwarded are the signals a foreground husk passes on: every one that
-// signal.Notify(c) would relay, but those Go keeps (SIGCHLD, SIGWINCH,
-// SIGPIPE: a write to a closed stdout raises it, and only os/signal turns
-// that into a relayed signal instead of husk's death) and SIGURG, the
-// runtime's own. They reach f.sigs through a pipe (nsenter.ForwardSignals):
-// os/signal enables each with two thread switches, a millisecond or two of
-// a `run`, and held up create's cgroup goroutine meanwhile (docs/design.md).
-func forwarded() []unix.Signal {
+// caught are the signals a foreground husk catches: every one that
+// signal.Notify(c) would relay but SIGURG, the runtime's own. They reach
+// f.sigs through a pipe (nsenter.ForwardSignals): os/signal enables each
+// with two thread switches, a millisecond or two of a `run`, and held up
+// create's cgroup goroutine meanwhile (docs/design.md).
+func caught() []unix.Signal {
 	sigs := []unix.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGABRT, unix.SIGUSR1, unix.SIGUSR2,
-		unix.SIGALRM, unix.SIGTERM, unix.SIGCONT, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU, unix.SIGXCPU,
-		unix.SIGXFSZ, unix.SIGVTALRM, unix.SIGIO, unix.SIGPWR}
+		unix.SIGPIPE, unix.SIGALRM, unix.SIGTERM, unix.SIGCHLD, unix.SIGCONT, unix.SIGTSTP, unix.SIGTTIN,
+		unix.SIGTTOU, unix.SIGXCPU, unix.SIGXFSZ, unix.SIGVTALRM, unix.SIGWINCH, unix.SIGIO, unix.SIGPWR}
 	// The real-time signals glibc leaves to programs (it keeps 32 and 33).
 	for s := unix.Signal(34); s <= 64; s++ {
 		sigs = append(sigs, s)
@@ -41,10 +39,15 @@ func forwarded() []unix.Signal {
 
 // newForeground starts catching signals; call it before the process starts
 // so its exit can't slip by. Should the pipe or a handler fail, os/signal
-// catches them all instead.
+// catches them instead.
 func newForeground() *foreground {
 	f := &foreground{sigs: make(chan os.Signal, 128)}
-	signal.Notify(f.sigs, unix.SIGCHLD, unix.SIGWINCH, unix.SIGPIPE)
+	// A write to a closed stdout or stderr raises SIGPIPE, and Go's os
+	// kills the program with it unless os/signal relays or ignores it:
+	// ignored (with no round trip) for os, caught by the handler for the
+	// kernel, as Notify would have it relayed. The handler, unlike an
+	// ignored disposition, is not inherited through an execve.
+	signal.Ignore(unix.SIGPIPE)
 	if err := f.catch(); err != nil {
 		signal.Notify(f.sigs)
 	}
@@ -59,7 +62,7 @@ func (f *foreground) catch() error {
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
 		return err
 	}
-	if err := nsenter.ForwardSignals(p[1], forwarded()); err != nil {
+	if err := nsenter.ForwardSignals(p[1], caught()); err != nil {
 		unix.Close(p[0])
 		unix.Close(p[1])
 		return err

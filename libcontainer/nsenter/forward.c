@@ -7,11 +7,11 @@
 // husk is benchmarked on, and meanwhile the second P that create's cgroup
 // goroutine was to run on only ever had the next step of that to run
 // (docs/design.md). A handler that writes the signal's number to a pipe,
-// which Go reads, takes one sigaction(2) a signal. Only signals the Go
-// runtime leaves to the program get one: none it uses itself (SIGURG,
-// SIGPROF, the synchronous ones) or glibc's 32 and 33. The signal mask is
-// left alone, so the stage, hooks and the container start as before: an
-// execve resets a caught signal to its default.
+// which Go reads, takes one sigaction(2) a signal, and no thread. Only
+// signals the Go runtime leaves to the program get one: none it uses
+// itself (SIGURG, SIGPROF, the synchronous ones) or glibc's 32 and 33. The
+// signal mask is left alone, so the stage, hooks and the container start
+// as before: an execve resets a caught signal to its default.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
