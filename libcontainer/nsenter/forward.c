@@ -31,23 +31,34 @@ static void forward_signal(int sig)
 	errno = saved;
 }
 
-// husk_forward_signals makes each of the n signals in sigs write its number,
-// one byte, to fd, a non-blocking pipe that stays open for the process's
-// life. SA_ONSTACK: the handler may run on any thread, the Go runtime's
-// among them, whose goroutine stacks are too small for it. It returns -1
-// with errno set if a sigaction fails, the handlers before it installed.
+// husk_forward_signals makes each of the n (at most 64) signals in sigs
+// write its number, one byte, to fd, a non-blocking pipe that stays open
+// for the process's life. SA_ONSTACK: the handler may run on any thread,
+// the Go runtime's among them, whose goroutine stacks are too small for
+// it. If a sigaction fails it puts back the handlers it replaced (the Go
+// runtime's, which os/signal then relies on) and returns -1 with errno set.
 int husk_forward_signals(int fd, const int *sigs, int n)
 {
-	struct sigaction sa;
-	int i;
+	struct sigaction sa, old[64];
+	int i, err;
 
+	if (n > 64) {
+		errno = EINVAL;
+		return -1;
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = forward_signal;
 	sa.sa_flags = SA_RESTART | SA_ONSTACK;
 	sigfillset(&sa.sa_mask);
 	forward_fd = fd;
-	for (i = 0; i < n; i++)
-		if (sigaction(sigs[i], &sa, NULL) < 0)
+	for (i = 0; i < n; i++) {
+		if (sigaction(sigs[i], &sa, &old[i]) < 0) {
+			err = errno;
+			while (i-- > 0)
+				sigaction(sigs[i], &old[i], NULL);
+			errno = err;
 			return -1;
+		}
+	}
 	return 0;
 }

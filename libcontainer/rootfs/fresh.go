@@ -10,14 +10,17 @@ import (
 )
 
 // A spec's mounts often land in a tmpfs an earlier one made: /dev/pts,
-// /dev/shm and /dev/mqueue in /dev. Such a target is missing, and making
-// it through pathrs-lite's MkdirAllHandle checks each handle it opens
-// through procfs, about 0.1 ms a target on the 2-core AMD EPYC VM, a
-// third of the rootfs's lookups in a `run`. A tmpfs husk has just mounted
-// is empty but for what husk made in it, and nothing of the container's
-// runs yet: its direct children are made and opened with plain *at calls
-// on its root instead, as the cgroup hierarchies are in the tmpfs under
-// /sys/fs/cgroup.
+// /dev/shm and /dev/mqueue in /dev. Such a target is missing, and
+// pathrs-lite's MkdirAllHandle names each handle it opens through procfs:
+// the three of /dev cost a `run` of the default config about 2 ms of CPU
+// on the 2-core AMD EPYC VM, pathrs-lite's first-use probes included
+// (docs/design.md). A direct child of a tmpfs husk has just mounted is
+// made and opened with plain *at calls on the tmpfs's root instead, as the
+// cgroup hierarchies are in the tmpfs under /sys/fs/cgroup: each call is
+// relative to that root and either makes the target anew or opens a
+// directory without following a symlink, so the target is where dest
+// says for as long as no mount has covered the tmpfs (forgetUnder).
+// Whatever else is found there goes the general way.
 
 // freshTmpfs is a tmpfs husk mounted on a path of the root with no symlink
 // in it: covered is the handle the mount was made through, top a handle on
@@ -81,21 +84,17 @@ func (r *rootDir) makeInFresh(dest string, file bool) (f *os.File, ok bool) {
 		t.top = top
 	}
 	at := int(t.top.Fd())
-	flags := unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	var fd int
+	var err error
 	if file {
-		fd, err := unix.Openat(at, name, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_RDONLY|unix.O_CLOEXEC, 0o644)
-		if err == nil {
-			unix.Close(fd)
-		} else if !errors.Is(err, unix.EEXIST) {
-			return nil, false
-		}
+		// The new file's own fd is the handle: nothing to look up again.
+		fd, err = unix.Openat(at, name, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_RDONLY|unix.O_CLOEXEC, 0o644)
 	} else {
-		if err := unix.Mkdirat(at, name, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+		if err = unix.Mkdirat(at, name, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
 			return nil, false
 		}
-		flags |= unix.O_DIRECTORY
+		fd, err = unix.Openat(at, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	}
-	fd, err := unix.Openat(at, name, flags, 0)
 	if err != nil {
 		return nil, false
 	}
