@@ -240,6 +240,28 @@ func TestHostDev(t *testing.T) {
 	}
 }
 
+// hybridCgroupPaths are a container's cgroup directories on a hybrid host
+// (cpu and cpuacct co-mounted), keyed as the cgroup manager keys them, and
+// hybridCgroupHiers the hierarchies its /sys/fs/cgroup gets from them.
+func hybridCgroupPaths() map[string]string {
+	return map[string]string{
+		"cpuacct":      "/sys/fs/cgroup/cpu,cpuacct/ctr",
+		"cpu":          "/sys/fs/cgroup/cpu,cpuacct/ctr",
+		"memory":       "/sys/fs/cgroup/memory/ctr",
+		"name=systemd": "/sys/fs/cgroup/systemd/ctr",
+		"":             "/sys/fs/cgroup/unified/ctr",
+	}
+}
+
+func hybridCgroupHiers() []cgroupHier {
+	return []cgroupHier{
+		{"cpu,cpuacct", "cgroup", "cpu,cpuacct", "/sys/fs/cgroup/cpu,cpuacct/ctr"},
+		{"memory", "cgroup", "memory", "/sys/fs/cgroup/memory/ctr"},
+		{"systemd", "cgroup", "name=systemd", "/sys/fs/cgroup/systemd/ctr"},
+		{"unified", "cgroup2", "", "/sys/fs/cgroup/unified/ctr"},
+	}
+}
+
 func TestCgroupLayout(t *testing.T) {
 	mounts := []*mountinfo.Info{
 		{Mountpoint: "/sys/fs/cgroup/cpu,cpuacct", FSType: "cgroup", VFSOptions: "rw,cpu,cpuacct"},
@@ -251,19 +273,8 @@ func TestCgroupLayout(t *testing.T) {
 		{Mountpoint: "/sys/fs/cgroup/memory", FSType: "cgroup", VFSOptions: "rw,memory"},
 	}
 	controllers := map[string]bool{"cpu": true, "cpuacct": true, "memory": true, "pids": true}
-	paths := map[string]string{
-		"cpuacct":      "/sys/fs/cgroup/cpu,cpuacct/ctr",
-		"cpu":          "/sys/fs/cgroup/cpu,cpuacct/ctr",
-		"memory":       "/sys/fs/cgroup/memory/ctr",
-		"name=systemd": "/sys/fs/cgroup/systemd/ctr",
-		"":             "/sys/fs/cgroup/unified/ctr",
-	}
-	want := []cgroupHier{
-		{"cpu,cpuacct", "cgroup", "cpu,cpuacct", "/sys/fs/cgroup/cpu,cpuacct/ctr"},
-		{"memory", "cgroup", "memory", "/sys/fs/cgroup/memory/ctr"},
-		{"systemd", "cgroup", "name=systemd", "/sys/fs/cgroup/systemd/ctr"},
-		{"unified", "cgroup2", "", "/sys/fs/cgroup/unified/ctr"},
-	}
+	paths := hybridCgroupPaths()
+	want := hybridCgroupHiers()
 	if got := cgroupLayout(mounts, controllers, paths); !slices.Equal(got, want) {
 		t.Errorf("cgroupLayout:\n got %+v\nwant %+v", got, want)
 	}
@@ -278,13 +289,7 @@ func TestCgroupLayout(t *testing.T) {
 // or none at all when one of them is not where the container's tmpfs can
 // mirror it.
 func TestKnownCgroupLayout(t *testing.T) {
-	paths := map[string]string{
-		"cpuacct":      "/sys/fs/cgroup/cpu,cpuacct/ctr",
-		"cpu":          "/sys/fs/cgroup/cpu,cpuacct/ctr",
-		"memory":       "/sys/fs/cgroup/memory/ctr",
-		"name=systemd": "/sys/fs/cgroup/systemd/ctr",
-		"":             "/sys/fs/cgroup/unified/ctr",
-	}
+	paths := hybridCgroupPaths()
 	mountpoints := map[string]string{
 		"cpuacct":      "/sys/fs/cgroup/cpu,cpuacct",
 		"cpu":          "/sys/fs/cgroup/cpu,cpuacct",
@@ -293,12 +298,7 @@ func TestKnownCgroupLayout(t *testing.T) {
 		"":             "/sys/fs/cgroup/unified",
 		"pids":         "/sys/fs/cgroup/pids", // no directory of the container's: left out
 	}
-	want := []cgroupHier{
-		{"cpu,cpuacct", "cgroup", "cpu,cpuacct", "/sys/fs/cgroup/cpu,cpuacct/ctr"},
-		{"memory", "cgroup", "memory", "/sys/fs/cgroup/memory/ctr"},
-		{"systemd", "cgroup", "name=systemd", "/sys/fs/cgroup/systemd/ctr"},
-		{"unified", "cgroup2", "", "/sys/fs/cgroup/unified/ctr"},
-	}
+	want := hybridCgroupHiers()
 	if got, ok := knownCgroupLayout(paths, mountpoints); !ok || !slices.Equal(got, want) {
 		t.Errorf("knownCgroupLayout:\n got %+v (%v)\nwant %+v", got, ok, want)
 	}

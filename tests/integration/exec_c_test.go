@@ -159,15 +159,7 @@ func TestExecWithoutGoForwardsSignals(t *testing.T) {
 	cmd := exec.CommandContext(ctx, runtimeBin, "--root", b.root, "exec", b.id, "/bin/sh", "-c",
 		`trap "echo caught USR1; exit 9" USR1; echo ready; while :; do sleep 0.1; done`)
 	cmd.Env = append(os.Environ(), inittrace...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	out, stderr := startPiped(t, cmd)
 	lines := bufio.NewScanner(out)
 	if !lines.Scan() || lines.Text() != "ready" {
 		t.Fatalf("the process never got ready: %q, %v", lines.Text(), lines.Err())
@@ -178,7 +170,7 @@ func TestExecWithoutGoForwardsSignals(t *testing.T) {
 	if !lines.Scan() || lines.Text() != "caught USR1" {
 		t.Errorf("after SIGUSR1 to husk the process said %q, want %q", lines.Text(), "caught USR1")
 	}
-	err = cmd.Wait()
+	err := cmd.Wait()
 	if cmd.ProcessState.ExitCode() != 9 {
 		t.Errorf("husk exited with %v, want the process's code 9; stderr: %s", err, stderr.String())
 	}

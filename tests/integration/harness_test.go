@@ -829,3 +829,19 @@ func setNamespace(b *bundle, typ specs.LinuxNamespaceType, path string) {
 	removeNamespace(b, typ)
 	b.spec.Linux.Namespaces = append(b.spec.Linux.Namespaces, specs.LinuxNamespace{Type: typ, Path: path})
 }
+
+// startPiped starts cmd with its stdout piped to the test, which reads it as
+// it goes, and its stderr kept for messages.
+func startPiped(t *testing.T, cmd *exec.Cmd) (io.ReadCloser, *strings.Builder) {
+	t.Helper()
+	stderr := new(strings.Builder)
+	cmd.Stderr = stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return out, stderr
+}

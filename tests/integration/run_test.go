@@ -132,15 +132,7 @@ func TestRunForwardsSignals(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, runtimeBin, "--root", b.root, "run", "--bundle", b.dir, b.id)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	out, stderr := startPiped(t, cmd)
 	lines := make(chan string)
 	go func() {
 		defer close(lines)
@@ -171,7 +163,7 @@ func TestRunForwardsSignals(t *testing.T) {
 			t.Fatalf("after %s to husk the process said %q, want %q; stderr: %s", s.name, l, want, stderr.String())
 		}
 	}
-	err = cmd.Wait()
+	err := cmd.Wait()
 	if code := cmd.ProcessState.ExitCode(); code != 7 {
 		t.Errorf("husk exited with %d (%v), want the process's code 7; stderr: %s", code, err, stderr.String())
 	}
