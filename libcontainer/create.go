@@ -527,7 +527,6 @@ func (c *Container) setupFunc(cg cgroups.Manager, unit *systemd.Manager, cfg *st
 			return err
 		}
 		cfg.CgroupPaths = c.State.CgroupPaths
-		cfg.CgroupMountpoints = cgroups.Mountpoints(cg)
 		early, _ := splitTightPids(resources(s))
 		if err := unit.Set(early); err != nil {
 			return fmt.Errorf("set cgroup limits: %w", err)

@@ -59,13 +59,6 @@ func (t *freshTmpfs) close() {
 	}
 }
 
-func (r *rootDir) closeFresh() {
-	for p, t := range r.fresh {
-		t.close()
-		delete(r.fresh, p)
-	}
-}
-
 // makeInFresh makes dest, a directory or (file) an empty regular file,
 // when its parent is a tmpfs rememberTmpfs recorded, and returns a handle
 // on it. ok is false when dest is not such a child, or what is already

@@ -53,7 +53,7 @@ func rootAt(proc *Procfs, f *os.File) (*rootDir, error) {
 }
 
 func (r *rootDir) Close() error {
-	r.closeFresh()
+	r.forgetUnder("/")
 	return r.f.Close()
 }
 
