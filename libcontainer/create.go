@@ -65,10 +65,7 @@ func (r *Runtime) Create(o *CreateOpts) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
-	listener, err := o.Seccomp.Listener()
-	if err != nil {
-		return nil, err
-	}
+	listener := filter.Listener()
 	sources, err := newMountSources(s, o.Bundle)
 	if err != nil {
 		return nil, err
@@ -593,7 +590,7 @@ func (r *Runtime) compileSeccomp(p seccomp.Profile) (*seccomp.Filter, error) {
 // stageSpec is the spec a stage gets: all of it but the seccomp rules,
 // which husk compiled (stage.Config.Seccomp) and which are most of an
 // engine's config; listener, the profile's listener path and metadata
-// (seccomp.Profile.Listener), stays for the agent.
+// (seccomp.Filter.Listener), stays for the agent.
 func stageSpec(s *specs.Spec, listener *specs.LinuxSeccomp) *specs.Spec {
 	if listener == nil {
 		return s

@@ -63,10 +63,11 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 		return 0, err
 	}
 	profile, _ := c.State.Seccomp()
-	listener, err := profile.Listener()
+	filter, err := c.rt.compileSeccomp(profile)
 	if err != nil {
 		return 0, err
 	}
+	listener := filter.Listener()
 	pidfd, err := openPidfd(c.State.Pid, c.State.PidStart)
 	if err != nil {
 		if errors.Is(err, errGone) {
@@ -117,6 +118,7 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 		Spec:    stageSpec(s, listener),
 		Process: o.Process,
 		User:    o.User,
+		Seccomp: filter,
 	}
 	if so.Agent, err = connectAgent(listener); err != nil {
 		return 0, err
@@ -124,9 +126,6 @@ func (c *Container) Exec(o *ExecOpts) (int, error) {
 	if so.Agent != nil {
 		defer so.Agent.Close()
 		cfg.State = c.hookState(Running)
-	}
-	if cfg.Seccomp, err = c.rt.compileSeccomp(profile); err != nil {
-		return 0, err
 	}
 	c.rt.debugf("exec %s: starting the exec stage to join the namespaces of pid %d and its cgroup (exec --cgroup %q)", c.State.ID, c.State.Pid, o.SubCgroups)
 	st, err := stage.Start(so, cfg)
@@ -252,7 +251,7 @@ func (c *Container) saveSettings(name string, s *specs.Spec, set stage.Settings,
 	}
 	saved = append(saved, extra...)
 	// Concurrent execs save too, without the state dir's lock: no spare.
-	if err := replaceFile(c.dir, name, []byte(strings.Join(saved, "\x00")+"\x00"), ""); err != nil {
+	if err := replaceFile(c.dir, name, [][]byte{[]byte(strings.Join(saved, "\x00") + "\x00")}, ""); err != nil {
 		c.rt.debugf("exec %s: %v", c.State.ID, err)
 	}
 }

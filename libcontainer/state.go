@@ -209,11 +209,11 @@ func (s *State) saveRecord(dir string) error {
 // create writes four times (docs/design.md, "State").
 func (s *State) write(dir, name string) error {
 	s.Version = stateVersion
-	data, err := s.encode()
+	parts, err := s.encode()
 	if err != nil {
 		return err
 	}
-	return replaceFile(dir, name, data, spareName(name))
+	return replaceFile(dir, name, parts, spareName(name))
 }
 
 // spareName is the temporary file a write of the state file name keeps
@@ -221,7 +221,8 @@ func (s *State) write(dir, name string) error {
 // at a time: it holds the state dir's lock.
 func spareName(name string) string { return ".state-" + name }
 
-// replaceFile replaces dir/name with data at once, by a rename. It works
+// replaceFile replaces dir/name with data, the pieces one after the other,
+// at once, by a rename. It works
 // on the fd itself: an *os.File tries the netpoller and sets O_NONBLOCK
 // and back, five syscalls more for each of create's five writes.
 //
@@ -233,7 +234,7 @@ func spareName(name string) string { return ".state-" + name }
 // over, not truncated to nothing first, which ext4 would take for a file
 // being replaced and write out at close. Without one, the temporary file
 // has a name of its own, for writers that don't hold the lock.
-func replaceFile(dir, name string, data []byte, spare string) error {
+func replaceFile(dir, name string, data [][]byte, spare string) error {
 	var tmp string
 	var fd int
 	var err error
@@ -246,19 +247,7 @@ func replaceFile(dir, name string, data []byte, spare string) error {
 	if err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
-	size := int64(len(data))
-	for off := int64(0); len(data) > 0 && err == nil; {
-		var n int
-		n, err = unix.Pwrite(fd, data, off)
-		switch {
-		case err == unix.EINTR:
-			err = nil
-		case err == nil && n == 0:
-			err = io.ErrShortWrite
-		}
-		data = data[max(n, 0):]
-		off += int64(max(n, 0))
-	}
+	size, err := writeAt(fd, data)
 	if err == nil && spare != "" {
 		err = unix.Ftruncate(fd, size)
 	}
@@ -287,6 +276,37 @@ func replaceFile(dir, name string, data []byte, spare string) error {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
 	return nil
+}
+
+// writeAt writes data's pieces from the start of fd, in one pwritev
+// unless it writes less, and returns how many bytes that was.
+func writeAt(fd int, data [][]byte) (int64, error) {
+	var off int64
+	for {
+		for len(data) > 0 && len(data[0]) == 0 {
+			data = data[1:]
+		}
+		if len(data) == 0 {
+			return off, nil
+		}
+		n, err := unix.Pwritev(fd, data, off)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return off, err
+		case n == 0:
+			return off, io.ErrShortWrite
+		}
+		off += int64(n)
+		for len(data) > 0 && n >= len(data[0]) {
+			n -= len(data[0])
+			data = data[1:]
+		}
+		if n > 0 {
+			data = append([][]byte{data[0][n:]}, data[1:]...)
+		}
+	}
 }
 
 // createTemp makes a new file of mode 0600 in dir under a name no one

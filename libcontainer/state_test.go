@@ -69,6 +69,32 @@ func TestStateSaveLoad(t *testing.T) {
 	}
 }
 
+// replaceFile writes a file's pieces in order, empty ones too, and a
+// shorter content written over the spare file leaves nothing of the longer
+// one.
+func TestReplaceFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		pieces []string
+		want   string
+	}{
+		{[]string{"", `{"a":`, "", strings.Repeat("x", 70000), "}"}, `{"a":` + strings.Repeat("x", 70000) + "}"},
+		{[]string{"short"}, "short"},
+		{[]string{"", ""}, ""},
+	} {
+		var data [][]byte
+		for _, p := range c.pieces {
+			data = append(data, []byte(p))
+		}
+		if err := replaceFile(dir, "f", data, ".spare"); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := os.ReadFile(filepath.Join(dir, "f")); err != nil || string(got) != c.want {
+			t.Fatalf("%q: read %d bytes (%v), want %d", c.pieces, len(got), err, len(c.want))
+		}
+	}
+}
+
 func TestLoadStateMissingAndCorrupt(t *testing.T) {
 	root := t.TempDir()
 	dir := filepath.Join(root, "c1")

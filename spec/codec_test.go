@@ -224,9 +224,18 @@ func TestCanonicalProfile(t *testing.T) {
 	for _, data := range []string{
 		string(podman),
 		` { "a" : "\u0041\/\u00e9 <\u2028> \ud83d\ude00 ` + "\u2028\u2029 <&> \xff \xe2\x80 \u00e9" + `" , "b":[ 1.50, -0, 1E3 ], "\u003c":true, "c\\":"\\\"<"} `,
-		`"\ud800"`, " [\t\r\n] ", `null`,
+		`"\ud800"`, " [\t\r\n] ", `null`, `{"a":"\"<"}`, `["x","\\", 1]`, `["\\\"",` + "\"\u2029\"]", `{"a":"b"}` + "\n",
 	} {
 		checkCanonical(t, []byte(data))
+	}
+	// A profile that json.Marshal wrote, as engines write config.json, is
+	// kept as it is, not copied.
+	compact, err := json.Marshal(json.RawMessage(podman))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := canonicalProfile(compact); &got[0] != &compact[0] || len(got) != len(compact) {
+		t.Error("a profile in json.Marshal's form was copied")
 	}
 }
 

@@ -202,7 +202,8 @@ func makeBundle(dir, busybox string, rts []*runtime) error {
 }
 
 // editConfig writes into dir the config.json of bundle plain changed by
-// edit; the root stays plain's rootfs.
+// edit; the root stays plain's rootfs. It is written as podman and
+// containerd write one, by json.Marshal: on one line, with no whitespace.
 func editConfig(plain, dir string, edit func(map[string]any) error) error {
 	raw, err := os.ReadFile(filepath.Join(plain, "config.json"))
 	if err != nil {
@@ -216,7 +217,7 @@ func editConfig(plain, dir string, edit func(map[string]any) error) error {
 		return err
 	}
 	cfg["root"] = map[string]any{"path": filepath.Join(plain, "rootfs")}
-	if raw, err = json.MarshalIndent(cfg, "", "\t"); err != nil {
+	if raw, err = json.Marshal(cfg); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {

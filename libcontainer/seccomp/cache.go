@@ -19,12 +19,16 @@ import (
 
 // cacheFormat names what Compile makes of a profile and how it is stored:
 // it changes whenever either does, so that no older entry is read.
-const cacheFormat = "husk-seccomp-7" // 2: the -ENOSYS stub (enosys.go); 3: SPEC_ALLOW without flags; 4: binary search; 5: binary entries; 6: keyed by the profile's bytes; 7: the dispatch compacted (dispatch.go)
+const cacheFormat = "husk-seccomp-8" // 2: the -ENOSYS stub (enosys.go); 3: SPEC_ALLOW without flags; 4: binary search; 5: binary entries; 6: keyed by the profile's bytes; 7: the dispatch compacted (dispatch.go); 8: the listener's fields kept
 
 // maxCached bounds the cache: engines use a handful of profiles. A cache
 // that reaches it (a profile per container, many husk binaries over time)
 // is emptied and fills again.
 const maxCached = 256
+
+// maxListenerField bounds the listener's path and metadata in an entry
+// that is read: a profile with more is compiled each time.
+const maxListenerField = 1 << 20
 
 // CompileCached compiles p, with the result kept in dir and found there
 // the next time: libseccomp takes about ten milliseconds for podman's
@@ -105,35 +109,62 @@ func appendString(b []byte, s string) []byte {
 }
 
 // The filter's binary form, in which the cache keeps it and the stage
-// receives it: its SECCOMP_FILTER_FLAG_* bits (8 bytes, little-endian),
-// whether it notifies (1 byte), then the program as seccomp(2) takes it.
+// receives it, little-endian: its SECCOMP_FILTER_FLAG_* bits (8 bytes),
+// whether it notifies (1 byte, then 3 of zeros), the program's length in
+// bytes (4), the program as seccomp(2) takes it, then the listener's path
+// and metadata, each after its length (4 bytes). The program starts 8
+// bytes aligned in a buffer that is, and is then used where it lies.
 // Written and read without reflection: encoding/json's first use in a
 // process, and the buffers it grows, cost each container another half
 // millisecond.
-const headerSize = 9
+const headerSize = 16
 
 // AppendBinary appends the filter's binary form to b.
 func (f *Filter) AppendBinary(b []byte) ([]byte, error) {
 	raw, flags := f.Program()
-	b = binary.LittleEndian.AppendUint64(slices.Grow(b, headerSize+len(raw)), uint64(flags))
+	b = slices.Grow(b, headerSize+len(raw)+8+len(f.listenerPath)+len(f.listenerMetadata))
+	b = binary.LittleEndian.AppendUint64(b, uint64(flags))
+	notify := byte(0)
 	if f.notify {
-		b = append(b, 1)
-	} else {
-		b = append(b, 0)
+		notify = 1
 	}
-	return append(b, raw...), nil
+	b = append(b, notify, 0, 0, 0)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(raw)))
+	b = append(b, raw...)
+	for _, s := range []string{f.listenerPath, f.listenerMetadata} {
+		b = append(binary.LittleEndian.AppendUint32(b, uint32(len(s))), s...)
+	}
+	return b, nil
 }
 
-// UnmarshalBinary takes what AppendBinary appends.
+// UnmarshalBinary takes what AppendBinary appends. The filter's program
+// is data's own memory where data allows it.
 func (f *Filter) UnmarshalBinary(data []byte) error {
-	if len(data) < headerSize || data[8] > 1 {
-		return fmt.Errorf("seccomp: %d bytes are not a compiled filter", len(data))
+	bad := fmt.Errorf("seccomp: %d bytes are not a compiled filter", len(data))
+	if len(data) < headerSize || data[8] > 1 || string(data[9:12]) != "\x00\x00\x00" {
+		return bad
 	}
-	insns, err := parseProgram(data[headerSize:])
+	n := int64(binary.LittleEndian.Uint32(data[12:]))
+	if n > int64(len(data)-headerSize) {
+		return bad
+	}
+	insns, err := programOf(data[headerSize : headerSize+n])
 	if err != nil {
 		return err
 	}
-	*f = Filter{insns: insns, flags: uint(binary.LittleEndian.Uint64(data)), notify: data[8] == 1}
+	rest := data[headerSize+n:]
+	var strs [2]string
+	for i := range strs {
+		if len(rest) < 4 || int64(binary.LittleEndian.Uint32(rest)) > int64(len(rest)-4) {
+			return bad
+		}
+		l := binary.LittleEndian.Uint32(rest)
+		strs[i], rest = string(rest[4:4+l]), rest[4+l:]
+	}
+	if len(rest) != 0 {
+		return bad
+	}
+	*f = Filter{insns: insns, flags: uint(binary.LittleEndian.Uint64(data)), notify: data[8] == 1, listenerPath: strs[0], listenerMetadata: strs[1]}
 	return nil
 }
 
@@ -147,25 +178,36 @@ func (f *Filter) Program() ([]byte, uint) {
 	return unsafe.Slice((*byte)(unsafe.Pointer(&f.insns[0])), len(f.insns)*int(unsafe.Sizeof(f.insns[0]))), f.flags
 }
 
+// readCached reads an entry with plain syscalls: an *os.File would try
+// the netpoller and set a finalizer, for one read.
 func readCached(path string) (*Filter, error) {
-	file, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
-	defer file.Close()
+	defer unix.Close(fd)
 	var st unix.Stat_t
-	if err := unix.Fstat(int(file.Fd()), &st); err != nil {
+	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, err
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG || int(st.Uid) != os.Geteuid() || st.Mode&0o022 != 0 {
 		return nil, fmt.Errorf("%s: not a private file of this user", path)
 	}
-	if st.Size > headerSize+bpfMaxInsns*int64(unsafe.Sizeof(unix.SockFilter{})) {
+	if st.Size > headerSize+bpfMaxInsns*int64(unsafe.Sizeof(unix.SockFilter{}))+2*(4+maxListenerField) {
 		return nil, fmt.Errorf("%s: %d bytes, too long for a filter", path, st.Size)
 	}
 	data := make([]byte, st.Size)
-	if _, err := io.ReadFull(file, data); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	for off := 0; off < len(data); {
+		n, err := unix.Read(fd, data[off:])
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("%s: %w", path, err)
+		case n == 0:
+			return nil, fmt.Errorf("%s: %w", path, io.ErrUnexpectedEOF)
+		}
+		off += n
 	}
 	var f Filter
 	if err := f.UnmarshalBinary(data); err != nil {

@@ -1,6 +1,7 @@
 package seccomp
 
 import (
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/husk-runtime/husk/internal/testutil"
@@ -84,15 +86,27 @@ func TestCompileCachedChecksTheProfile(t *testing.T) {
 	}
 }
 
-// Listener decodes the listener's fields alone; a profile without them has
-// none.
-func TestProfileListener(t *testing.T) {
-	l, err := Profile(`{"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/a.sock", "listenerMetadata": "m", "syscalls": []}`).Listener()
-	if err != nil || l == nil || l.ListenerPath != "/run/a.sock" || l.ListenerMetadata != "m" || l.DefaultAction != "" {
-		t.Errorf("Listener() = %+v, %v", l, err)
+// A filter keeps the profile's listener fields, from the cache too, where
+// the profile is not read again; a profile without them has none.
+func TestFilterListener(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "seccomp")
+	for p, want := range map[string]*specs.LinuxSeccomp{
+		`{"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/a.sock", "listenerMetadata": "m\u00e9", "syscalls": []}`: {ListenerPath: "/run/a.sock", ListenerMetadata: "m\u00e9"},
+		`{"defaultAction": "SCMP_ACT_ALLOW", "ListenerPath": "/run/b.sock"}`:                                                {ListenerPath: "/run/b.sock"},
+		`{"defaultAction": "SCMP_ACT_ALLOW"}`:                                                                               nil,
+	} {
+		for _, from := range []string{"a compile", "the cache"} {
+			f, err := CompileCached(Profile(p), dir, nil)
+			if err != nil {
+				t.Fatalf("%s: %v", p, err)
+			}
+			if got := f.Listener(); !reflect.DeepEqual(got, want) {
+				t.Errorf("%s, from %s: Listener() = %+v, want %+v", p, from, got, want)
+			}
+		}
 	}
-	if l, err := Profile(`{"defaultAction": "SCMP_ACT_ALLOW"}`).Listener(); l != nil || err != nil {
-		t.Errorf("a profile without a listener: %+v, %v", l, err)
+	if entries, _ := os.ReadDir(dir); len(entries) != 3 {
+		t.Errorf("cache holds %d entries after three profiles, want 3", len(entries))
 	}
 }
 
@@ -111,17 +125,28 @@ func TestFilterBinary(t *testing.T) {
 	if err := back.UnmarshalBinary(data[6:]); err != nil || !reflect.DeepEqual(&back, f) {
 		t.Fatalf("filter changed through its binary form (%v)", err)
 	}
-	// Nine bytes of header, then whole instructions of eight bytes.
-	allow := []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0xff, 0x7f}
-	if err := back.UnmarshalBinary(allow); err != nil || len(back.insns) != 1 {
+	// Sixteen bytes of header, whole instructions of eight bytes, the
+	// listener's two fields.
+	allow := []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0xff, 0x7f, 1, 0, 0, 0, 'p', 0, 0, 0, 0}
+	if err := back.UnmarshalBinary(allow); err != nil || len(back.insns) != 1 || back.listenerPath != "p" {
 		t.Fatalf("a one-instruction filter: %v", err)
 	}
-	notifyByte2 := slices.Clone(allow)
-	notifyByte2[8] = 2
+	// Where its bytes are not aligned for the kernel's struct, the
+	// program is copied.
+	odd := append([]byte{0}, allow...)[1:]
+	if err := back.UnmarshalBinary(odd); err != nil || len(back.insns) != 1 || back.insns[0].K != 0x7fff0000 {
+		t.Fatalf("a filter at an odd address: %v", err)
+	}
+	with := func(i int, b byte) []byte { c := slices.Clone(allow); c[i] = b; return c }
+	tooLong := slices.Clone(allow[:16])
+	binary.LittleEndian.PutUint32(tooLong[12:], 8*(bpfMaxInsns+1))
+	tooLong = append(append(tooLong, make([]byte, 8*(bpfMaxInsns+1))...), 0, 0, 0, 0, 0, 0, 0, 0)
 	for name, bad := range map[string][]byte{
-		"empty": nil, "a header alone": allow[:9], "half an instruction": allow[:13],
-		"a short header": allow[:8], "notify neither 0 nor 1": notifyByte2,
-		"too long": append(slices.Clone(allow[:9]), make([]byte, 8*(bpfMaxInsns+1))...),
+		"empty": nil, "a header alone": allow[:16], "half an instruction": allow[:20],
+		"a short header": allow[:12], "notify neither 0 nor 1": with(8, 2), "padding not zero": with(10, 1),
+		"no program": with(12, 0), "a program past the end": with(12, 24),
+		"a field past the end": with(24, 9), "no metadata": allow[:29], "bytes after": append(slices.Clone(allow), 0),
+		"too long": tooLong,
 	} {
 		if err := back.UnmarshalBinary(bad); err == nil {
 			t.Errorf("%s: accepted", name)

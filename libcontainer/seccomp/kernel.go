@@ -44,6 +44,17 @@ func program(f *libseccomp.ScmpFilter) ([]unix.SockFilter, error) {
 	return parseProgram(raw)
 }
 
+// programOf is raw as a program: raw's own memory where it is aligned for
+// struct sock_filter, as a cache entry read whole is, else a copy.
+func programOf(raw []byte) ([]unix.SockFilter, error) {
+	const insnSize = int(unsafe.Sizeof(unix.SockFilter{}))
+	if len(raw) == 0 || len(raw)%insnSize != 0 || len(raw)/insnSize > bpfMaxInsns ||
+		uintptr(unsafe.Pointer(unsafe.SliceData(raw)))%unsafe.Alignof(unix.SockFilter{}) != 0 {
+		return parseProgram(raw)
+	}
+	return unsafe.Slice((*unix.SockFilter)(unsafe.Pointer(unsafe.SliceData(raw))), len(raw)/insnSize), nil
+}
+
 // parseProgram reads a BPF program of the kernel's struct sock_filter,
 // as libseccomp exports it.
 func parseProgram(raw []byte) ([]unix.SockFilter, error) {

@@ -38,26 +38,3 @@ func (p Profile) Decode() (*specs.LinuxSeccomp, error) {
 	}
 	return &s, nil
 }
-
-// Listener is the profile's listenerPath and listenerMetadata alone, what
-// the agent's connection needs, or nil when it names no listener. Only
-// those two fields are decoded; the rest is skipped.
-func (p Profile) Listener() (*specs.LinuxSeccomp, error) {
-	if p == nil {
-		return nil, nil
-	}
-	var l struct {
-		ListenerPath     string `json:"listenerPath"`
-		ListenerMetadata string `json:"listenerMetadata"`
-	}
-	var ok bool
-	if l.ListenerPath, l.ListenerMetadata, ok = p.listenerFields(); !ok {
-		if err := json.Unmarshal(p, &l); err != nil {
-			return nil, fmt.Errorf("linux.seccomp: %w", err)
-		}
-	}
-	if l.ListenerPath == "" && l.ListenerMetadata == "" {
-		return nil, nil
-	}
-	return &specs.LinuxSeccomp{ListenerPath: l.ListenerPath, ListenerMetadata: l.ListenerMetadata}, nil
-}

@@ -29,6 +29,10 @@ type Filter struct {
 	insns  []unix.SockFilter
 	flags  uint
 	notify bool
+	// The profile's listenerPath and listenerMetadata, for the agent's
+	// connection: kept with the program, so that a profile found in the
+	// cache is not read for them either.
+	listenerPath, listenerMetadata string
 }
 
 // Compile compiles s, which must have passed Validate (Profile.Decode
@@ -76,7 +80,8 @@ func compile(s *specs.LinuxSeccomp, debugf Debugf) (*Filter, error) {
 		// refuses it without a listener.
 		flags &^= unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 	}
-	return (&Filter{insns: insns, flags: flags, notify: notify}).reported(debugf), nil
+	f := &Filter{insns: insns, flags: flags, notify: notify, listenerPath: s.ListenerPath, listenerMetadata: s.ListenerMetadata}
+	return f.reported(debugf), nil
 }
 
 // compileProgram builds s as a binary search (tree) or a list, with the
@@ -99,6 +104,15 @@ func compileProgram(s *specs.LinuxSeccomp, tree bool, debugf Debugf) ([]unix.Soc
 func (f *Filter) reported(debugf Debugf) *Filter {
 	debugf.printf("seccomp filter flags: %d", f.flags)
 	return f
+}
+
+// Listener is the profile's listenerPath and listenerMetadata alone, what
+// the agent's connection needs, or nil when it names no listener.
+func (f *Filter) Listener() *specs.LinuxSeccomp {
+	if f == nil || (f.listenerPath == "" && f.listenerMetadata == "") {
+		return nil
+	}
+	return &specs.LinuxSeccomp{ListenerPath: f.listenerPath, ListenerMetadata: f.listenerMetadata}
 }
 
 // Notifies tells whether a rule uses SCMP_ACT_NOTIFY: Load then returns a
