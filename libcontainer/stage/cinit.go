@@ -161,9 +161,16 @@ func (s *Stage) buildRootfs(hooks func() (*specs.State, error)) error {
 	// The thread joins the container's namespaces and is never given back
 	// to the Go runtime: it ends with the goroutine. The hooks run from
 	// husk's other threads, in the runtime namespace, between the mounts
-	// and the rest, where the Go init asks for them.
-	prepared, resume := make(chan error, 1), make(chan bool, 1)
+	// and the rest, where the Go init asks for them. Without hooks the
+	// thread goes on at once: each wait of a locked thread is two thread
+	// switches, and on a busy machine as long as a woken thread takes to
+	// get a CPU back.
 	done := make(chan rootResult, 1)
+	var prepared chan struct{}
+	var resume chan bool
+	if runtimeHooks {
+		prepared, resume = make(chan struct{}, 1), make(chan bool, 1)
+	}
 	go func() {
 		runtime.LockOSThread()
 		err := joinContainer(s.pid)
@@ -177,22 +184,30 @@ func (s *Stage) buildRootfs(hooks func() (*specs.State, error)) error {
 		if err == nil {
 			err = rootfs.Prepare(rc)
 		}
-		prepared <- err
-		if err != nil || !<-resume {
+		if err != nil {
+			done <- rootResult{err: err}
 			return
+		}
+		if prepared != nil {
+			prepared <- struct{}{}
+			if !<-resume {
+				return
+			}
 		}
 		done <- finishRootfs(rc)
 	}()
-	if err := <-prepared; err != nil {
-		return err
-	}
 	if runtimeHooks {
+		select {
+		case r := <-done:
+			return r.err
+		case <-prepared:
+		}
 		if _, err := hooks(); err != nil {
 			resume <- false
 			return err
 		}
+		resume <- true
 	}
-	resume <- true
 	r := <-done
 	if r.err != nil {
 		return r.err
