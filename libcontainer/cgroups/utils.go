@@ -126,9 +126,19 @@ func writeFile(path, value string) error {
 }
 
 func readFile(path string) (string, error) {
+	data, err := readBytes(path)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(data)), nil
+}
+
+// readBytes reads a whole file through its fd: an *os.File would try the
+// netpoller and set a finalizer, for one read.
+func readBytes(path string) ([]byte, error) {
 	fd, err := openFile(path, unix.O_RDONLY)
 	if err != nil {
-		return "", fmt.Errorf("read %s: %w", path, err)
+		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	defer unix.Close(fd)
 	buf := make([]byte, 0, 512)
@@ -138,10 +148,10 @@ func readFile(path string) (string, error) {
 		}
 		n, err := ignoringEINTR(func() (int, error) { return unix.Read(fd, buf[len(buf):cap(buf)]) })
 		if err != nil {
-			return "", fmt.Errorf("read %s: %w", path, err)
+			return nil, fmt.Errorf("read %s: %w", path, err)
 		}
 		if n == 0 {
-			return strings.TrimSpace(string(buf)), nil
+			return buf, nil
 		}
 		buf = buf[:len(buf)+n]
 	}
