@@ -222,9 +222,9 @@ func (s *State) write(dir, name string) error {
 func spareName(name string) string { return ".state-" + name }
 
 // replaceFile replaces dir/name with data, the pieces one after the other,
-// at once, by a rename. It works
-// on the fd itself: an *os.File tries the netpoller and sets O_NONBLOCK
-// and back, five syscalls more for each of create's five writes.
+// at once, by a rename. It works on the fd itself: an *os.File tries the
+// netpoller and sets O_NONBLOCK and back, five syscalls more for each of
+// create's five writes.
 //
 // With a spare name, the temporary file is that name, written over in
 // place, and kept after an exchange with the old content for the next

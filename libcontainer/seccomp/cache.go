@@ -140,13 +140,13 @@ func (f *Filter) AppendBinary(b []byte) ([]byte, error) {
 // UnmarshalBinary takes what AppendBinary appends. The filter's program
 // is data's own memory where data allows it.
 func (f *Filter) UnmarshalBinary(data []byte) error {
-	bad := fmt.Errorf("seccomp: %d bytes are not a compiled filter", len(data))
+	bad := func() error { return fmt.Errorf("seccomp: %d bytes are not a compiled filter", len(data)) }
 	if len(data) < headerSize || data[8] > 1 || string(data[9:12]) != "\x00\x00\x00" {
-		return bad
+		return bad()
 	}
 	n := int64(binary.LittleEndian.Uint32(data[12:]))
 	if n > int64(len(data)-headerSize) {
-		return bad
+		return bad()
 	}
 	insns, err := programOf(data[headerSize : headerSize+n])
 	if err != nil {
@@ -156,13 +156,13 @@ func (f *Filter) UnmarshalBinary(data []byte) error {
 	var strs [2]string
 	for i := range strs {
 		if len(rest) < 4 || int64(binary.LittleEndian.Uint32(rest)) > int64(len(rest)-4) {
-			return bad
+			return bad()
 		}
 		l := binary.LittleEndian.Uint32(rest)
 		strs[i], rest = string(rest[4:4+l]), rest[4+l:]
 	}
 	if len(rest) != 0 {
-		return bad
+		return bad()
 	}
 	*f = Filter{insns: insns, flags: uint(binary.LittleEndian.Uint64(data)), notify: data[8] == 1, listenerPath: strs[0], listenerMetadata: strs[1]}
 	return nil
