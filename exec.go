@@ -128,7 +128,9 @@ func execProcess(ctx *cli.Context) error {
 	}
 	var fg *foreground
 	if !detach {
-		fg = newForeground()
+		if fg, err = newForeground(); err != nil {
+			return err
+		}
 	}
 	pid, err := c.Exec(opts)
 	if opts.Console != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -16,14 +17,16 @@ import (
 // foreground serves a container process that husk waits for (run and exec
 // without --detach): it forwards signals, serves the terminal and reaps.
 type foreground struct {
-	sigs   chan os.Signal
+	// sigFd is the read end of the pipe the caught signals are written
+	// to, one byte each, for wait to poll beside the process's pidfd.
+	sigFd  int
 	master *os.File
 	copied chan struct{}
 }
 
 // caught are the signals a foreground husk catches: every one that
 // signal.Notify(c) would relay but SIGURG, the runtime's own. They reach
-// f.sigs through a pipe (nsenter.ForwardSignals): os/signal enables each
+// f.sigFd through a pipe (nsenter.ForwardSignals): os/signal enables each
 // with two thread switches, a millisecond or two of a `run`, and held up
 // create's cgroup goroutine meanwhile (docs/design.md).
 func caught() []unix.Signal {
@@ -38,83 +41,93 @@ func caught() []unix.Signal {
 }
 
 // newForeground starts catching signals; call it before the process starts
-// so its exit can't slip by. Should the pipe or a handler fail, os/signal
-// catches them instead.
-func newForeground() *foreground {
-	f := &foreground{sigs: make(chan os.Signal, 128)}
+// so its exit can't slip by. Should a handler fail, os/signal catches them
+// instead, and a goroutine writes them to the pipe.
+func newForeground() (*foreground, error) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+		return nil, fmt.Errorf("pipe for the forwarded signals: %w", err)
+	}
 	// A write to a closed stdout or stderr raises SIGPIPE, and Go's os
 	// kills the program with it unless os/signal relays or ignores it:
 	// ignored (with no round trip) for os, caught by the handler for the
 	// kernel, as Notify would have it relayed. The handler, unlike an
 	// ignored disposition, is not inherited through an execve.
 	signal.Ignore(unix.SIGPIPE)
-	if err := f.catch(); err != nil {
-		signal.Notify(f.sigs)
+	if err := nsenter.ForwardSignals(p[1], caught()); err != nil {
+		relay(p[1])
 	}
-	return f
+	// The pipe stays open: a handler may write to it until husk exits.
+	return &foreground{sigFd: p[0]}, nil
 }
 
-// catch has the forwarded signals written to a pipe and relays them from
-// there to f.sigs. The pipe stays open: a handler may write to it until
-// husk exits.
-func (f *foreground) catch() error {
-	var p [2]int
-	if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
-		return err
-	}
-	if err := nsenter.ForwardSignals(p[1], caught()); err != nil {
-		unix.Close(p[0])
-		unix.Close(p[1])
-		return err
-	}
-	r := os.NewFile(uintptr(p[0]), "forwarded signals")
+// relay has os/signal catch every signal and writes each to fd.
+func relay(fd int) {
+	sigs := make(chan os.Signal, 128)
+	signal.Notify(sigs)
 	go func() {
-		buf := make([]byte, 64)
-		for {
-			n, err := r.Read(buf)
-			if err != nil {
-				return
-			}
-			for _, b := range buf[:n] {
-				f.sigs <- unix.Signal(b)
+		for s := range sigs {
+			if s, ok := s.(unix.Signal); ok && s > 0 && s < 256 {
+				_, _ = unix.Write(fd, []byte{byte(s)})
 			}
 		}
 	}()
-	return nil
 }
 
 // wait forwards signals to pid until it exits and returns its exit code.
-// The signals stay caught afterwards, unread: husk only cleans up and exits
-// then, and signal.Stop would cost more than the rest of that (it undoes
-// every handler and waits for the runtime's signal goroutine to settle).
+// It polls the signals' pipe and pid's pidfd itself: a goroutine each,
+// waking this one through channels, cost a hand-off at the container's
+// exit, as long as a woken thread waits for a CPU on a busy machine
+// (docs/design.md). The signals stay caught afterwards, unread: husk only
+// cleans up and exits then, and undoing the handlers would cost more than
+// the rest of that.
 func (f *foreground) wait(pid int) int {
 	if f.master != nil {
 		restore := f.serveTerminal()
 		defer restore()
 	}
-	if code, done := reap(pid); done {
+	if code, done := reap(pid, unix.WNOHANG); done {
 		return f.finish(code)
 	}
-	exited := watchExit(pid)
+	fds := []unix.PollFd{{Fd: int32(f.sigFd), Events: unix.POLLIN}}
+	// Without pidfds SIGCHLD does the work.
+	if pidfd, err := unix.PidfdOpen(pid, 0); err == nil {
+		defer unix.Close(pidfd)
+		fds = append(fds, unix.PollFd{Fd: int32(pidfd), Events: unix.POLLIN})
+	}
+	buf := make([]byte, 64)
 	for {
-		var sig os.Signal
-		select {
-		case <-exited:
-			exited = nil // once is enough; SIGCHLD covers the rest
-			sig = unix.SIGCHLD
-		case sig = <-f.sigs:
+		if _, err := unix.Poll(fds, -1); err == unix.EINTR {
+			continue
+		} else if err != nil {
+			// Not seen: poll fails so for lack of memory. Waiting for
+			// the process goes on without forwarding signals.
+			code, _ := reap(pid, 0)
+			return f.finish(code)
 		}
-		switch sig {
-		case unix.SIGCHLD:
-			if code, done := reap(pid); done {
+		if len(fds) > 1 && fds[1].Revents != 0 {
+			fds = fds[:1] // once is enough; SIGCHLD covers the rest
+			if code, done := reap(pid, unix.WNOHANG); done {
 				return f.finish(code)
 			}
-		case unix.SIGWINCH:
-			f.resize()
-		case unix.SIGURG:
-			// The Go runtime's preemption signal, not the user's.
-		default:
-			_ = unix.Kill(pid, sig.(unix.Signal))
+		}
+		if fds[0].Revents == 0 {
+			continue
+		}
+		n, _ := unix.Read(f.sigFd, buf)
+		for _, b := range buf[:max(n, 0)] {
+			switch sig := unix.Signal(b); sig {
+			case unix.SIGCHLD:
+				if code, done := reap(pid, unix.WNOHANG); done {
+					return f.finish(code)
+				}
+			case unix.SIGWINCH:
+				f.resize()
+			case unix.SIGURG:
+				// The Go runtime's preemption signal, not the user's.
+			default:
+				_ = unix.Kill(pid, sig)
+			}
 		}
 	}
 }
@@ -145,36 +158,13 @@ func releaseAndWait(ctx *cli.Context, c *libcontainer.Container, fg *foreground,
 	return &exitError{code: code}
 }
 
-// watchExit returns a channel closed when pid, a child of husk's, exits.
-// A pidfd wakes one goroutine straight from poll, sooner than SIGCHLD
-// travels through the runtime's signal handling (docs/design.md has the
-// figure); without pidfds the channel stays open and SIGCHLD does the
-// work.
-func watchExit(pid int) <-chan struct{} {
-	exited := make(chan struct{})
-	fd, err := unix.PidfdOpen(pid, 0)
-	if err != nil {
-		return exited
-	}
-	go func() {
-		defer unix.Close(fd)
-		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		for {
-			if _, err := unix.Poll(fds, -1); err != unix.EINTR {
-				break
-			}
-		}
-		close(exited)
-	}()
-	return exited
-}
-
 // reap collects exited children (husk may be a subreaper) and reports
-// whether pid was among them.
-func reap(pid int) (int, bool) {
+// whether pid was among them: those that have exited with unix.WNOHANG in
+// flags, else all until pid has.
+func reap(pid, flags int) (int, bool) {
 	for {
 		var ws unix.WaitStatus
-		wpid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		wpid, err := unix.Wait4(-1, &ws, flags, nil)
 		if err == unix.EINTR {
 			continue
 		}

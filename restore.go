@@ -75,7 +75,9 @@ hosts, rootless.`,
 		}
 		var fg *foreground
 		if !detach {
-			fg = newForeground()
+			if fg, err = newForeground(); err != nil {
+				return err
+			}
 		}
 		var console, local *os.File
 		if s.Process.Terminal {

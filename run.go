@@ -33,7 +33,9 @@ the container. With --detach it returns once the container runs.`,
 		}
 		var fg *foreground
 		if !detach {
-			fg = newForeground()
+			if fg, err = newForeground(); err != nil {
+				return err
+			}
 		}
 		c, console, err := createContainer(ctx, id, !detach)
 		if err != nil {
