@@ -112,6 +112,7 @@ func contains(list []string, s string) bool {
 // children from every mounted hierarchy. Processes still in it are ours (the
 // path is this run's): they are killed and returned as leaks.
 func removeCgroupTree(rel string) (leaked []string) {
+	removeBesideCgroups(rel)
 	for _, m := range cgroupMounts() {
 		root := filepath.Join(m.dir, rel)
 		if !clientkit.Exists(root) {
@@ -133,6 +134,26 @@ func removeCgroupTree(rel string) (leaked []string) {
 		}
 	}
 	return leaked
+}
+
+// removeBesideCgroups removes rel from the directories of /sys/fs/cgroup
+// that are no hierarchy's mount point: on a hybrid host whose kernel has
+// controllers no hierarchy binds (hugetlb, net_cls here), podman's cgroupfs
+// manager still makes its conmon cgroup in /sys/fs/cgroup/<controller>,
+// plain directories and a tasks file on the tmpfs, which would pile up run
+// after run.
+func removeBesideCgroups(rel string) {
+	mounted := map[string]bool{}
+	for _, m := range clientkit.MountInfo() {
+		mounted[m.Point] = true
+	}
+	entries, _ := os.ReadDir("/sys/fs/cgroup")
+	for _, e := range entries {
+		dir := filepath.Join("/sys/fs/cgroup", e.Name())
+		if e.IsDir() && !mounted[dir] {
+			os.RemoveAll(filepath.Join(dir, rel))
+		}
+	}
 }
 
 func comm(pid int) string { return readTrim(fmt.Sprintf("/proc/%d/comm", pid)) }
