@@ -6,7 +6,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -145,34 +144,18 @@ func (r *Runtime) Create(o *CreateOpts) (c *Container, err error) {
 	}
 	// The stage's binary is exec'd while husk makes the cgroup; its
 	// preamble waits for the settings that name it. A husk command runs on
-	// one P (one_cpu in nsenter.c), and the spawn's vfork holds it until
-	// the stage's execve (1-3 ms): a second P for that while lets the
-	// cgroup's goroutine run meanwhile. The P stays: taking it back stops
-	// the world again and hands its cached spans to the heap's lists,
-	// whose first use faults pages in (150 paired runs of /bin/true: 1.2
-	// ms less wall time without, the same CPU).
-	//
-	// The spawn gets a goroutine of its own, started after the cgroup's:
-	// a P runs its newest goroutine next, and another P may take that one
-	// only after a sleep (1 ms under the CLI's timer slack), by which time
-	// the vfork held this P and the cgroup waited for it. Older goroutines
-	// are taken at once: the second P makes the cgroup while this one
-	// spawns (150 paired runs of /bin/true: 0.6 ms less wall time and 0.8
-	// ms less CPU; 80 with both cores busy: 1.4-3.1 ms less wall time).
+	// one P (one_cpu in nsenter.c), which the spawn's vfork holds until the
+	// stage's execve: the cgroup's goroutine runs after it, or meanwhile
+	// if sysmon hands the P on. A second P for the spawn (until 2026-12-06)
+	// made the two overlap on two CPUs, but each then took longer, and
+	// resizing the scheduler stopped the world and gave the second P a
+	// cache of spans of its own to fault in: without it, 150 paired runs of
+	// /bin/true took 0.7 ms less wall time and 1.1 ms less CPU, 100 with
+	// both cores busy 0.7 and 1.0 ms less, and the CLI 250 KiB less memory.
 	r.debugf("create %s: state in %s; starting the init stage (bundle %s)", o.ID, dir, o.Bundle)
 	so.Settings = stage.NamespaceSettings(s)
-	if runtime.GOMAXPROCS(0) < 2 {
-		runtime.GOMAXPROCS(2)
-	}
-	var spawnErr error
-	spawned := make(chan *stage.Stage, 1)
-	go func() {
-		st, err := stage.Spawn(so, cfg)
-		spawnErr = err
-		spawned <- st
-	}()
-	if st = <-spawned; spawnErr != nil {
-		return c, startError(spawnErr)
+	if st, err = stage.Spawn(so, cfg); err != nil {
+		return c, startError(err)
 	}
 
 	cg, err := cgroup.wait()
