@@ -77,9 +77,9 @@ func (r *Runtime) Create(o *CreateOpts) (c *Container, err error) {
 		return nil, err
 	}
 	dir := c.dir
-	// The cgroup is made while husk spawns the stage, which takes about as
-	// long; only once the id is known to be new, so it can't be another
-	// container's cgroup.
+	// The cgroup is made on a goroutine of its own, beside the stage's
+	// spawn or right after it (below); only once the id is known to be
+	// new, so it can't be another container's cgroup.
 	cgroup := c.startCgroup(o)
 	var st *stage.Stage
 	defer func() {
