@@ -146,12 +146,13 @@ func (r *Runtime) Create(o *CreateOpts) (c *Container, err error) {
 	// preamble waits for the settings that name it. A husk command runs on
 	// one P (one_cpu in nsenter.c), which the spawn's vfork holds until the
 	// stage's execve: the cgroup's goroutine runs after it, or meanwhile
-	// if sysmon hands the P on. A second P for the spawn (until 2026-12-06)
-	// made the two overlap on two CPUs, but each then took longer, and
-	// resizing the scheduler stopped the world and gave the second P a
+	// if sysmon hands the P on. A second P for the spawn, as create once
+	// had, made the two overlap on two CPUs, but each then took longer,
+	// and resizing the scheduler stopped the world and gave the second P a
 	// cache of spans of its own to fault in: without it, 150 paired runs of
 	// /bin/true took 0.7 ms less wall time and 1.1 ms less CPU, 100 with
-	// both cores busy 0.7 and 1.0 ms less, and the CLI 250 KiB less memory.
+	// both cores busy 0.7 and 1.0 ms less, and the CLI 250 KiB less memory
+	// (docs/design.md, "One P again").
 	r.debugf("create %s: state in %s; starting the init stage (bundle %s)", o.ID, dir, o.Bundle)
 	so.Settings = stage.NamespaceSettings(s)
 	if st, err = stage.Spawn(so, cfg); err != nil {
