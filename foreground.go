@@ -27,8 +27,8 @@ type foreground struct {
 // caught are the signals a foreground husk catches: every one that
 // signal.Notify(c) would relay but SIGURG, the runtime's own. They reach
 // f.sigFd through a pipe (nsenter.ForwardSignals): os/signal enables each
-// with two thread switches, a millisecond or two of a `run`, and held up
-// create's cgroup goroutine meanwhile (docs/design.md).
+// with two thread switches, a millisecond or two of a `run`
+// (docs/design.md).
 func caught() []unix.Signal {
 	sigs := []unix.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGABRT, unix.SIGUSR1, unix.SIGUSR2,
 		unix.SIGPIPE, unix.SIGALRM, unix.SIGTERM, unix.SIGCHLD, unix.SIGCONT, unix.SIGTSTP, unix.SIGTTIN,
