@@ -4,7 +4,7 @@
 // os/signal enables each signal with a round trip to a goroutine locked to
 // a thread of its own (the runtime's ensureSigM): two thread switches a
 // signal, about fifty signals, a millisecond or two of a `run` on the VMs
-// husk is benchmarked on, all of it before the container is created
+// husk is benchmarked on, all of it before the process starts
 // (docs/design.md). A handler that writes the signal's number to a pipe,
 // which Go reads, takes one sigaction(2) a signal, and no thread. Only
 // signals the Go runtime leaves to the program get one: none it uses
