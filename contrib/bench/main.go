@@ -8,7 +8,9 @@
 //	                  each beside a plain run, in turn before and after
 //	                  it: the filter's cost is the median of the pairs'
 //	                  differences, over 3 x n pairs and at least 200
-//	                  (-seccomp-n)
+//	                  (-seccomp-n); beside it, what seccomp(2) alone takes
+//	                  in a fresh process, for that program and for a
+//	                  filter of one instruction
 //	exec:             exec /bin/true into a running container
 //	state:            state of that running container (what podman asks
 //	                  each time it syncs a container)
@@ -63,10 +65,15 @@ func main() {
 	busy := flag.Bool("busy", true, "also time lifecycle and run with every CPU kept busy")
 	jsonOut := flag.String("json", "", "write the results as JSON to this file")
 	burnFlag := flag.Bool("burn", false, "(internal) spin until killed: a busy-machine burner")
+	loadFile := flag.String("seccomp-load", "", "(internal) time seccomp(2) of the program in this file")
+	loadFlags := flag.Uint("seccomp-flags", 0, "(internal) the SECCOMP_FILTER_FLAG_* bits for -seccomp-load")
 	flag.Parse()
 
 	if *burnFlag {
 		burn()
+	}
+	if *loadFile != "" {
+		loadFilter(*loadFile, *loadFlags)
 	}
 	if os.Geteuid() != 0 {
 		fatalf("must run as root")
@@ -174,6 +181,15 @@ func main() {
 	}
 	for _, sc := range scenarios {
 		measure(res, rts, sc, *warmup)
+	}
+	if *profile != "" {
+		self, err := os.Executable()
+		if err == nil {
+			res.seccompKernel, err = measureKernelLoad(self, *profile, tmp, 100)
+		}
+		if err != nil {
+			fatalf("timing the kernel's load of the filter: %v", err)
+		}
 	}
 
 	targets := map[string]string{}

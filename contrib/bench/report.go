@@ -22,6 +22,8 @@ type results struct {
 	versions map[string]string    // runtime -> its --version line
 	startup  map[string]time.Duration
 	husk     []procStart // per husk process, from inittrace
+	// seccompKernel: the kernel's own load of husk's filter, if timed.
+	seccompKernel *kernelLoad
 }
 
 func newResults() *results {
@@ -200,6 +202,10 @@ func (r *results) print() {
 			fmt.Printf("  %-58s %6.2f    (<= %.2f)    %s\n", t.Name, t.Value, t.Limit, verdict)
 		}
 	}
+	if k := r.seccompKernel; k != nil {
+		fmt.Printf("  (the kernel's part of the filter's cost: seccomp(2) alone, in a fresh process, median of %d: %.2fms for husk's\n", k.N, k.ProgramMs)
+		fmt.Printf("  program for the profile, %d instructions; %.2fms for a filter of one instruction. The kernel frees it again at exit.)\n", k.Instructions, k.OneInsnMs)
+	}
 	fmt.Println("CPU: user+system time of every process of one iteration (the runtime's and the container's), from rusage.")
 	fmt.Println("max RSS: largest ru_maxrss over the runtime's CLI processes; init: the container process (runtime init stage + /bin/true);")
 	fmt.Println("peak mem: the machine's memory in use (MemTotal-MemAvailable, less the free pages on the kernel's per-CPU lists) at its peak during the creates, above what it was before.")
@@ -214,6 +220,8 @@ type jsonResult struct {
 	Startup   map[string]float64                       `json:"version_wall_ms"`
 	Husk      []procStart                              `json:"husk_processes"`
 	Targets   []target                                 `json:"targets"`
+	// SeccompKernel: seccomp(2) alone for husk's filter (run+seccomp).
+	SeccompKernel *kernelLoad `json:"seccomp_kernel,omitempty"`
 }
 
 func (r *results) writeJSON(path string) error {
@@ -225,6 +233,8 @@ func (r *results) writeJSON(path string) error {
 		Startup:   map[string]float64{},
 		Husk:      r.husk,
 		Targets:   r.targets(),
+
+		SeccompKernel: r.seccompKernel,
 	}
 	for _, sc := range r.order {
 		j.Scenarios[sc] = map[string]map[string]float64{}
