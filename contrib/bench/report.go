@@ -79,11 +79,9 @@ type target struct {
 func (r *results) targets() []target {
 	var out []target
 	ratio := func(name, sc, what, other string, limit float64) {
-		h, o := r.of(sc, "husk").stat(what), r.of(sc, other).stat(what)
-		if h == 0 || o == 0 {
-			return
+		if v := r.ratio(sc, what, other); v > 0 {
+			out = append(out, target{Name: name, Value: v, Limit: limit, Unit: "ratio", Met: v <= limit})
 		}
-		out = append(out, target{Name: name, Value: h / o, Limit: limit, Unit: "ratio", Met: h/o <= limit})
 	}
 	for _, other := range []string{"runc", "crun"} {
 		limit := func(l float64) float64 {
@@ -114,17 +112,23 @@ func (r *results) targets() []target {
 	return out
 }
 
+// ratio is husk's statistic what of scenario sc over other's, or 0 when
+// either is missing.
+func (r *results) ratio(sc, what, other string) float64 {
+	h, o := r.of(sc, "husk").stat(what), r.of(sc, other).stat(what)
+	if h == 0 || o == 0 {
+		return 0
+	}
+	return h / o
+}
+
 // crunMemory is husk's peak memory in the parallel creates over crun's, or
 // 0 without crun. A created crun container waits in a small C process, as
 // husk's does, but each of crun's CLIs is C too: the peak is mostly the
 // CLIs alive at once, and a Go CLI's heap takes 2 MiB pages where
 // transparent huge pages are "always" (the machine's "thp" in the JSON).
 func (r *results) crunMemory() float64 {
-	h, c := r.of("parallel creates", "husk").stat("mem"), r.of("parallel creates", "crun").stat("mem")
-	if h == 0 || c == 0 {
-		return 0
-	}
-	return h / c
+	return r.ratio("parallel creates", "mem", "crun")
 }
 
 // filterCost is the seccomp filter's cost from run+seccomp's pairs: the
